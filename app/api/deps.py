@@ -1,0 +1,73 @@
+"""Named dependencies: the session, paging, and load-or-404 for every entity."""
+
+from typing import Annotated
+
+from fastapi import Depends, Path, Query
+from pydantic import BaseModel
+from sqlmodel import Session
+
+from app.core.db import get_session
+from app.models import Animal, Enclosure, Gift, Species, Zoo
+from app.services import zoos as zoo_service
+from app.services.common import get_or_404
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500  # above the cap is a 422, never a silent clamp
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+class PageParams(BaseModel):
+    limit: int
+    offset: int
+
+
+def page_params(
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_LIMIT, description=f"Page size, at most {MAX_LIMIT}.")
+    ] = DEFAULT_LIMIT,
+    offset: Annotated[int, Query(ge=0, le=10_000_000, description="Rows to skip.")] = 0,
+) -> PageParams:
+    return PageParams(limit=limit, offset=offset)
+
+
+PageDep = Annotated[PageParams, Depends(page_params)]
+IdPath = Annotated[int, Path(ge=1, le=2_147_483_647)]
+
+
+def get_zoo_or_404(
+    session: SessionDep,
+    zoo: Annotated[
+        str,
+        Path(
+            min_length=1,
+            max_length=80,
+            description="The zoo's numeric id or its slug.",
+            examples=["korea-central-zoo"],
+        ),
+    ],
+) -> Zoo:
+    return zoo_service.get_by_ref(session=session, ref=zoo)
+
+
+def get_species_or_404(session: SessionDep, species_id: IdPath) -> Species:
+    return get_or_404(session, Species, species_id, "species")
+
+
+def get_enclosure_or_404(session: SessionDep, enclosure_id: IdPath) -> Enclosure:
+    return get_or_404(session, Enclosure, enclosure_id, "enclosure")
+
+
+def get_gift_or_404(session: SessionDep, gift_id: IdPath) -> Gift:
+    return get_or_404(session, Gift, gift_id, "gift")
+
+
+def get_animal_or_404(session: SessionDep, animal_id: IdPath) -> Animal:
+    return get_or_404(session, Animal, animal_id, "animal")
+
+
+ZooDep = Annotated[Zoo, Depends(get_zoo_or_404)]
+SpeciesDep = Annotated[Species, Depends(get_species_or_404)]
+EnclosureDep = Annotated[Enclosure, Depends(get_enclosure_or_404)]
+GiftDep = Annotated[Gift, Depends(get_gift_or_404)]
+AnimalDep = Annotated[Animal, Depends(get_animal_or_404)]

@@ -1,0 +1,97 @@
+"""Animal routes."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from app.api.deps import AnimalDep, PageDep, SessionDep
+from app.core.errors import problem_responses
+from app.models.animal import AnimalCreate, AnimalPublic, AnimalUpdate
+from app.models.enums import AnimalStatus, Origin
+from app.models.page import Page
+from app.services import animals as animal_service
+
+router = APIRouter(prefix="/animals", tags=["animals"])
+
+IdQuery = Annotated[int | None, Query(ge=1)]
+
+
+@router.get(
+    "", response_model=Page[AnimalPublic], summary="List animals", responses=problem_responses(422)
+)
+def list_animals(
+    session: SessionDep,
+    page: PageDep,
+    zoo_id: IdQuery = None,
+    species_id: IdQuery = None,
+    enclosure_id: IdQuery = None,
+    status: AnimalStatus | None = None,
+    origin: Origin | None = None,
+    gift_id: IdQuery = None,
+    q: Annotated[
+        str | None, Query(min_length=1, max_length=100, description="Search name, identifier.")
+    ] = None,
+) -> Page[AnimalPublic]:
+    """Animals ordered by id, filtered by zoo, species, enclosure, status, origin or gift."""
+    items, total = animal_service.list_animals(
+        session=session,
+        zoo_id=zoo_id,
+        species_id=species_id,
+        enclosure_id=enclosure_id,
+        status=status,
+        origin=origin,
+        gift_id=gift_id,
+        q=q,
+        limit=page.limit,
+        offset=page.offset,
+    )
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.post(
+    "",
+    response_model=AnimalPublic,
+    status_code=status.HTTP_201_CREATED,
+    summary="Register an animal",
+    responses=problem_responses(409, 422),
+)
+def create_animal(session: SessionDep, animal_in: AnimalCreate, response: Response) -> AnimalPublic:
+    """Registers an animal or a group record; its enclosure must be in its zoo, and a
+    diplomatic gift needs its gift_id."""
+    animal = animal_service.create(session=session, animal_in=animal_in)
+    response.headers["Location"] = f"/api/v1/animals/{animal.id}"
+    return AnimalPublic.model_validate(animal)
+
+
+@router.get(
+    "/{animal_id}",
+    response_model=AnimalPublic,
+    summary="Get an animal",
+    responses=problem_responses(404, 422),
+)
+def get_animal(animal: AnimalDep) -> AnimalPublic:
+    """One animal."""
+    return AnimalPublic.model_validate(animal)
+
+
+@router.patch(
+    "/{animal_id}",
+    response_model=AnimalPublic,
+    summary="Update an animal",
+    responses=problem_responses(404, 409, 422),
+)
+def update_animal(session: SessionDep, animal: AnimalDep, animal_in: AnimalUpdate) -> AnimalPublic:
+    """Changes the fields given; animals that leave change status rather than being deleted."""
+    updated = animal_service.update(session=session, animal=animal, animal_in=animal_in)
+    return AnimalPublic.model_validate(updated)
+
+
+@router.delete(
+    "/{animal_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a mistaken animal record",
+    responses=problem_responses(404, 409, 422),
+)
+def delete_animal(session: SessionDep, animal: AnimalDep) -> None:
+    """Removes a record entered by mistake; an animal that died or left changes status."""
+    animal_service.delete(session=session, animal=animal)

@@ -1,0 +1,97 @@
+"""Enclosure routes."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from app.api.deps import EnclosureDep, PageDep, SessionDep
+from app.core.errors import problem_responses
+from app.models.enclosure import EnclosureCreate, EnclosurePublic, EnclosureUpdate
+from app.models.enums import EnclosureClimate, EnclosureKind
+from app.models.page import Page
+from app.services import enclosures as enclosure_service
+
+router = APIRouter(prefix="/enclosures", tags=["enclosures"])
+
+
+@router.get(
+    "",
+    response_model=Page[EnclosurePublic],
+    summary="List enclosures",
+    responses=problem_responses(422),
+)
+def list_enclosures(
+    session: SessionDep,
+    page: PageDep,
+    zoo_id: Annotated[int | None, Query(ge=1)] = None,
+    kind: EnclosureKind | None = None,
+    climate: EnclosureClimate | None = None,
+    q: Annotated[
+        str | None, Query(min_length=1, max_length=100, description="Search the name.")
+    ] = None,
+) -> Page[EnclosurePublic]:
+    """Enclosures ordered by id, filtered by zoo, kind, climate or a name search."""
+    items, total = enclosure_service.list_enclosures(
+        session=session,
+        zoo_id=zoo_id,
+        kind=kind,
+        climate=climate,
+        q=q,
+        limit=page.limit,
+        offset=page.offset,
+    )
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.post(
+    "",
+    response_model=EnclosurePublic,
+    status_code=status.HTTP_201_CREATED,
+    summary="Add an enclosure",
+    responses=problem_responses(409, 422),
+)
+def create_enclosure(
+    session: SessionDep, enclosure_in: EnclosureCreate, response: Response
+) -> EnclosurePublic:
+    """Adds an enclosure to a zoo; its name must be new within that zoo."""
+    enclosure = enclosure_service.create(session=session, enclosure_in=enclosure_in)
+    response.headers["Location"] = f"/api/v1/enclosures/{enclosure.id}"
+    return EnclosurePublic.model_validate(enclosure)
+
+
+@router.get(
+    "/{enclosure_id}",
+    response_model=EnclosurePublic,
+    summary="Get an enclosure",
+    responses=problem_responses(404, 422),
+)
+def get_enclosure(enclosure: EnclosureDep) -> EnclosurePublic:
+    """One enclosure."""
+    return EnclosurePublic.model_validate(enclosure)
+
+
+@router.patch(
+    "/{enclosure_id}",
+    response_model=EnclosurePublic,
+    summary="Update an enclosure",
+    responses=problem_responses(404, 409, 422),
+)
+def update_enclosure(
+    session: SessionDep, enclosure: EnclosureDep, enclosure_in: EnclosureUpdate
+) -> EnclosurePublic:
+    """Changes the fields given; an enclosure stays in its zoo."""
+    updated = enclosure_service.update(
+        session=session, enclosure=enclosure, enclosure_in=enclosure_in
+    )
+    return EnclosurePublic.model_validate(updated)
+
+
+@router.delete(
+    "/{enclosure_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete an enclosure",
+    responses=problem_responses(404, 409, 422),
+)
+def delete_enclosure(session: SessionDep, enclosure: EnclosureDep) -> None:
+    """Deletes an enclosure no animal is assigned to; otherwise 409."""
+    enclosure_service.delete(session=session, enclosure=enclosure)

@@ -1,0 +1,111 @@
+"""Gift routes, including the animals a gift brought."""
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from app.api.deps import GiftDep, PageDep, SessionDep
+from app.core.errors import problem_responses
+from app.models.animal import AnimalPublic
+from app.models.gift import GiftCreate, GiftPublic, GiftUpdate
+from app.models.page import Page
+from app.services import gifts as gift_service
+
+router = APIRouter(prefix="/gifts", tags=["gifts"])
+
+CountryQuery = Annotated[str | None, Query(min_length=2, max_length=2)]
+
+
+@router.get(
+    "", response_model=Page[GiftPublic], summary="List gifts", responses=problem_responses(422)
+)
+def list_gifts(
+    session: SessionDep,
+    page: PageDep,
+    donor_country: CountryQuery = None,
+    recipient_country: CountryQuery = None,
+    recipient_zoo_id: Annotated[int | None, Query(ge=1)] = None,
+    delivered_from: date | None = None,
+    delivered_until: date | None = None,
+    q: Annotated[
+        str | None,
+        Query(min_length=1, max_length=100, description="Search title, donor, recipient."),
+    ] = None,
+) -> Page[GiftPublic]:
+    """Gifts newest first, filtered by donor or recipient country, zoo, dates or a search."""
+    items, total = gift_service.list_gifts(
+        session=session,
+        donor_country=donor_country,
+        recipient_country=recipient_country,
+        recipient_zoo_id=recipient_zoo_id,
+        delivered_from=delivered_from,
+        delivered_until=delivered_until,
+        q=q,
+        limit=page.limit,
+        offset=page.offset,
+    )
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.post(
+    "",
+    response_model=GiftPublic,
+    status_code=status.HTTP_201_CREATED,
+    summary="Record a gift",
+    responses=problem_responses(422),
+)
+def create_gift(session: SessionDep, gift_in: GiftCreate, response: Response) -> GiftPublic:
+    """Records an origin transfer such as a diplomatic gift of animals."""
+    gift = gift_service.create(session=session, gift_in=gift_in)
+    response.headers["Location"] = f"/api/v1/gifts/{gift.id}"
+    return GiftPublic.model_validate(gift)
+
+
+@router.get(
+    "/{gift_id}",
+    response_model=GiftPublic,
+    summary="Get a gift",
+    responses=problem_responses(404, 422),
+)
+def get_gift(gift: GiftDep) -> GiftPublic:
+    """One gift."""
+    return GiftPublic.model_validate(gift)
+
+
+@router.get(
+    "/{gift_id}/animals",
+    response_model=Page[AnimalPublic],
+    summary="List the animals a gift brought",
+    responses=problem_responses(404, 422),
+)
+def list_gift_animals(session: SessionDep, gift: GiftDep, page: PageDep) -> Page[AnimalPublic]:
+    """The animals whose origin is this gift, ordered by id."""
+    items, total = gift_service.list_animals(
+        session=session, gift=gift, limit=page.limit, offset=page.offset
+    )
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.patch(
+    "/{gift_id}",
+    response_model=GiftPublic,
+    summary="Update a gift",
+    responses=problem_responses(404, 422),
+)
+def update_gift(session: SessionDep, gift: GiftDep, gift_in: GiftUpdate) -> GiftPublic:
+    """Changes the fields given; the others stay as they are."""
+    return GiftPublic.model_validate(
+        gift_service.update(session=session, gift=gift, gift_in=gift_in)
+    )
+
+
+@router.delete(
+    "/{gift_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a gift",
+    responses=problem_responses(404, 409, 422),
+)
+def delete_gift(session: SessionDep, gift: GiftDep) -> None:
+    """Deletes a gift no animal's origin refers to; otherwise 409."""
+    gift_service.delete(session=session, gift=gift)

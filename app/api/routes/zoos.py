@@ -1,0 +1,80 @@
+"""Zoo routes; a zoo in a path is its id or its slug."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from app.api.deps import PageDep, SessionDep, ZooDep
+from app.core.errors import problem_responses
+from app.models.page import Page
+from app.models.zoo import ZooCreate, ZooPublic, ZooUpdate
+from app.services import zoos as zoo_service
+
+router = APIRouter(prefix="/zoos", tags=["zoos"])
+
+
+@router.get(
+    "",
+    response_model=Page[ZooPublic],
+    summary="List zoos",
+    responses=problem_responses(422),
+)
+def list_zoos(
+    session: SessionDep,
+    page: PageDep,
+    country_code: Annotated[
+        str | None, Query(min_length=2, max_length=2, description="ISO 3166-1 alpha-2 code.")
+    ] = None,
+    q: Annotated[
+        str | None, Query(min_length=1, max_length=100, description="Search name, city, slug.")
+    ] = None,
+) -> Page[ZooPublic]:
+    """Zoos ordered by id, optionally filtered by country or a text search."""
+    items, total = zoo_service.list_zoos(
+        session=session, country_code=country_code, q=q, limit=page.limit, offset=page.offset
+    )
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.post(
+    "",
+    response_model=ZooPublic,
+    status_code=status.HTTP_201_CREATED,
+    summary="Register a zoo",
+    responses=problem_responses(409, 422),
+)
+def create_zoo(session: SessionDep, zoo_in: ZooCreate, response: Response) -> ZooPublic:
+    """Registers a zoo; its slug must be unique and its country an ISO 3166-1 code."""
+    zoo = zoo_service.create(session=session, zoo_in=zoo_in)
+    response.headers["Location"] = f"/api/v1/zoos/{zoo.id}"
+    return ZooPublic.model_validate(zoo)
+
+
+@router.get(
+    "/{zoo}", response_model=ZooPublic, summary="Get a zoo", responses=problem_responses(404, 422)
+)
+def get_zoo(zoo: ZooDep) -> ZooPublic:
+    """One zoo, by id or slug."""
+    return ZooPublic.model_validate(zoo)
+
+
+@router.patch(
+    "/{zoo}",
+    response_model=ZooPublic,
+    summary="Update a zoo",
+    responses=problem_responses(404, 409, 422),
+)
+def update_zoo(session: SessionDep, zoo: ZooDep, zoo_in: ZooUpdate) -> ZooPublic:
+    """Changes the fields given; the others stay as they are."""
+    return ZooPublic.model_validate(zoo_service.update(session=session, zoo=zoo, zoo_in=zoo_in))
+
+
+@router.delete(
+    "/{zoo}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a zoo",
+    responses=problem_responses(404, 409, 422),
+)
+def delete_zoo(session: SessionDep, zoo: ZooDep) -> None:
+    """Deletes a zoo with no animals, enclosures or gifts; otherwise 409."""
+    zoo_service.delete(session=session, zoo=zoo)

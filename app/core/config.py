@@ -1,0 +1,24 @@
+"""Settings, read once from environment variables prefixed ZWR_."""
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ZWR_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///./zoo-registry.db"
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_max_overflow: int = Field(default=10, ge=0, le=200)
+    echo_sql: bool = False
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Returns the process-wide settings, read from the environment once."""
+    return Settings()

@@ -1,0 +1,172 @@
+"""Domain errors and their rendering as RFC 9457 problem details (application/problem+json)."""
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_BASE = "urn:zwr:problem:"
+
+
+class ProblemFieldError(BaseModel):
+    location: list[str | int] = Field(examples=[["body", "country_code"]])
+    message: str = Field(examples=["Value error, 'XX' is not an ISO 3166-1 alpha-2 code"])
+    type: str = Field(examples=["value_error"])
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem details object."""
+
+    type: str = Field(examples=["urn:zwr:problem:not-found"])
+    title: str = Field(examples=["Not Found"])
+    status: int = Field(examples=[404])
+    detail: str = Field(examples=["No zoo with id or slug 'atlantis'."])
+    instance: str = Field(examples=["/api/v1/zoos/atlantis"])
+    errors: list[ProblemFieldError] | None = None
+
+
+class DomainError(Exception):
+    """A business-rule failure that carries its HTTP status and problem type."""
+
+    status: int = 400
+    slug: str = "bad-request"
+
+    def __init__(self, detail: str, *, errors: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors
+
+
+class NotFound(DomainError):
+    status = 404
+    slug = "not-found"
+
+
+class Conflict(DomainError):
+    status = 409
+    slug = "conflict"
+
+
+class Unprocessable(DomainError):
+    """The body is well-formed but refers to things that do not fit together."""
+
+    status = 422
+    slug = "validation-error"
+
+
+def field_error(location: list[str | int], message: str, type_: str = "value_error") -> dict:
+    return {"location": location, "message": message, "type": type_}
+
+
+def problem_response(
+    request: Request,
+    *,
+    status: int,
+    detail: str,
+    slug: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    title = HTTPStatus(status).phrase
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + slug if slug else "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+    }
+    if errors is not None:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The `responses=` entry declaring each error status with the problem schema."""
+    return {
+        status: {
+            "model": Problem,
+            "description": HTTPStatus(status).phrase,
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for status in statuses
+    }
+
+
+def _location(loc: tuple[Any, ...]) -> list[str | int]:
+    return [p if isinstance(p, int) else str(p) for p in loc]
+
+
+def _clean_message(message: str) -> str:
+    # Control characters are echoed back by pydantic; never reflect them into a response.
+    return "".join(ch if ch.isprintable() else "?" for ch in message)
+
+
+async def _domain_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    return problem_response(
+        request, status=exc.status, detail=exc.detail, slug=exc.slug, errors=exc.errors
+    )
+
+
+async def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        field_error(_location(e["loc"]), _clean_message(str(e["msg"])), e["type"])
+        for e in exc.errors()
+    ]
+    count = len(errors)
+    detail = f"The request has {count} invalid field{'s' if count != 1 else ''}."
+    return problem_response(
+        request, status=422, detail=detail, slug="validation-error", errors=errors
+    )
+
+
+async def _http_error_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = f"Nothing is at {request.url.path}."
+    elif exc.status_code == 405:
+        detail = f"{request.method} is not allowed on {request.url.path}."
+    return problem_response(
+        request, status=exc.status_code, detail=detail, headers=getattr(exc, "headers", None)
+    )
+
+
+async def _integrity_handler(request: Request, exc: Exception) -> JSONResponse:
+    # A backstop for races the services' own checks cannot see (two writers at once).
+    logger.info("integrity error: %s", exc)
+    return problem_response(
+        request,
+        status=409,
+        detail="The change conflicts with existing data (a unique or reference constraint).",
+        slug="conflict",
+    )
+
+
+async def _unhandled_handler(request: Request, exc: Exception) -> JSONResponse:
+    logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem_response(
+        request,
+        status=500,
+        detail="An unexpected error occurred; it has been logged.",
+        slug="internal-error",
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Renders every error the service returns as application/problem+json."""
+    app.add_exception_handler(DomainError, _domain_error_handler)
+    app.add_exception_handler(RequestValidationError, _validation_handler)
+    app.add_exception_handler(StarletteHTTPException, _http_error_handler)
+    app.add_exception_handler(IntegrityError, _integrity_handler)
+    app.add_exception_handler(Exception, _unhandled_handler)

@@ -1,0 +1,9 @@
+"""Every table model, imported here so Alembic and create_all see one metadata."""
+
+from app.models.animal import Animal
+from app.models.enclosure import Enclosure
+from app.models.gift import Gift
+from app.models.species import Species
+from app.models.zoo import Zoo
+
+__all__ = ["Animal", "Enclosure", "Gift", "Species", "Zoo"]

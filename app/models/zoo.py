@@ -1,0 +1,100 @@
+"""Zoo: an institution that keeps animals."""
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator
+from sqlalchemy import CheckConstraint
+from sqlmodel import Field, SQLModel
+
+from app.models.base import (
+    NAME_MAX,
+    SHORT_MAX,
+    TEXT_MAX,
+    CountryCode,
+    InputSchema,
+    PastYear,
+    UTCDateTime,
+    reject_explicit_null,
+    utcnow,
+)
+
+SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+
+
+def _slug_has_letter(value: str) -> str:
+    # A zoo in a path is given by id or slug, so a slug may not look like an id.
+    if value.isdigit():
+        raise ValueError("a slug needs at least one letter (all-digit paths are ids)")
+    return value
+
+
+Slug = Annotated[str, AfterValidator(_slug_has_letter)]
+
+
+class ZooBase(SQLModel):
+    slug: str = Field(
+        min_length=2, max_length=80, schema_extra={"pattern": SLUG_PATTERN}, unique=True
+    )
+    name: str = Field(min_length=1, max_length=NAME_MAX)
+    city: str | None = Field(default=None, max_length=SHORT_MAX)
+    country_code: str = Field(min_length=2, max_length=2, index=True)
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    opened_year: int | None = Field(default=None, ge=1500)
+    notes: str | None = Field(default=None, max_length=TEXT_MAX)
+
+
+class Zoo(ZooBase, table=True):
+    __table_args__ = (
+        CheckConstraint("latitude BETWEEN -90 AND 90", name="latitude_range"),
+        CheckConstraint("longitude BETWEEN -180 AND 180", name="longitude_range"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ZooCreate(ZooBase, InputSchema):
+    slug: Slug = Field(min_length=2, max_length=80, schema_extra={"pattern": SLUG_PATTERN})
+    country_code: CountryCode = Field(min_length=2, max_length=2)
+    opened_year: PastYear | None = Field(default=None, ge=1500)
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "slug": "korea-central-zoo",
+                    "name": "Korea Central Zoo",
+                    "city": "Pyongyang",
+                    "country_code": "KP",
+                    "latitude": 39.075,
+                    "longitude": 125.815,
+                    "opened_year": 1959,
+                    "notes": "At the foot of Mount Taesong; renovated from 2014, reopened 2016.",
+                }
+            ]
+        }
+    }
+
+
+class ZooUpdate(InputSchema):
+    slug: Slug | None = Field(
+        default=None, min_length=2, max_length=80, schema_extra={"pattern": SLUG_PATTERN}
+    )
+    name: str | None = Field(default=None, min_length=1, max_length=NAME_MAX)
+    city: str | None = Field(default=None, max_length=SHORT_MAX)
+    country_code: CountryCode | None = Field(default=None, min_length=2, max_length=2)
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    opened_year: PastYear | None = Field(default=None, ge=1500)
+    notes: str | None = Field(default=None, max_length=TEXT_MAX)
+
+    _not_null = reject_explicit_null("slug", "name", "country_code")
+
+
+class ZooPublic(ZooBase):
+    id: int
+    created_at: datetime
+    updated_at: datetime

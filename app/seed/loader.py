@@ -1,0 +1,88 @@
+"""Loads the seed facts shipped in the package; records already present are left alone."""
+
+import json
+from importlib.resources import files
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from app.models import Animal, Enclosure, Gift, Species, Zoo
+from app.models.animal import AnimalCreate
+from app.models.enclosure import EnclosureCreate
+from app.models.gift import GiftCreate
+from app.models.species import SpeciesCreate
+from app.models.zoo import ZooCreate
+
+
+def seed_facts() -> dict[str, Any]:
+    """The seed data, read from the package (never from ../shared at run time)."""
+    return json.loads(files("app.seed").joinpath("facts.json").read_text(encoding="utf-8"))
+
+
+def load_seed(engine: Engine) -> dict[str, int]:
+    """Inserts whichever seed records are missing, in one transaction; returns what it added."""
+    facts = seed_facts()
+    added = {"zoos": 0, "species": 0, "gifts": 0, "enclosures": 0, "animals": 0}
+    with Session(engine, expire_on_commit=False) as session:
+        zoos = {z.slug: z for z in session.exec(select(Zoo)).all()}
+        for row in facts["zoos"]:
+            if row["slug"] not in zoos:
+                zoos[row["slug"]] = _add(session, Zoo, ZooCreate.model_validate(row))
+                added["zoos"] += 1
+
+        species = {s.scientific_name: s for s in session.exec(select(Species)).all()}
+        for row in facts["species"]:
+            if row["scientific_name"] not in species:
+                species[row["scientific_name"]] = _add(
+                    session, Species, SpeciesCreate.model_validate(row)
+                )
+                added["species"] += 1
+
+        # Gifts have no unique natural key in the schema; the seed identifies them by title.
+        existing_gifts = {g.title: g for g in session.exec(select(Gift)).all()}
+        gifts: dict[str, Gift] = {}
+        for row in facts["gifts"]:
+            data = {k: v for k, v in row.items() if k not in ("key", "recipient_zoo")}
+            if "recipient_zoo" in row:
+                data["recipient_zoo_id"] = zoos[row["recipient_zoo"]].id
+            gift = existing_gifts.get(row["title"])
+            if gift is None:
+                gift = _add(session, Gift, GiftCreate.model_validate(data))
+                added["gifts"] += 1
+            gifts[row["key"]] = gift
+
+        enclosures = {(e.zoo_id, e.name): e for e in session.exec(select(Enclosure)).all()}
+        for row in facts["enclosures"]:
+            zoo_id = zoos[row["zoo"]].id
+            if (zoo_id, row["name"]) not in enclosures:
+                data = {k: v for k, v in row.items() if k != "zoo"} | {"zoo_id": zoo_id}
+                enclosures[(zoo_id, row["name"])] = _add(
+                    session, Enclosure, EnclosureCreate.model_validate(data)
+                )
+                added["enclosures"] += 1
+
+        animals = {(a.zoo_id, a.identifier) for a in session.exec(select(Animal)).all()}
+        for row in facts["animals"]:
+            zoo_id = zoos[row["zoo"]].id
+            if (zoo_id, row["identifier"]) in animals:
+                continue
+            data = {k: v for k, v in row.items() if k not in ("zoo", "species", "enclosure", "gift")}
+            data |= {"zoo_id": zoo_id, "species_id": species[row["species"]].id}
+            if "enclosure" in row:
+                data["enclosure_id"] = enclosures[(zoo_id, row["enclosure"])].id
+            if "gift" in row:
+                data["gift_id"] = gifts[row["gift"]].id
+            _add(session, Animal, AnimalCreate.model_validate(data))
+            added["animals"] += 1
+
+        session.commit()
+    return {what: n for what, n in added.items() if n}
+
+
+def _add(session: Session, model: Any, validated: Any) -> Any:
+    # Validated through the Create schema first: table models do not validate.
+    row = model.model_validate(validated)
+    session.add(row)
+    session.flush()
+    return row

@@ -1,0 +1,110 @@
+"""Animal rules: zoo, species, enclosure and gift agree; identifiers unique in a zoo."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlmodel import Session, col, or_, select
+
+from app.core.errors import Unprocessable, field_error
+from app.models import Animal, Enclosure, Gift, Species, Zoo
+from app.models.animal import AnimalCreate, AnimalUpdate
+from app.models.enums import AnimalStatus, Origin
+from app.services.common import (
+    apply_update,
+    commit,
+    ensure_absent,
+    like_filter,
+    paginate,
+    require_ref,
+)
+
+
+def list_animals(
+    *,
+    session: Session,
+    zoo_id: int | None,
+    species_id: int | None,
+    enclosure_id: int | None,
+    status: AnimalStatus | None,
+    origin: Origin | None,
+    gift_id: int | None,
+    q: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[Sequence[Animal], int]:
+    """Lists animals, filtered by zoo, species, enclosure, status, origin, gift and a search."""
+    stmt = select(Animal)
+    if zoo_id is not None:
+        stmt = stmt.where(Animal.zoo_id == zoo_id)
+    if species_id is not None:
+        stmt = stmt.where(Animal.species_id == species_id)
+    if enclosure_id is not None:
+        stmt = stmt.where(Animal.enclosure_id == enclosure_id)
+    if status:
+        stmt = stmt.where(Animal.status == status)
+    if origin:
+        stmt = stmt.where(Animal.origin == origin)
+    if gift_id is not None:
+        stmt = stmt.where(Animal.gift_id == gift_id)
+    if q:
+        stmt = stmt.where(or_(like_filter(Animal.name, q), like_filter(Animal.identifier, q)))
+    return paginate(session, stmt.order_by(col(Animal.id)), limit=limit, offset=offset)
+
+
+def _check_consistency(session: Session, state: dict[str, Any], own_id: int | None) -> None:
+    """Checks the merged record: references exist and fit together."""
+    require_ref(session, Zoo, state["zoo_id"], "zoo_id", "zoo")
+    require_ref(session, Species, state["species_id"], "species_id", "species")
+    if state.get("enclosure_id") is not None:
+        enclosure = require_ref(
+            session, Enclosure, state["enclosure_id"], "enclosure_id", "enclosure"
+        )
+        if enclosure.zoo_id != state["zoo_id"]:
+            message = (
+                f"Enclosure {enclosure.id} belongs to zoo {enclosure.zoo_id}, "
+                f"not to the animal's zoo {state['zoo_id']}."
+            )
+            raise Unprocessable(message, errors=[field_error(["body", "enclosure_id"], message)])
+    if state.get("gift_id") is not None:
+        require_ref(session, Gift, state["gift_id"], "gift_id", "gift")
+    elif state["origin"] == Origin.diplomatic_gift:
+        message = "An animal whose origin is diplomatic_gift needs the gift_id of that gift."
+        raise Unprocessable(message, errors=[field_error(["body", "gift_id"], message)])
+    if state.get("identifier") is not None:
+        stmt = select(Animal.id).where(
+            Animal.zoo_id == state["zoo_id"], Animal.identifier == state["identifier"]
+        )
+        if own_id is not None:
+            stmt = stmt.where(Animal.id != own_id)
+        ensure_absent(
+            session, stmt, f"The zoo already has an animal with identifier '{state['identifier']}'."
+        )
+
+
+def create(*, session: Session, animal_in: AnimalCreate) -> Animal:
+    """Registers an animal after checking its zoo, species, enclosure and gift agree."""
+    _check_consistency(session, animal_in.model_dump(), None)
+    animal = Animal.model_validate(animal_in)
+    session.add(animal)
+    commit(session, conflict="The zoo already has an animal with that identifier.")
+    return animal
+
+
+def update(*, session: Session, animal: Animal, animal_in: AnimalUpdate) -> Animal:
+    """Changes an animal; the merged record is checked as a whole before it is stored."""
+    changes = animal_in.model_dump(exclude_unset=True)
+    if "zoo_id" in changes and changes["zoo_id"] != animal.zoo_id and "enclosure_id" not in changes:
+        # Moving to another zoo leaves the old zoo's enclosure behind.
+        changes["enclosure_id"] = None
+    state = animal.model_dump() | changes
+    _check_consistency(session, state, animal.id)
+    apply_update(animal, changes)
+    session.add(animal)
+    commit(session, conflict="The zoo already has an animal with that identifier.")
+    return animal
+
+
+def delete(*, session: Session, animal: Animal) -> None:
+    """Deletes a mistaken animal record (animals that leave change status instead)."""
+    session.delete(animal)
+    commit(session)

@@ -1,0 +1,77 @@
+"""Helpers every service shares: loading by id, paging, committing as one unit."""
+
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, SQLModel, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from app.core.errors import Conflict, NotFound, Unprocessable, field_error
+from app.models.base import utcnow
+
+M = TypeVar("M", bound=SQLModel)
+
+
+def get_or_404(session: Session, model: type[M], id_: int, label: str) -> M:
+    """Loads a row by primary key or raises NotFound naming what was missing."""
+    row = session.get(model, id_)
+    if row is None:
+        raise NotFound(f"No {label} with id {id_}.")
+    return row
+
+
+def require_ref(session: Session, model: type[M], id_: int, field: str, label: str) -> M:
+    """Loads a row a request body refers to; a dangling reference is a 422 on that field."""
+    row = session.get(model, id_)
+    if row is None:
+        raise Unprocessable(
+            f"No {label} with id {id_}.",
+            errors=[field_error(["body", field], f"no {label} with id {id_}")],
+        )
+    return row
+
+
+def paginate(
+    session: Session, stmt: SelectOfScalar[M], *, limit: int, offset: int
+) -> tuple[Sequence[M], int]:
+    """Returns one page of rows and the total the filters match."""
+    total = session.exec(select(func.count()).select_from(stmt.order_by(None).subquery())).one()
+    items = session.exec(stmt.limit(limit).offset(offset)).all()
+    return items, total
+
+
+def apply_update(row: SQLModel, changes: dict[str, Any]) -> None:
+    """Copies a PATCH body's set fields onto a row and stamps updated_at where it has one."""
+    row.sqlmodel_update(changes)
+    if hasattr(row, "updated_at"):
+        row.updated_at = utcnow()  # type: ignore[attr-defined]
+
+
+def commit(session: Session, *, conflict: str = "The change conflicts with existing data.") -> None:
+    """Commits the unit of work; a constraint race lost to another writer becomes a 409."""
+    try:
+        session.commit()
+    except IntegrityError as exc:
+        session.rollback()
+        raise Conflict(conflict) from exc
+
+
+def ensure_absent(session: Session, stmt: SelectOfScalar[Any], message: str) -> None:
+    """Raises Conflict when the query finds a row (used for unique keys, with a clear reason)."""
+    if session.exec(stmt.limit(1)).first() is not None:
+        raise Conflict(message)
+
+
+def ensure_unused(session: Session, checks: list[tuple[SelectOfScalar[Any], str]]) -> None:
+    """Refuses a delete while anything still refers to the row (history is never orphaned)."""
+    for stmt, noun in checks:
+        count = session.exec(select(func.count()).select_from(stmt.subquery())).one()
+        if count:
+            raise Conflict(f"It still has {count} {noun}; remove or move them first.")
+
+
+def like_filter(column: Any, q: str) -> Any:
+    """A case-insensitive substring match that treats % and _ in q literally."""
+    return func.lower(column).contains(q.lower(), autoescape=True)

@@ -1,0 +1,78 @@
+"""Enclosure rules: names unique within a zoo, no delete while animals live there."""
+
+from collections.abc import Sequence
+
+from sqlmodel import Session, col, select
+
+from app.models import Animal, Enclosure, Zoo
+from app.models.enclosure import EnclosureCreate, EnclosureUpdate
+from app.models.enums import EnclosureClimate, EnclosureKind
+from app.services.common import (
+    apply_update,
+    commit,
+    ensure_absent,
+    ensure_unused,
+    like_filter,
+    paginate,
+    require_ref,
+)
+
+
+def list_enclosures(
+    *,
+    session: Session,
+    zoo_id: int | None,
+    kind: EnclosureKind | None,
+    climate: EnclosureClimate | None,
+    q: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[Sequence[Enclosure], int]:
+    """Lists enclosures, filtered by zoo, kind, climate and a name search."""
+    stmt = select(Enclosure)
+    if zoo_id is not None:
+        stmt = stmt.where(Enclosure.zoo_id == zoo_id)
+    if kind:
+        stmt = stmt.where(Enclosure.kind == kind)
+    if climate:
+        stmt = stmt.where(Enclosure.climate == climate)
+    if q:
+        stmt = stmt.where(like_filter(Enclosure.name, q))
+    return paginate(session, stmt.order_by(col(Enclosure.id)), limit=limit, offset=offset)
+
+
+def _ensure_name_free(session: Session, zoo_id: int, name: str, own_id: int | None = None) -> None:
+    stmt = select(Enclosure.id).where(Enclosure.zoo_id == zoo_id, Enclosure.name == name)
+    if own_id is not None:
+        stmt = stmt.where(Enclosure.id != own_id)
+    ensure_absent(session, stmt, f"The zoo already has an enclosure named '{name}'.")
+
+
+def create(*, session: Session, enclosure_in: EnclosureCreate) -> Enclosure:
+    """Adds an enclosure to an existing zoo under a name new to that zoo."""
+    require_ref(session, Zoo, enclosure_in.zoo_id, "zoo_id", "zoo")
+    _ensure_name_free(session, enclosure_in.zoo_id, enclosure_in.name)
+    enclosure = Enclosure.model_validate(enclosure_in)
+    session.add(enclosure)
+    commit(session, conflict=f"The zoo already has an enclosure named '{enclosure_in.name}'.")
+    return enclosure
+
+
+def update(*, session: Session, enclosure: Enclosure, enclosure_in: EnclosureUpdate) -> Enclosure:
+    """Changes an enclosure; a new name must still be unique in its zoo."""
+    changes = enclosure_in.model_dump(exclude_unset=True)
+    if "name" in changes:
+        _ensure_name_free(session, enclosure.zoo_id, changes["name"], enclosure.id)
+    apply_update(enclosure, changes)
+    session.add(enclosure)
+    commit(session, conflict="The zoo already has an enclosure with that name.")
+    return enclosure
+
+
+def delete(*, session: Session, enclosure: Enclosure) -> None:
+    """Deletes an enclosure no animal is assigned to, living or not."""
+    ensure_unused(
+        session, [(select(Animal.id).where(Animal.enclosure_id == enclosure.id), "animals")]
+    )
+    session.delete(enclosure)
+    commit(session)

@@ -1,0 +1,89 @@
+"""Gift rules: the recipient zoo exists, no delete while animals trace their origin to it."""
+
+from collections.abc import Sequence
+from datetime import date
+
+from sqlmodel import Session, col, or_, select
+
+from app.models import Animal, Gift, Zoo
+from app.models.gift import GiftCreate, GiftUpdate
+from app.services.common import (
+    apply_update,
+    commit,
+    ensure_unused,
+    like_filter,
+    paginate,
+    require_ref,
+)
+
+
+def list_gifts(
+    *,
+    session: Session,
+    donor_country: str | None,
+    recipient_country: str | None,
+    recipient_zoo_id: int | None,
+    delivered_from: date | None,
+    delivered_until: date | None,
+    q: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[Sequence[Gift], int]:
+    """Lists gifts newest first, filtered by countries, recipient zoo, dates and a search."""
+    stmt = select(Gift)
+    if donor_country:
+        stmt = stmt.where(Gift.donor_country == donor_country.upper())
+    if recipient_country:
+        stmt = stmt.where(Gift.recipient_country == recipient_country.upper())
+    if recipient_zoo_id is not None:
+        stmt = stmt.where(Gift.recipient_zoo_id == recipient_zoo_id)
+    if delivered_from:
+        stmt = stmt.where(col(Gift.delivered_on) >= delivered_from)
+    if delivered_until:
+        stmt = stmt.where(col(Gift.delivered_on) <= delivered_until)
+    if q:
+        stmt = stmt.where(
+            or_(
+                like_filter(Gift.title, q),
+                like_filter(Gift.donor_name, q),
+                like_filter(Gift.recipient_name, q),
+            )
+        )
+    stmt = stmt.order_by(col(Gift.delivered_on).desc(), col(Gift.id))
+    return paginate(session, stmt, limit=limit, offset=offset)
+
+
+def list_animals(
+    *, session: Session, gift: Gift, limit: int, offset: int
+) -> tuple[Sequence[Animal], int]:
+    """Lists the animals a gift brought."""
+    stmt = select(Animal).where(Animal.gift_id == gift.id).order_by(col(Animal.id))
+    return paginate(session, stmt, limit=limit, offset=offset)
+
+
+def create(*, session: Session, gift_in: GiftCreate) -> Gift:
+    """Records a gift; a named recipient zoo must exist."""
+    if gift_in.recipient_zoo_id is not None:
+        require_ref(session, Zoo, gift_in.recipient_zoo_id, "recipient_zoo_id", "zoo")
+    gift = Gift.model_validate(gift_in)
+    session.add(gift)
+    commit(session)
+    return gift
+
+
+def update(*, session: Session, gift: Gift, gift_in: GiftUpdate) -> Gift:
+    """Changes a gift's record."""
+    changes = gift_in.model_dump(exclude_unset=True)
+    if changes.get("recipient_zoo_id") is not None:
+        require_ref(session, Zoo, changes["recipient_zoo_id"], "recipient_zoo_id", "zoo")
+    apply_update(gift, changes)
+    session.add(gift)
+    commit(session)
+    return gift
+
+
+def delete(*, session: Session, gift: Gift) -> None:
+    """Deletes a gift that no animal's origin refers to."""
+    ensure_unused(session, [(select(Animal.id).where(Animal.gift_id == gift.id), "animals")])
+    session.delete(gift)
+    commit(session)

@@ -1,0 +1,82 @@
+"""Zoo rules: unique slugs, lookup by id or slug, no delete while anything refers to it."""
+
+from collections.abc import Sequence
+
+from sqlmodel import Session, col, or_, select
+
+from app.core.errors import NotFound
+from app.models import Animal, Enclosure, Gift, Zoo
+from app.models.zoo import ZooCreate, ZooUpdate
+from app.services.common import (
+    apply_update,
+    commit,
+    ensure_absent,
+    ensure_unused,
+    like_filter,
+    paginate,
+)
+
+
+def get_by_ref(*, session: Session, ref: str) -> Zoo:
+    """Finds a zoo by numeric id or by slug."""
+    zoo = session.get(Zoo, int(ref)) if ref.isdigit() else None
+    if zoo is None and not ref.isdigit():
+        zoo = session.exec(select(Zoo).where(Zoo.slug == ref)).first()
+    if zoo is None:
+        raise NotFound(f"No zoo with id or slug '{ref}'.")
+    return zoo
+
+
+def list_zoos(
+    *, session: Session, country_code: str | None, q: str | None, limit: int, offset: int
+) -> tuple[Sequence[Zoo], int]:
+    """Lists zoos by name, filtered by country and a search over name, city and slug."""
+    stmt = select(Zoo)
+    if country_code:
+        stmt = stmt.where(Zoo.country_code == country_code.upper())
+    if q:
+        stmt = stmt.where(
+            or_(like_filter(Zoo.name, q), like_filter(Zoo.city, q), like_filter(Zoo.slug, q))
+        )
+    return paginate(session, stmt.order_by(col(Zoo.id)), limit=limit, offset=offset)
+
+
+def _ensure_slug_free(session: Session, slug: str, own_id: int | None = None) -> None:
+    stmt = select(Zoo.id).where(Zoo.slug == slug)
+    if own_id is not None:
+        stmt = stmt.where(Zoo.id != own_id)
+    ensure_absent(session, stmt, f"A zoo with slug '{slug}' already exists.")
+
+
+def create(*, session: Session, zoo_in: ZooCreate) -> Zoo:
+    """Registers a zoo under a slug no other zoo has."""
+    _ensure_slug_free(session, zoo_in.slug)
+    zoo = Zoo.model_validate(zoo_in)
+    session.add(zoo)
+    commit(session, conflict=f"A zoo with slug '{zoo_in.slug}' already exists.")
+    return zoo
+
+
+def update(*, session: Session, zoo: Zoo, zoo_in: ZooUpdate) -> Zoo:
+    """Changes a zoo's details; a new slug must still be unique."""
+    changes = zoo_in.model_dump(exclude_unset=True)
+    if "slug" in changes:
+        _ensure_slug_free(session, changes["slug"], zoo.id)
+    apply_update(zoo, changes)
+    session.add(zoo)
+    commit(session, conflict="Another zoo already uses that slug.")
+    return zoo
+
+
+def delete(*, session: Session, zoo: Zoo) -> None:
+    """Deletes a zoo that holds no animals, enclosures or gifts."""
+    ensure_unused(
+        session,
+        [
+            (select(Animal.id).where(Animal.zoo_id == zoo.id), "animals"),
+            (select(Enclosure.id).where(Enclosure.zoo_id == zoo.id), "enclosures"),
+            (select(Gift.id).where(Gift.recipient_zoo_id == zoo.id), "gifts received"),
+        ],
+    )
+    session.delete(zoo)
+    commit(session)

@@ -1,0 +1,80 @@
+"""Test isolation: one migrated database per run; each test in a rolled-back transaction."""
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from app.core import migrations
+from app.core.config import Settings
+from app.core.db import get_session, make_engine
+from app.main import create_app
+from tests.dbutil import backend, create_database, drop_database
+
+
+def pytest_report_header() -> str:
+    return f"zoo registry test database: {backend()}"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if backend() == "postgresql":
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (set ZWR_TEST_DATABASE_URL)")
+    for item in items:
+        if "postgres_only" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    url = create_database()
+    try:
+        migrations.upgrade(url)
+        yield url
+    finally:
+        drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url)
+
+
+@pytest.fixture(scope="session")
+def engine(settings: Settings) -> Iterator[Engine]:
+    engine = make_engine(settings)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    """A session whose commits are savepoints inside a transaction rolled back afterwards."""
+    connection = engine.connect()
+    transaction = connection.begin()
+    session = Session(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    try:
+        yield session
+    finally:
+        session.close()
+        transaction.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def app(settings: Settings, session: Session) -> Iterator[FastAPI]:
+    app = create_app(settings)
+    app.dependency_overrides[get_session] = lambda: session
+    yield app
+    app.state.engine.dispose()
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as client:
+        yield client
