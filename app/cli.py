@@ -1,14 +1,34 @@
-"""The `zoo-registry` command: serve, db upgrade/downgrade, seed."""
+"""The `zoo-registry` command: serve, db upgrade/downgrade, seed, keys."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import typer
 import uvicorn
+from sqlmodel import Session
 
 from app.core import migrations
 from app.core.config import get_settings
+from app.core.db import make_engine
+from app.core.errors import DomainError
+from app.models.api_key import ApiKeyCreate, Role
+from app.services import api_keys as api_key_service
 
 cli = typer.Typer(help="Zoo Welfare Registry.", no_args_is_help=True)
 db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
+keys_cli = typer.Typer(help="API keys.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
+cli.add_typer(keys_cli, name="keys")
+
+
+@contextmanager
+def _session() -> Iterator[Session]:
+    engine = make_engine(get_settings())
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            yield session
+    finally:
+        engine.dispose()
 
 
 @cli.command()
@@ -45,7 +65,6 @@ def db_downgrade(revision: str = typer.Argument(...)) -> None:
 @cli.command()
 def seed() -> None:
     """Loads the public seed facts; running it twice changes nothing."""
-    from app.core.db import make_engine
     from app.seed.loader import load_seed
 
     engine = make_engine(get_settings())
@@ -55,6 +74,53 @@ def seed() -> None:
         engine.dispose()
     added = ", ".join(f"{n} {what}" for what, n in counts.items()) or "nothing new"
     typer.echo(f"seed loaded: {added}")
+
+
+@keys_cli.command("create")
+def keys_create(
+    name: str = typer.Option(..., help="Who or what the key is for."),
+    role: Role = typer.Option(..., help="reporter, inspector or admin."),
+    zoo: list[str] = typer.Option(None, help="Limit the key to this zoo (id or slug); repeat."),
+    expires_in_days: int | None = typer.Option(None, min=1, help="Expire after this many days."),
+) -> None:
+    """Issues a key and prints it once; only its hash is stored."""
+    key_in = ApiKeyCreate(name=name, role=role, zoos=zoo or None, expires_in_days=expires_in_days)
+    with _session() as session:
+        try:
+            key, token = api_key_service.create(session=session, key_in=key_in)
+        except DomainError as exc:
+            raise typer.BadParameter(exc.detail) from exc
+    typer.echo(f"key {key.id} ({key.role.value}, prefix {key.prefix}); store it now:")
+    typer.echo(token)
+
+
+@keys_cli.command("list")
+def keys_list(include_revoked: bool = typer.Option(False, help="Show revoked keys too.")) -> None:
+    """Lists keys: id, prefix, role, zoos, expiry; never secrets."""
+    with _session() as session:
+        keys, _ = api_key_service.list_keys(
+            session=session, include_revoked=include_revoked, limit=10_000, offset=0
+        )
+    for key in keys:
+        zoos = ",".join(map(str, key.zoo_ids)) if key.zoo_ids is not None else "all"
+        state = "revoked" if key.revoked_at else f"expires {key.expires_at or 'never'}"
+        typer.echo(f"{key.id}\t{key.prefix}\t{key.role.value}\tzoos={zoos}\t{state}\t{key.name}")
+
+
+@keys_cli.command("revoke")
+def keys_revoke(
+    prefix: str = typer.Argument(..., help="The key's prefix (see keys list)."),
+) -> None:
+    """Revokes a key at once."""
+    with _session() as session:
+        key = api_key_service.get_by_prefix(session=session, prefix=prefix)
+        if key is None:
+            raise typer.BadParameter(f"no key with prefix {prefix}")
+        try:
+            api_key_service.revoke(session=session, key=key)
+        except DomainError as exc:
+            raise typer.BadParameter(exc.detail) from exc
+    typer.echo(f"key {prefix} revoked")
 
 
 def main() -> None:

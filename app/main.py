@@ -9,6 +9,8 @@ from app.api.router import api_router
 from app.core.config import Settings, get_settings
 from app.core.db import make_engine
 from app.core.errors import install_error_handlers
+from app.core.middleware import RequestGuardMiddleware
+from app.core.ratelimit import WriteRateLimiter
 
 DESCRIPTION = """
 Records zoos, the animals they hold, where those animals came from (diplomatic and other
@@ -37,6 +39,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.rate_limiter = WriteRateLimiter(
+        settings.write_rate_limit, settings.rate_limit_storage
+    )
     install_error_handlers(app)
+    app.add_middleware(RequestGuardMiddleware, max_body_bytes=settings.max_body_bytes)
     app.include_router(api_router)
     return app

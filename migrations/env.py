@@ -6,9 +6,17 @@ from sqlmodel import SQLModel
 
 import app.models  # noqa: F401 - registers every table on the metadata
 from app.core.config import get_settings
+from app.models.base import UTCDateTime
 
 config = context.config
 target_metadata = SQLModel.metadata
+
+
+def _render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
+    # Our UTC TypeDecorator is plain DateTime(timezone=True) in the database.
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
 
 
 def _url() -> str:
@@ -22,6 +30,7 @@ def run_migrations_offline() -> None:
         literal_binds=True,
         compare_type=True,
         render_as_batch=True,
+        render_item=_render_item,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -47,6 +56,7 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
         target_metadata=target_metadata,
         compare_type=True,
         render_as_batch=True,
+        render_item=_render_item,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -12,7 +12,9 @@ from app.core import migrations
 from app.core.config import Settings
 from app.core.db import get_session, make_engine
 from app.main import create_app
+from app.models.api_key import Role
 from tests.dbutil import backend, create_database, drop_database
+from tests.factories import make_key
 
 
 def pytest_report_header() -> str:
@@ -75,6 +77,19 @@ def app(settings: Settings, session: Session) -> Iterator[FastAPI]:
 
 
 @pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
+def admin_key(session: Session) -> str:
+    return make_key(session, Role.admin)
+
+
+@pytest.fixture
+def client(app: FastAPI, admin_key: str) -> Iterator[TestClient]:
+    """A client that sends an admin key (the role that may do everything)."""
+    with TestClient(app, headers={"Authorization": f"Bearer {admin_key}"}) as client:
+        yield client
+
+
+@pytest.fixture
+def anon_client(app: FastAPI) -> Iterator[TestClient]:
+    """A client that sends no key."""
     with TestClient(app) as client:
         yield client

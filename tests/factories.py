@@ -6,6 +6,8 @@ from typing import Any
 from sqlmodel import Session
 
 from app.models import Animal, Enclosure, Gift, Species, Zoo
+from app.models.api_key import ApiKeyCreate, Role
+from app.services import api_keys as api_key_service
 
 _seq = itertools.count(1)
 
@@ -67,3 +69,17 @@ def make_animal(
     species = species or make_species(session)
     data = {"zoo_id": zoo.id, "species_id": species.id} | overrides
     return _save(session, Animal(**data))
+
+
+def make_key(
+    session: Session, role: Role = Role.admin, zoos: list[str] | None = None, **overrides: Any
+) -> str:
+    """Issues a key through the service and returns the secret token."""
+    n = next(_seq)
+    key_in = ApiKeyCreate(name=f"key {n}", role=role, zoos=zoos)
+    key, token = api_key_service.create(session=session, key_in=key_in)
+    if overrides:
+        key.sqlmodel_update(overrides)
+        session.add(key)
+        session.commit()
+    return token

@@ -1,14 +1,20 @@
 """Named dependencies: the session, paging, and load-or-404 for every entity."""
 
+from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, Path, Query
+from fastapi import Depends, Path, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from sqlmodel import Session
 
 from app.core.db import get_session
-from app.models import Animal, Enclosure, Gift, Species, Zoo
+from app.core.errors import Unauthorized
+from app.models import Animal, ApiKey, Enclosure, Gift, Species, Zoo
+from app.models.api_key import Role
+from app.services import api_keys as api_key_service
 from app.services import zoos as zoo_service
+from app.services.access import ensure_role
 from app.services.common import get_or_404
 
 DEFAULT_LIMIT = 50
@@ -71,3 +77,53 @@ SpeciesDep = Annotated[Species, Depends(get_species_or_404)]
 EnclosureDep = Annotated[Enclosure, Depends(get_enclosure_or_404)]
 GiftDep = Annotated[Gift, Depends(get_gift_or_404)]
 AnimalDep = Annotated[Animal, Depends(get_animal_or_404)]
+
+
+# --- authentication and roles ---------------------------------------------------------
+
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    scheme_name="ApiKey",
+    description="An API key: `Authorization: Bearer zwr_<prefix>_<secret>`.",
+)
+
+
+def get_optional_key(
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> ApiKey | None:
+    """The caller's key when one is sent (a bad one is refused), else None for anonymous."""
+    if credentials is None:
+        return None
+    return api_key_service.authenticate(session=session, token=credentials.credentials)
+
+
+def require_role(role: Role) -> Callable[..., ApiKey]:
+    """A dependency that admits keys whose role includes `role`, and counts their writes."""
+
+    def dependency(
+        request: Request,
+        key: Annotated[ApiKey | None, Depends(get_optional_key)],
+    ) -> ApiKey:
+        if key is None:
+            raise Unauthorized("This needs an API key: send Authorization: Bearer <key>.")
+        ensure_role(key, role)
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            request.app.state.rate_limiter.hit(key.id)
+        return key
+
+    dependency.__name__ = f"require_{role.value}"
+    return dependency
+
+
+OptionalKeyDep = Annotated[ApiKey | None, Depends(get_optional_key)]
+ReporterDep = Annotated[ApiKey, Depends(require_role(Role.reporter))]
+InspectorDep = Annotated[ApiKey, Depends(require_role(Role.inspector))]
+AdminDep = Annotated[ApiKey, Depends(require_role(Role.admin))]
+
+
+def get_key_or_404(session: SessionDep, key_id: IdPath) -> ApiKey:
+    return get_or_404(session, ApiKey, key_id, "API key")
+
+
+KeyDep = Annotated[ApiKey, Depends(get_key_or_404)]

@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from app.api.routes import animals, enclosures, gifts, species, zoos
+from app.api.routes import animals, enclosures, gifts, keys, species, zoos
 
 api_router = APIRouter(prefix="/api/v1")
-for module in (zoos, species, enclosures, gifts, animals):
+for module in (zoos, species, enclosures, gifts, animals, keys):
     api_router.include_router(module.router)

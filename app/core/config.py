@@ -14,6 +14,11 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(default=10, ge=0, le=200)
     echo_sql: bool = False
 
+    # Writes per API key (the `limits` notation); the store is per process unless shared.
+    write_rate_limit: str = "60/minute"
+    rate_limit_storage: str = "memory://"
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
 

@@ -40,10 +40,38 @@ class DomainError(Exception):
     status: int = 400
     slug: str = "bad-request"
 
-    def __init__(self, detail: str, *, errors: list[dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.errors = errors
+        self.headers = headers
+
+
+class Unauthorized(DomainError):
+    status = 401
+    slug = "unauthorized"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+class Forbidden(DomainError):
+    status = 403
+    slug = "forbidden"
+
+
+class TooManyRequests(DomainError):
+    status = 429
+    slug = "rate-limited"
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
 
 
 class NotFound(DomainError):
@@ -61,6 +89,10 @@ class Unprocessable(DomainError):
 
     status = 422
     slug = "validation-error"
+
+
+# Every write can meet these: no or bad key, wrong role or zoo, a body too large, too many writes.
+WRITE_ERRORS = (401, 403, 413, 429)
 
 
 def field_error(location: list[str | int], message: str, type_: str = "value_error") -> dict:
@@ -113,7 +145,12 @@ def _clean_message(message: str) -> str:
 async def _domain_error_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
     return problem_response(
-        request, status=exc.status, detail=exc.detail, slug=exc.slug, errors=exc.errors
+        request,
+        status=exc.status,
+        detail=exc.detail,
+        slug=exc.slug,
+        errors=exc.errors,
+        headers=exc.headers,
     )
 
 

@@ -1,9 +1,10 @@
 """Every table model, imported here so Alembic and create_all see one metadata."""
 
 from app.models.animal import Animal
+from app.models.api_key import ApiKey
 from app.models.enclosure import Enclosure
 from app.models.gift import Gift
 from app.models.species import Species
 from app.models.zoo import Zoo
 
-__all__ = ["Animal", "Enclosure", "Gift", "Species", "Zoo"]
+__all__ = ["Animal", "ApiKey", "Enclosure", "Gift", "Species", "Zoo"]

@@ -67,7 +67,9 @@ def load_seed(engine: Engine) -> dict[str, int]:
             zoo_id = zoos[row["zoo"]].id
             if (zoo_id, row["identifier"]) in animals:
                 continue
-            data = {k: v for k, v in row.items() if k not in ("zoo", "species", "enclosure", "gift")}
+            data = {
+                k: v for k, v in row.items() if k not in ("zoo", "species", "enclosure", "gift")
+            }
             data |= {"zoo_id": zoo_id, "species_id": species[row["species"]].id}
             if "enclosure" in row:
                 data["enclosure_id"] = enclosures[(zoo_id, row["enclosure"])].id

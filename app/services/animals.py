@@ -6,9 +6,10 @@ from typing import Any
 from sqlmodel import Session, col, or_, select
 
 from app.core.errors import Unprocessable, field_error
-from app.models import Animal, Enclosure, Gift, Species, Zoo
+from app.models import Animal, ApiKey, Enclosure, Gift, Species, Zoo
 from app.models.animal import AnimalCreate, AnimalUpdate
 from app.models.enums import AnimalStatus, Origin
+from app.services.access import ensure_zoo_scope
 from app.services.common import (
     apply_update,
     commit,
@@ -81,8 +82,9 @@ def _check_consistency(session: Session, state: dict[str, Any], own_id: int | No
         )
 
 
-def create(*, session: Session, animal_in: AnimalCreate) -> Animal:
+def create(*, session: Session, animal_in: AnimalCreate, actor: ApiKey) -> Animal:
     """Registers an animal after checking its zoo, species, enclosure and gift agree."""
+    ensure_zoo_scope(actor, animal_in.zoo_id)
     _check_consistency(session, animal_in.model_dump(), None)
     animal = Animal.model_validate(animal_in)
     session.add(animal)
@@ -90,9 +92,12 @@ def create(*, session: Session, animal_in: AnimalCreate) -> Animal:
     return animal
 
 
-def update(*, session: Session, animal: Animal, animal_in: AnimalUpdate) -> Animal:
+def update(*, session: Session, animal: Animal, animal_in: AnimalUpdate, actor: ApiKey) -> Animal:
     """Changes an animal; the merged record is checked as a whole before it is stored."""
+    ensure_zoo_scope(actor, animal.zoo_id)
     changes = animal_in.model_dump(exclude_unset=True)
+    if "zoo_id" in changes:
+        ensure_zoo_scope(actor, changes["zoo_id"])
     if "zoo_id" in changes and changes["zoo_id"] != animal.zoo_id and "enclosure_id" not in changes:
         # Moving to another zoo leaves the old zoo's enclosure behind.
         changes["enclosure_id"] = None
@@ -104,7 +109,8 @@ def update(*, session: Session, animal: Animal, animal_in: AnimalUpdate) -> Anim
     return animal
 
 
-def delete(*, session: Session, animal: Animal) -> None:
+def delete(*, session: Session, animal: Animal, actor: ApiKey) -> None:
     """Deletes a mistaken animal record (animals that leave change status instead)."""
+    ensure_zoo_scope(actor, animal.zoo_id)
     session.delete(animal)
     commit(session)

@@ -4,9 +4,10 @@ from collections.abc import Sequence
 
 from sqlmodel import Session, col, select
 
-from app.models import Animal, Enclosure, Zoo
+from app.models import Animal, ApiKey, Enclosure, Zoo
 from app.models.enclosure import EnclosureCreate, EnclosureUpdate
 from app.models.enums import EnclosureClimate, EnclosureKind
+from app.services.access import ensure_zoo_scope
 from app.services.common import (
     apply_update,
     commit,
@@ -48,8 +49,9 @@ def _ensure_name_free(session: Session, zoo_id: int, name: str, own_id: int | No
     ensure_absent(session, stmt, f"The zoo already has an enclosure named '{name}'.")
 
 
-def create(*, session: Session, enclosure_in: EnclosureCreate) -> Enclosure:
+def create(*, session: Session, enclosure_in: EnclosureCreate, actor: ApiKey) -> Enclosure:
     """Adds an enclosure to an existing zoo under a name new to that zoo."""
+    ensure_zoo_scope(actor, enclosure_in.zoo_id)
     require_ref(session, Zoo, enclosure_in.zoo_id, "zoo_id", "zoo")
     _ensure_name_free(session, enclosure_in.zoo_id, enclosure_in.name)
     enclosure = Enclosure.model_validate(enclosure_in)
@@ -58,8 +60,11 @@ def create(*, session: Session, enclosure_in: EnclosureCreate) -> Enclosure:
     return enclosure
 
 
-def update(*, session: Session, enclosure: Enclosure, enclosure_in: EnclosureUpdate) -> Enclosure:
+def update(
+    *, session: Session, enclosure: Enclosure, enclosure_in: EnclosureUpdate, actor: ApiKey
+) -> Enclosure:
     """Changes an enclosure; a new name must still be unique in its zoo."""
+    ensure_zoo_scope(actor, enclosure.zoo_id)
     changes = enclosure_in.model_dump(exclude_unset=True)
     if "name" in changes:
         _ensure_name_free(session, enclosure.zoo_id, changes["name"], enclosure.id)
@@ -69,8 +74,9 @@ def update(*, session: Session, enclosure: Enclosure, enclosure_in: EnclosureUpd
     return enclosure
 
 
-def delete(*, session: Session, enclosure: Enclosure) -> None:
+def delete(*, session: Session, enclosure: Enclosure, actor: ApiKey) -> None:
     """Deletes an enclosure no animal is assigned to, living or not."""
+    ensure_zoo_scope(actor, enclosure.zoo_id)
     ensure_unused(
         session, [(select(Animal.id).where(Animal.enclosure_id == enclosure.id), "animals")]
     )

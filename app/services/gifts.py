@@ -5,8 +5,9 @@ from datetime import date
 
 from sqlmodel import Session, col, or_, select
 
-from app.models import Animal, Gift, Zoo
+from app.models import Animal, ApiKey, Gift, Zoo
 from app.models.gift import GiftCreate, GiftUpdate
+from app.services.access import ensure_zoo_scope
 from app.services.common import (
     apply_update,
     commit,
@@ -61,8 +62,9 @@ def list_animals(
     return paginate(session, stmt, limit=limit, offset=offset)
 
 
-def create(*, session: Session, gift_in: GiftCreate) -> Gift:
+def create(*, session: Session, gift_in: GiftCreate, actor: ApiKey) -> Gift:
     """Records a gift; a named recipient zoo must exist."""
+    ensure_zoo_scope(actor, gift_in.recipient_zoo_id)
     if gift_in.recipient_zoo_id is not None:
         require_ref(session, Zoo, gift_in.recipient_zoo_id, "recipient_zoo_id", "zoo")
     gift = Gift.model_validate(gift_in)
@@ -71,9 +73,12 @@ def create(*, session: Session, gift_in: GiftCreate) -> Gift:
     return gift
 
 
-def update(*, session: Session, gift: Gift, gift_in: GiftUpdate) -> Gift:
+def update(*, session: Session, gift: Gift, gift_in: GiftUpdate, actor: ApiKey) -> Gift:
     """Changes a gift's record."""
+    ensure_zoo_scope(actor, gift.recipient_zoo_id)
     changes = gift_in.model_dump(exclude_unset=True)
+    if "recipient_zoo_id" in changes:
+        ensure_zoo_scope(actor, changes["recipient_zoo_id"])
     if changes.get("recipient_zoo_id") is not None:
         require_ref(session, Zoo, changes["recipient_zoo_id"], "recipient_zoo_id", "zoo")
     apply_update(gift, changes)
@@ -82,8 +87,9 @@ def update(*, session: Session, gift: Gift, gift_in: GiftUpdate) -> Gift:
     return gift
 
 
-def delete(*, session: Session, gift: Gift) -> None:
+def delete(*, session: Session, gift: Gift, actor: ApiKey) -> None:
     """Deletes a gift that no animal's origin refers to."""
+    ensure_zoo_scope(actor, gift.recipient_zoo_id)
     ensure_unused(session, [(select(Animal.id).where(Animal.gift_id == gift.id), "animals")])
     session.delete(gift)
     commit(session)

@@ -5,9 +5,10 @@ from collections.abc import Sequence
 from sqlmodel import Session, col, or_, select
 
 from app.core.errors import Unprocessable, field_error
-from app.models import Animal, Species
+from app.models import Animal, ApiKey, Species
 from app.models.enums import CitesAppendix, IucnCategory, TaxonClass
 from app.models.species import SpeciesCreate, SpeciesUpdate, check_domestic
+from app.services.access import ensure_zoo_scope
 from app.services.common import (
     apply_update,
     commit,
@@ -53,8 +54,10 @@ def _ensure_name_free(session: Session, name: str, own_id: int | None = None) ->
     ensure_absent(session, stmt, f"A species named '{name}' already exists.")
 
 
-def create(*, session: Session, species_in: SpeciesCreate) -> Species:
+def create(*, session: Session, species_in: SpeciesCreate, actor: ApiKey) -> Species:
     """Adds a species under a scientific name not yet registered."""
+    # Species belong to no zoo, so only keys not limited to zoos may change them.
+    ensure_zoo_scope(actor, None)
     _ensure_name_free(session, species_in.scientific_name)
     species = Species.model_validate(species_in)
     session.add(species)
@@ -62,8 +65,11 @@ def create(*, session: Session, species_in: SpeciesCreate) -> Species:
     return species
 
 
-def update(*, session: Session, species: Species, species_in: SpeciesUpdate) -> Species:
+def update(
+    *, session: Session, species: Species, species_in: SpeciesUpdate, actor: ApiKey
+) -> Species:
     """Changes a species; the merged record must still be consistent."""
+    ensure_zoo_scope(actor, None)
     changes = species_in.model_dump(exclude_unset=True)
     if "scientific_name" in changes:
         _ensure_name_free(session, changes["scientific_name"], species.id)
@@ -82,8 +88,9 @@ def update(*, session: Session, species: Species, species_in: SpeciesUpdate) -> 
     return species
 
 
-def delete(*, session: Session, species: Species) -> None:
+def delete(*, session: Session, species: Species, actor: ApiKey) -> None:
     """Deletes a species no animal belongs to."""
+    ensure_zoo_scope(actor, None)
     ensure_unused(session, [(select(Animal.id).where(Animal.species_id == species.id), "animals")])
     session.delete(species)
     commit(session)

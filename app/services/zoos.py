@@ -5,8 +5,9 @@ from collections.abc import Sequence
 from sqlmodel import Session, col, or_, select
 
 from app.core.errors import NotFound
-from app.models import Animal, Enclosure, Gift, Zoo
+from app.models import Animal, ApiKey, Enclosure, Gift, Zoo
 from app.models.zoo import ZooCreate, ZooUpdate
+from app.services.access import ensure_zoo_scope
 from app.services.common import (
     apply_update,
     commit,
@@ -48,8 +49,9 @@ def _ensure_slug_free(session: Session, slug: str, own_id: int | None = None) ->
     ensure_absent(session, stmt, f"A zoo with slug '{slug}' already exists.")
 
 
-def create(*, session: Session, zoo_in: ZooCreate) -> Zoo:
-    """Registers a zoo under a slug no other zoo has."""
+def create(*, session: Session, zoo_in: ZooCreate, actor: ApiKey) -> Zoo:
+    """Registers a zoo under a slug no other zoo has (keys limited to zoos may not)."""
+    ensure_zoo_scope(actor, None)
     _ensure_slug_free(session, zoo_in.slug)
     zoo = Zoo.model_validate(zoo_in)
     session.add(zoo)
@@ -57,8 +59,9 @@ def create(*, session: Session, zoo_in: ZooCreate) -> Zoo:
     return zoo
 
 
-def update(*, session: Session, zoo: Zoo, zoo_in: ZooUpdate) -> Zoo:
+def update(*, session: Session, zoo: Zoo, zoo_in: ZooUpdate, actor: ApiKey) -> Zoo:
     """Changes a zoo's details; a new slug must still be unique."""
+    ensure_zoo_scope(actor, zoo.id)
     changes = zoo_in.model_dump(exclude_unset=True)
     if "slug" in changes:
         _ensure_slug_free(session, changes["slug"], zoo.id)
@@ -68,8 +71,9 @@ def update(*, session: Session, zoo: Zoo, zoo_in: ZooUpdate) -> Zoo:
     return zoo
 
 
-def delete(*, session: Session, zoo: Zoo) -> None:
+def delete(*, session: Session, zoo: Zoo, actor: ApiKey) -> None:
     """Deletes a zoo that holds no animals, enclosures or gifts."""
+    ensure_zoo_scope(actor, zoo.id)
     ensure_unused(
         session,
         [

@@ -4,8 +4,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from app.api.deps import AnimalDep, PageDep, SessionDep
-from app.core.errors import problem_responses
+from app.api.deps import AdminDep, AnimalDep, InspectorDep, PageDep, SessionDep
+from app.core.errors import WRITE_ERRORS, problem_responses
 from app.models.animal import AnimalCreate, AnimalPublic, AnimalUpdate
 from app.models.enums import AnimalStatus, Origin
 from app.models.page import Page
@@ -53,12 +53,14 @@ def list_animals(
     response_model=AnimalPublic,
     status_code=status.HTTP_201_CREATED,
     summary="Register an animal",
-    responses=problem_responses(409, 422),
+    responses=problem_responses(409, 422, *WRITE_ERRORS),
 )
-def create_animal(session: SessionDep, animal_in: AnimalCreate, response: Response) -> AnimalPublic:
+def create_animal(
+    session: SessionDep, actor: InspectorDep, animal_in: AnimalCreate, response: Response
+) -> AnimalPublic:
     """Registers an animal or a group record; its enclosure must be in its zoo, and a
     diplomatic gift needs its gift_id."""
-    animal = animal_service.create(session=session, animal_in=animal_in)
+    animal = animal_service.create(session=session, animal_in=animal_in, actor=actor)
     response.headers["Location"] = f"/api/v1/animals/{animal.id}"
     return AnimalPublic.model_validate(animal)
 
@@ -78,11 +80,15 @@ def get_animal(animal: AnimalDep) -> AnimalPublic:
     "/{animal_id}",
     response_model=AnimalPublic,
     summary="Update an animal",
-    responses=problem_responses(404, 409, 422),
+    responses=problem_responses(404, 409, 422, *WRITE_ERRORS),
 )
-def update_animal(session: SessionDep, animal: AnimalDep, animal_in: AnimalUpdate) -> AnimalPublic:
+def update_animal(
+    session: SessionDep, actor: InspectorDep, animal: AnimalDep, animal_in: AnimalUpdate
+) -> AnimalPublic:
     """Changes the fields given; animals that leave change status rather than being deleted."""
-    updated = animal_service.update(session=session, animal=animal, animal_in=animal_in)
+    updated = animal_service.update(
+        session=session, animal=animal, animal_in=animal_in, actor=actor
+    )
     return AnimalPublic.model_validate(updated)
 
 
@@ -90,8 +96,8 @@ def update_animal(session: SessionDep, animal: AnimalDep, animal_in: AnimalUpdat
     "/{animal_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete a mistaken animal record",
-    responses=problem_responses(404, 409, 422),
+    responses=problem_responses(404, 409, 422, *WRITE_ERRORS),
 )
-def delete_animal(session: SessionDep, animal: AnimalDep) -> None:
+def delete_animal(session: SessionDep, actor: AdminDep, animal: AnimalDep) -> None:
     """Removes a record entered by mistake; an animal that died or left changes status."""
-    animal_service.delete(session=session, animal=animal)
+    animal_service.delete(session=session, animal=animal, actor=actor)

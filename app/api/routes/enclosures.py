@@ -4,8 +4,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from app.api.deps import EnclosureDep, PageDep, SessionDep
-from app.core.errors import problem_responses
+from app.api.deps import AdminDep, EnclosureDep, InspectorDep, PageDep, SessionDep
+from app.core.errors import WRITE_ERRORS, problem_responses
 from app.models.enclosure import EnclosureCreate, EnclosurePublic, EnclosureUpdate
 from app.models.enums import EnclosureClimate, EnclosureKind
 from app.models.page import Page
@@ -48,13 +48,13 @@ def list_enclosures(
     response_model=EnclosurePublic,
     status_code=status.HTTP_201_CREATED,
     summary="Add an enclosure",
-    responses=problem_responses(409, 422),
+    responses=problem_responses(409, 422, *WRITE_ERRORS),
 )
 def create_enclosure(
-    session: SessionDep, enclosure_in: EnclosureCreate, response: Response
+    session: SessionDep, actor: InspectorDep, enclosure_in: EnclosureCreate, response: Response
 ) -> EnclosurePublic:
     """Adds an enclosure to a zoo; its name must be new within that zoo."""
-    enclosure = enclosure_service.create(session=session, enclosure_in=enclosure_in)
+    enclosure = enclosure_service.create(session=session, enclosure_in=enclosure_in, actor=actor)
     response.headers["Location"] = f"/api/v1/enclosures/{enclosure.id}"
     return EnclosurePublic.model_validate(enclosure)
 
@@ -74,14 +74,14 @@ def get_enclosure(enclosure: EnclosureDep) -> EnclosurePublic:
     "/{enclosure_id}",
     response_model=EnclosurePublic,
     summary="Update an enclosure",
-    responses=problem_responses(404, 409, 422),
+    responses=problem_responses(404, 409, 422, *WRITE_ERRORS),
 )
 def update_enclosure(
-    session: SessionDep, enclosure: EnclosureDep, enclosure_in: EnclosureUpdate
+    session: SessionDep, actor: InspectorDep, enclosure: EnclosureDep, enclosure_in: EnclosureUpdate
 ) -> EnclosurePublic:
     """Changes the fields given; an enclosure stays in its zoo."""
     updated = enclosure_service.update(
-        session=session, enclosure=enclosure, enclosure_in=enclosure_in
+        session=session, enclosure=enclosure, enclosure_in=enclosure_in, actor=actor
     )
     return EnclosurePublic.model_validate(updated)
 
@@ -90,8 +90,8 @@ def update_enclosure(
     "/{enclosure_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete an enclosure",
-    responses=problem_responses(404, 409, 422),
+    responses=problem_responses(404, 409, 422, *WRITE_ERRORS),
 )
-def delete_enclosure(session: SessionDep, enclosure: EnclosureDep) -> None:
+def delete_enclosure(session: SessionDep, actor: AdminDep, enclosure: EnclosureDep) -> None:
     """Deletes an enclosure no animal is assigned to; otherwise 409."""
-    enclosure_service.delete(session=session, enclosure=enclosure)
+    enclosure_service.delete(session=session, enclosure=enclosure, actor=actor)

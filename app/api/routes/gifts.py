@@ -5,8 +5,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from app.api.deps import GiftDep, PageDep, SessionDep
-from app.core.errors import problem_responses
+from app.api.deps import AdminDep, GiftDep, InspectorDep, PageDep, SessionDep
+from app.core.errors import WRITE_ERRORS, problem_responses
 from app.models.animal import AnimalPublic
 from app.models.gift import GiftCreate, GiftPublic, GiftUpdate
 from app.models.page import Page
@@ -53,11 +53,13 @@ def list_gifts(
     response_model=GiftPublic,
     status_code=status.HTTP_201_CREATED,
     summary="Record a gift",
-    responses=problem_responses(422),
+    responses=problem_responses(422, *WRITE_ERRORS),
 )
-def create_gift(session: SessionDep, gift_in: GiftCreate, response: Response) -> GiftPublic:
+def create_gift(
+    session: SessionDep, actor: InspectorDep, gift_in: GiftCreate, response: Response
+) -> GiftPublic:
     """Records an origin transfer such as a diplomatic gift of animals."""
-    gift = gift_service.create(session=session, gift_in=gift_in)
+    gift = gift_service.create(session=session, gift_in=gift_in, actor=actor)
     response.headers["Location"] = f"/api/v1/gifts/{gift.id}"
     return GiftPublic.model_validate(gift)
 
@@ -91,12 +93,14 @@ def list_gift_animals(session: SessionDep, gift: GiftDep, page: PageDep) -> Page
     "/{gift_id}",
     response_model=GiftPublic,
     summary="Update a gift",
-    responses=problem_responses(404, 422),
+    responses=problem_responses(404, 422, *WRITE_ERRORS),
 )
-def update_gift(session: SessionDep, gift: GiftDep, gift_in: GiftUpdate) -> GiftPublic:
+def update_gift(
+    session: SessionDep, actor: InspectorDep, gift: GiftDep, gift_in: GiftUpdate
+) -> GiftPublic:
     """Changes the fields given; the others stay as they are."""
     return GiftPublic.model_validate(
-        gift_service.update(session=session, gift=gift, gift_in=gift_in)
+        gift_service.update(session=session, gift=gift, gift_in=gift_in, actor=actor)
     )
 
 
@@ -104,8 +108,8 @@ def update_gift(session: SessionDep, gift: GiftDep, gift_in: GiftUpdate) -> Gift
     "/{gift_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete a gift",
-    responses=problem_responses(404, 409, 422),
+    responses=problem_responses(404, 409, 422, *WRITE_ERRORS),
 )
-def delete_gift(session: SessionDep, gift: GiftDep) -> None:
+def delete_gift(session: SessionDep, actor: AdminDep, gift: GiftDep) -> None:
     """Deletes a gift no animal's origin refers to; otherwise 409."""
-    gift_service.delete(session=session, gift=gift)
+    gift_service.delete(session=session, gift=gift, actor=actor)

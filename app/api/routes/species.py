@@ -4,8 +4,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from app.api.deps import PageDep, SessionDep, SpeciesDep
-from app.core.errors import problem_responses
+from app.api.deps import AdminDep, InspectorDep, PageDep, SessionDep, SpeciesDep
+from app.core.errors import WRITE_ERRORS, problem_responses
 from app.models.enums import CitesAppendix, IucnCategory, TaxonClass
 from app.models.page import Page
 from app.models.species import SpeciesCreate, SpeciesPublic, SpeciesUpdate
@@ -47,13 +47,13 @@ def list_species(
     response_model=SpeciesPublic,
     status_code=status.HTTP_201_CREATED,
     summary="Add a species",
-    responses=problem_responses(409, 422),
+    responses=problem_responses(409, 422, *WRITE_ERRORS),
 )
 def create_species(
-    session: SessionDep, species_in: SpeciesCreate, response: Response
+    session: SessionDep, actor: InspectorDep, species_in: SpeciesCreate, response: Response
 ) -> SpeciesPublic:
     """Adds a species; its scientific name must be new to the registry."""
-    species = species_service.create(session=session, species_in=species_in)
+    species = species_service.create(session=session, species_in=species_in, actor=actor)
     response.headers["Location"] = f"/api/v1/species/{species.id}"
     return SpeciesPublic.model_validate(species)
 
@@ -73,13 +73,15 @@ def get_species(species: SpeciesDep) -> SpeciesPublic:
     "/{species_id}",
     response_model=SpeciesPublic,
     summary="Update a species",
-    responses=problem_responses(404, 409, 422),
+    responses=problem_responses(404, 409, 422, *WRITE_ERRORS),
 )
 def update_species(
-    session: SessionDep, species: SpeciesDep, species_in: SpeciesUpdate
+    session: SessionDep, actor: InspectorDep, species: SpeciesDep, species_in: SpeciesUpdate
 ) -> SpeciesPublic:
     """Changes the fields given; the others stay as they are."""
-    updated = species_service.update(session=session, species=species, species_in=species_in)
+    updated = species_service.update(
+        session=session, species=species, species_in=species_in, actor=actor
+    )
     return SpeciesPublic.model_validate(updated)
 
 
@@ -87,8 +89,8 @@ def update_species(
     "/{species_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete a species",
-    responses=problem_responses(404, 409, 422),
+    responses=problem_responses(404, 409, 422, *WRITE_ERRORS),
 )
-def delete_species(session: SessionDep, species: SpeciesDep) -> None:
+def delete_species(session: SessionDep, actor: AdminDep, species: SpeciesDep) -> None:
     """Deletes a species no animal belongs to; otherwise 409."""
-    species_service.delete(session=session, species=species)
+    species_service.delete(session=session, species=species, actor=actor)

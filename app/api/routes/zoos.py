@@ -4,8 +4,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from app.api.deps import PageDep, SessionDep, ZooDep
-from app.core.errors import problem_responses
+from app.api.deps import AdminDep, PageDep, SessionDep, ZooDep
+from app.core.errors import WRITE_ERRORS, problem_responses
 from app.models.page import Page
 from app.models.zoo import ZooCreate, ZooPublic, ZooUpdate
 from app.services import zoos as zoo_service
@@ -41,11 +41,13 @@ def list_zoos(
     response_model=ZooPublic,
     status_code=status.HTTP_201_CREATED,
     summary="Register a zoo",
-    responses=problem_responses(409, 422),
+    responses=problem_responses(409, 422, *WRITE_ERRORS),
 )
-def create_zoo(session: SessionDep, zoo_in: ZooCreate, response: Response) -> ZooPublic:
+def create_zoo(
+    session: SessionDep, actor: AdminDep, zoo_in: ZooCreate, response: Response
+) -> ZooPublic:
     """Registers a zoo; its slug must be unique and its country an ISO 3166-1 code."""
-    zoo = zoo_service.create(session=session, zoo_in=zoo_in)
+    zoo = zoo_service.create(session=session, zoo_in=zoo_in, actor=actor)
     response.headers["Location"] = f"/api/v1/zoos/{zoo.id}"
     return ZooPublic.model_validate(zoo)
 
@@ -62,19 +64,21 @@ def get_zoo(zoo: ZooDep) -> ZooPublic:
     "/{zoo}",
     response_model=ZooPublic,
     summary="Update a zoo",
-    responses=problem_responses(404, 409, 422),
+    responses=problem_responses(404, 409, 422, *WRITE_ERRORS),
 )
-def update_zoo(session: SessionDep, zoo: ZooDep, zoo_in: ZooUpdate) -> ZooPublic:
+def update_zoo(session: SessionDep, actor: AdminDep, zoo: ZooDep, zoo_in: ZooUpdate) -> ZooPublic:
     """Changes the fields given; the others stay as they are."""
-    return ZooPublic.model_validate(zoo_service.update(session=session, zoo=zoo, zoo_in=zoo_in))
+    return ZooPublic.model_validate(
+        zoo_service.update(session=session, zoo=zoo, zoo_in=zoo_in, actor=actor)
+    )
 
 
 @router.delete(
     "/{zoo}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete a zoo",
-    responses=problem_responses(404, 409, 422),
+    responses=problem_responses(404, 409, 422, *WRITE_ERRORS),
 )
-def delete_zoo(session: SessionDep, zoo: ZooDep) -> None:
+def delete_zoo(session: SessionDep, actor: AdminDep, zoo: ZooDep) -> None:
     """Deletes a zoo with no animals, enclosures or gifts; otherwise 409."""
-    zoo_service.delete(session=session, zoo=zoo)
+    zoo_service.delete(session=session, zoo=zoo, actor=actor)

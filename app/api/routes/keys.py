@@ -1,0 +1,72 @@
+"""API key routes (admin): issue, list, revoke. The secret is shown once, at creation."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from app.api.deps import AdminDep, KeyDep, PageDep, SessionDep
+from app.core.errors import WRITE_ERRORS, problem_responses
+from app.models.api_key import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic
+from app.models.page import Page
+from app.services import api_keys as api_key_service
+
+router = APIRouter(prefix="/keys", tags=["keys"])
+
+
+@router.post(
+    "",
+    response_model=ApiKeyCreated,
+    status_code=status.HTTP_201_CREATED,
+    summary="Issue an API key",
+    responses=problem_responses(404, 422, *WRITE_ERRORS),
+)
+def create_key(
+    session: SessionDep, actor: AdminDep, key_in: ApiKeyCreate, response: Response
+) -> ApiKeyCreated:
+    """Issues a key with a role and, optionally, the zoos it is limited to. The response is the
+    only time the secret key is shown; only its SHA-256 hash is stored."""
+    key, token = api_key_service.create(session=session, key_in=key_in)
+    response.headers["Location"] = f"/api/v1/keys/{key.id}"
+    response.headers["Cache-Control"] = "no-store"
+    return ApiKeyCreated.model_validate(key.model_dump() | {"key": token})
+
+
+@router.get(
+    "",
+    response_model=Page[ApiKeyPublic],
+    summary="List API keys",
+    responses=problem_responses(401, 403, 422),
+)
+def list_keys(
+    session: SessionDep,
+    actor: AdminDep,
+    page: PageDep,
+    include_revoked: Annotated[bool, Query(description="Include revoked keys.")] = False,
+) -> Page[ApiKeyPublic]:
+    """Keys newest first, with their prefix, role and zoos; never a secret or a hash."""
+    items, total = api_key_service.list_keys(
+        session=session, include_revoked=include_revoked, limit=page.limit, offset=page.offset
+    )
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.get(
+    "/{key_id}",
+    response_model=ApiKeyPublic,
+    summary="Get an API key",
+    responses=problem_responses(401, 403, 404, 422),
+)
+def get_key(actor: AdminDep, key: KeyDep) -> ApiKeyPublic:
+    """One key's record, without its secret."""
+    return ApiKeyPublic.model_validate(key)
+
+
+@router.post(
+    "/{key_id}/revoke",
+    response_model=ApiKeyPublic,
+    summary="Revoke an API key",
+    responses=problem_responses(404, 409, 422, *WRITE_ERRORS),
+)
+def revoke_key(session: SessionDep, actor: AdminDep, key: KeyDep) -> ApiKeyPublic:
+    """Revokes a key at once; requests with it are refused with 401 from then on."""
+    return ApiKeyPublic.model_validate(api_key_service.revoke(session=session, key=key))

@@ -1,0 +1,80 @@
+"""API keys: issuing (the secret shown once), listing, revoking, and authenticating."""
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+from sqlmodel import Session, col, select
+
+from app.core.errors import Conflict, Unauthorized
+from app.core.security import generate_key, hash_secret, parse_key, secret_matches
+from app.models.api_key import ApiKey, ApiKeyCreate
+from app.models.base import utcnow
+from app.services import zoos as zoo_service
+from app.services.common import commit, paginate
+
+# last_used_at is bookkeeping; writing it on every request would turn reads into writes.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def create(*, session: Session, key_in: ApiKeyCreate) -> tuple[ApiKey, str]:
+    """Issues a key; returns the row and the secret key, which is never stored."""
+    zoo_ids = None
+    if key_in.zoos is not None:
+        zoo_ids = sorted({zoo_service.get_by_ref(session=session, ref=z).id for z in key_in.zoos})
+    token, parts = generate_key()
+    expires_at = (
+        utcnow() + timedelta(days=key_in.expires_in_days) if key_in.expires_in_days else None
+    )
+    key = ApiKey(
+        name=key_in.name,
+        role=key_in.role,
+        zoo_ids=zoo_ids,
+        expires_at=expires_at,
+        prefix=parts.prefix,
+        secret_hash=hash_secret(parts.secret),
+    )
+    session.add(key)
+    commit(session)
+    return key, token
+
+
+def list_keys(
+    *, session: Session, include_revoked: bool, limit: int, offset: int
+) -> tuple[Sequence[ApiKey], int]:
+    """Lists keys, newest first."""
+    stmt = select(ApiKey)
+    if not include_revoked:
+        stmt = stmt.where(col(ApiKey.revoked_at).is_(None))
+    return paginate(session, stmt.order_by(col(ApiKey.id).desc()), limit=limit, offset=offset)
+
+
+def get_by_prefix(*, session: Session, prefix: str) -> ApiKey | None:
+    return session.exec(select(ApiKey).where(ApiKey.prefix == prefix)).first()
+
+
+def revoke(*, session: Session, key: ApiKey) -> ApiKey:
+    """Revokes a key at once; revoking twice is a conflict."""
+    if key.revoked_at is not None:
+        raise Conflict(f"Key {key.prefix} was already revoked.")
+    key.revoked_at = utcnow()
+    session.add(key)
+    commit(session)
+    return key
+
+
+def authenticate(*, session: Session, token: str) -> ApiKey:
+    """Returns the live key a bearer token names, or raises Unauthorized."""
+    parts = parse_key(token)
+    key = get_by_prefix(session=session, prefix=parts.prefix) if parts else None
+    if parts is None or key is None or not secret_matches(parts.secret, key.secret_hash):
+        raise Unauthorized("The API key is not valid.")
+    now = utcnow()
+    if key.revoked_at is not None:
+        raise Unauthorized("The API key has been revoked.")
+    if key.expires_at is not None and key.expires_at <= now:
+        raise Unauthorized("The API key has expired.")
+    if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
+        key.last_used_at = now
+        session.add(key)
+        commit(session)
+    return key
