@@ -7,7 +7,7 @@ from fastapi import FastAPI
 
 from app.api.router import api_router
 from app.core.config import Settings, get_settings
-from app.core.db import make_engine
+from app.core.db import is_sqlite, make_engine
 from app.core.errors import install_error_handlers
 from app.core.middleware import RequestGuardMiddleware
 from app.core.ratelimit import WriteRateLimiter
@@ -25,11 +25,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Builds the app for the given settings (the environment's by default)."""
     settings = settings or get_settings()
     engine = make_engine(settings)
+    write_engine = (
+        make_engine(settings, writer=True) if is_sqlite(settings.database_url) else engine
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         engine.dispose()
+        write_engine.dispose()
 
     app = FastAPI(
         title="Zoo Welfare Registry",
@@ -39,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.write_engine = write_engine
     app.state.rate_limiter = WriteRateLimiter(
         settings.write_rate_limit, settings.rate_limit_storage
     )

@@ -74,6 +74,7 @@ def app(settings: Settings, session: Session) -> Iterator[FastAPI]:
     app.dependency_overrides[get_session] = lambda: session
     yield app
     app.state.engine.dispose()
+    app.state.write_engine.dispose()
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from app.core.db import get_session
 from app.core.errors import Unauthorized
-from app.models import Animal, ApiKey, Enclosure, Gift, Species, Zoo
+from app.models import Animal, ApiKey, Enclosure, Gift, Species, WelfareIncident, WelfareReport, Zoo
 from app.models.api_key import Role
 from app.services import api_keys as api_key_service
 from app.services import zoos as zoo_service
@@ -39,6 +39,7 @@ def page_params(
 
 PageDep = Annotated[PageParams, Depends(page_params)]
 IdPath = Annotated[int, Path(ge=1, le=2_147_483_647)]
+IdQuery = Annotated[int | None, Query(ge=1, le=2_147_483_647)]
 
 
 def get_zoo_or_404(
@@ -127,3 +128,15 @@ def get_key_or_404(session: SessionDep, key_id: IdPath) -> ApiKey:
 
 
 KeyDep = Annotated[ApiKey, Depends(get_key_or_404)]
+
+
+def get_incident_or_404(session: SessionDep, incident_id: IdPath) -> WelfareIncident:
+    return get_or_404(session, WelfareIncident, incident_id, "incident")
+
+
+def get_report_or_404(session: SessionDep, report_id: IdPath) -> WelfareReport:
+    return get_or_404(session, WelfareReport, report_id, "report")
+
+
+IncidentDep = Annotated[WelfareIncident, Depends(get_incident_or_404)]
+ReportDep = Annotated[WelfareReport, Depends(get_report_or_404)]

@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from app.api.routes import animals, enclosures, gifts, keys, species, zoos
+from app.api.routes import animals, enclosures, gifts, incidents, keys, reports, species, zoos
 
 api_router = APIRouter(prefix="/api/v1")
-for module in (zoos, species, enclosures, gifts, animals, keys):
+for module in (zoos, species, enclosures, gifts, animals, reports, incidents, keys):
     api_router.include_router(module.router)

@@ -14,7 +14,7 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def _enable_sqlite_pragmas(engine: Engine) -> None:
+def _enable_sqlite_pragmas(engine: Engine, *, begin: str = "BEGIN") -> None:
     # pysqlite opens transactions lazily and breaks SAVEPOINT semantics; take over BEGIN
     # ourselves (the SQLAlchemy-documented recipe) and switch on foreign keys and WAL.
     @event.listens_for(engine, "connect")
@@ -29,17 +29,28 @@ def _enable_sqlite_pragmas(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
-        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql(begin)
 
 
-def make_engine(settings: Settings) -> Engine:
-    """Builds the engine for the configured database URL."""
+def make_engine(settings: Settings, *, writer: bool = False) -> Engine:
+    """Builds the engine for the configured database URL.
+
+    On SQLite, `writer=True` gives the single writer connection: one pooled connection whose
+    transactions start with BEGIN IMMEDIATE, so writers queue instead of failing with
+    "database is locked" when two upgrade a read lock at once.
+    """
     url = settings.database_url
     if is_sqlite(url):
+        in_memory = make_url(url).database in (None, "", ":memory:")
+        single = writer and not in_memory
+        pool_args = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 30} if single else {}
         engine = create_engine(
-            url, echo=settings.echo_sql, connect_args={"check_same_thread": False}
+            url,
+            echo=settings.echo_sql,
+            connect_args={"check_same_thread": False},
+            **pool_args,  # type: ignore[arg-type]
         )
-        _enable_sqlite_pragmas(engine)
+        _enable_sqlite_pragmas(engine, begin="BEGIN IMMEDIATE" if writer else "BEGIN")
         return engine
     return create_engine(
         url,
@@ -50,7 +61,12 @@ def make_engine(settings: Settings) -> Engine:
     )
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def get_session(request: Request) -> Iterator[Session]:
     """Yields one session per request; services commit, the session is closed after."""
-    with Session(request.app.state.engine, expire_on_commit=False) as session:
+    state = request.app.state
+    engine = state.engine if request.method in SAFE_METHODS else state.write_engine
+    with Session(engine, expire_on_commit=False) as session:
         yield session

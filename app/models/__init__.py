@@ -4,7 +4,21 @@ from app.models.animal import Animal
 from app.models.api_key import ApiKey
 from app.models.enclosure import Enclosure
 from app.models.gift import Gift
+from app.models.idempotency import IdempotencyRecord
+from app.models.incident import IncidentEvent, WelfareIncident
+from app.models.report import WelfareReport
 from app.models.species import Species
 from app.models.zoo import Zoo
 
-__all__ = ["Animal", "ApiKey", "Enclosure", "Gift", "Species", "Zoo"]
+__all__ = [
+    "Animal",
+    "ApiKey",
+    "Enclosure",
+    "Gift",
+    "IdempotencyRecord",
+    "IncidentEvent",
+    "Species",
+    "WelfareIncident",
+    "WelfareReport",
+    "Zoo",
+]

@@ -84,3 +84,32 @@ class AnimalStatus(StrEnum):
     alive = "alive"
     deceased = "deceased"
     transferred_out = "transferred_out"
+
+
+class Category(StrEnum):
+    """The Five Domains plus the cases zoos are actually criticised for."""
+
+    nutrition = "nutrition"
+    environment = "environment"
+    health = "health"
+    behaviour = "behaviour"
+    human_interaction = "human_interaction"
+    transport = "transport"
+    mortality = "mortality"
+    other = "other"
+
+
+class IncidentStatus(StrEnum):
+    reported = "reported"
+    under_review = "under_review"
+    confirmed = "confirmed"
+    resolved = "resolved"
+    dismissed = "dismissed"
+
+
+class EventKind(StrEnum):
+    created = "created"
+    report_added = "report_added"
+    status_changed = "status_changed"
+    severity_changed = "severity_changed"
+    title_changed = "title_changed"

@@ -7,12 +7,16 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from app.models import Animal, Enclosure, Gift, Species, Zoo
+from app.models import Animal, Enclosure, Gift, Species, WelfareIncident, Zoo
 from app.models.animal import AnimalCreate
 from app.models.enclosure import EnclosureCreate
+from app.models.enums import EventKind, IncidentStatus
 from app.models.gift import GiftCreate
+from app.models.report import WelfareReportCreate
 from app.models.species import SpeciesCreate
 from app.models.zoo import ZooCreate
+from app.services import incidents as incident_service
+from app.services import reports as report_service
 
 
 def seed_facts() -> dict[str, Any]:
@@ -23,7 +27,14 @@ def seed_facts() -> dict[str, Any]:
 def load_seed(engine: Engine) -> dict[str, int]:
     """Inserts whichever seed records are missing, in one transaction; returns what it added."""
     facts = seed_facts()
-    added = {"zoos": 0, "species": 0, "gifts": 0, "enclosures": 0, "animals": 0}
+    added = {
+        "zoos": 0,
+        "species": 0,
+        "gifts": 0,
+        "enclosures": 0,
+        "animals": 0,
+        "incidents": 0,
+    }
     with Session(engine, expire_on_commit=False) as session:
         zoos = {z.slug: z for z in session.exec(select(Zoo)).all()}
         for row in facts["zoos"]:
@@ -62,7 +73,7 @@ def load_seed(engine: Engine) -> dict[str, int]:
                 )
                 added["enclosures"] += 1
 
-        animals = {(a.zoo_id, a.identifier) for a in session.exec(select(Animal)).all()}
+        animals = {(a.zoo_id, a.identifier): a for a in session.exec(select(Animal)).all()}
         for row in facts["animals"]:
             zoo_id = zoos[row["zoo"]].id
             if (zoo_id, row["identifier"]) in animals:
@@ -75,8 +86,45 @@ def load_seed(engine: Engine) -> dict[str, int]:
                 data["enclosure_id"] = enclosures[(zoo_id, row["enclosure"])].id
             if "gift" in row:
                 data["gift_id"] = gifts[row["gift"]].id
-            _add(session, Animal, AnimalCreate.model_validate(data))
+            animals[(zoo_id, row["identifier"])] = _add(
+                session, Animal, AnimalCreate.model_validate(data)
+            )
             added["animals"] += 1
+
+        for row in facts["incidents"]:
+            zoo_id = zoos[row["zoo"]].id
+            animal = animals[(zoo_id, row["animal"])]
+            known = select(WelfareIncident.id).where(
+                WelfareIncident.animal_id == animal.id,
+                WelfareIncident.title == row["report"]["title"],
+            )
+            if session.exec(known).first() is not None:
+                continue
+            report_in = WelfareReportCreate.model_validate(
+                row["report"]
+                | {
+                    "zoo_id": zoo_id,
+                    "animal_id": animal.id,
+                    "enclosure_id": enclosures[(zoo_id, row["enclosure"])].id,
+                }
+            )
+            report = report_service.file_report(session, report_in, actor=None)
+            incident = session.get(WelfareIncident, report.incident_id)
+            assert incident is not None
+            target = IncidentStatus(row["status"])
+            if target != incident.status:
+                incident_service.record_event(
+                    session,
+                    incident,
+                    EventKind.status_changed,
+                    None,
+                    from_status=incident.status,
+                    to_status=target,
+                    note=row.get("status_note"),
+                )
+                incident.status = target
+                incident_service.touch(incident)
+            added["incidents"] += 1
 
         session.commit()
     return {what: n for what, n in added.items() if n}

@@ -6,7 +6,7 @@ from typing import Any
 from sqlmodel import Session, col, or_, select
 
 from app.core.errors import Unprocessable, field_error
-from app.models import Animal, ApiKey, Enclosure, Gift, Species, Zoo
+from app.models import Animal, ApiKey, Enclosure, Gift, Species, WelfareIncident, WelfareReport, Zoo
 from app.models.animal import AnimalCreate, AnimalUpdate
 from app.models.enums import AnimalStatus, Origin
 from app.services.access import ensure_zoo_scope
@@ -14,6 +14,7 @@ from app.services.common import (
     apply_update,
     commit,
     ensure_absent,
+    ensure_unused,
     like_filter,
     paginate,
     require_ref,
@@ -112,5 +113,12 @@ def update(*, session: Session, animal: Animal, animal_in: AnimalUpdate, actor: 
 def delete(*, session: Session, animal: Animal, actor: ApiKey) -> None:
     """Deletes a mistaken animal record (animals that leave change status instead)."""
     ensure_zoo_scope(actor, animal.zoo_id)
+    ensure_unused(
+        session,
+        [
+            (select(WelfareIncident.id).where(WelfareIncident.animal_id == animal.id), "incidents"),
+            (select(WelfareReport.id).where(WelfareReport.animal_id == animal.id), "reports"),
+        ],
+    )
     session.delete(animal)
     commit(session)

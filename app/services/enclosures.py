@@ -4,7 +4,7 @@ from collections.abc import Sequence
 
 from sqlmodel import Session, col, select
 
-from app.models import Animal, ApiKey, Enclosure, Zoo
+from app.models import Animal, ApiKey, Enclosure, WelfareIncident, WelfareReport, Zoo
 from app.models.enclosure import EnclosureCreate, EnclosureUpdate
 from app.models.enums import EnclosureClimate, EnclosureKind
 from app.services.access import ensure_zoo_scope
@@ -78,7 +78,15 @@ def delete(*, session: Session, enclosure: Enclosure, actor: ApiKey) -> None:
     """Deletes an enclosure no animal is assigned to, living or not."""
     ensure_zoo_scope(actor, enclosure.zoo_id)
     ensure_unused(
-        session, [(select(Animal.id).where(Animal.enclosure_id == enclosure.id), "animals")]
+        session,
+        [
+            (select(Animal.id).where(Animal.enclosure_id == enclosure.id), "animals"),
+            (
+                select(WelfareIncident.id).where(WelfareIncident.enclosure_id == enclosure.id),
+                "incidents",
+            ),
+            (select(WelfareReport.id).where(WelfareReport.enclosure_id == enclosure.id), "reports"),
+        ],
     )
     session.delete(enclosure)
     commit(session)

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from sqlmodel import Session, col, or_, select
 
 from app.core.errors import NotFound
-from app.models import Animal, ApiKey, Enclosure, Gift, Zoo
+from app.models import Animal, ApiKey, Enclosure, Gift, WelfareIncident, WelfareReport, Zoo
 from app.models.zoo import ZooCreate, ZooUpdate
 from app.services.access import ensure_zoo_scope
 from app.services.common import (
@@ -72,7 +72,7 @@ def update(*, session: Session, zoo: Zoo, zoo_in: ZooUpdate, actor: ApiKey) -> Z
 
 
 def delete(*, session: Session, zoo: Zoo, actor: ApiKey) -> None:
-    """Deletes a zoo that holds no animals, enclosures or gifts."""
+    """Deletes a zoo with no animals, enclosures, gifts or welfare history."""
     ensure_zoo_scope(actor, zoo.id)
     ensure_unused(
         session,
@@ -80,6 +80,8 @@ def delete(*, session: Session, zoo: Zoo, actor: ApiKey) -> None:
             (select(Animal.id).where(Animal.zoo_id == zoo.id), "animals"),
             (select(Enclosure.id).where(Enclosure.zoo_id == zoo.id), "enclosures"),
             (select(Gift.id).where(Gift.recipient_zoo_id == zoo.id), "gifts received"),
+            (select(WelfareIncident.id).where(WelfareIncident.zoo_id == zoo.id), "incidents"),
+            (select(WelfareReport.id).where(WelfareReport.zoo_id == zoo.id), "reports"),
         ],
     )
     session.delete(zoo)

@@ -36,7 +36,14 @@ def _counts(engine: Engine) -> dict[str, int]:
 
 def test_seed_loads_facts_then_is_idempotent(seeded_engine: Engine) -> None:
     first = load_seed(seeded_engine)
-    assert first == {"zoos": 2, "species": 8, "gifts": 4, "enclosures": 6, "animals": 9}
+    assert first == {
+        "zoos": 2,
+        "species": 8,
+        "gifts": 4,
+        "enclosures": 6,
+        "animals": 9,
+        "incidents": 1,
+    }
     before = _counts(seeded_engine)
     assert load_seed(seeded_engine) == {}
     assert _counts(seeded_engine) == before

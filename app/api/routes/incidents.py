@@ -1,0 +1,170 @@
+"""Incident routes: list, read, triage (inspector), history and reports."""
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Response
+
+from app.api.deps import IdQuery, IncidentDep, InspectorDep, OptionalKeyDep, PageDep, SessionDep
+from app.core.errors import WRITE_ERRORS, problem_responses
+from app.models.enums import Category, IncidentStatus
+from app.models.incident import (
+    IncidentEventPublic,
+    TransitionRequest,
+    WelfareIncidentPublic,
+    WelfareIncidentUpdate,
+)
+from app.models.page import Page
+from app.models.report import WelfareReportPublic
+from app.services import incidents as incident_service
+from app.services import reports as report_service
+from app.services.incidents import IncidentSort
+
+router = APIRouter(prefix="/incidents", tags=["incidents"])
+
+IfMatch = Annotated[
+    str | None,
+    Header(
+        max_length=200,
+        description="The ETag from GET; a stale tag is refused with 412.",
+    ),
+]
+ETAG_HEADER = {"ETag": {"description": "The incident's version tag.", "schema": {"type": "string"}}}
+
+
+@router.get(
+    "",
+    response_model=Page[WelfareIncidentPublic],
+    summary="List incidents",
+    responses=problem_responses(422),
+)
+def list_incidents(
+    session: SessionDep,
+    page: PageDep,
+    zoo_id: IdQuery = None,
+    animal_id: IdQuery = None,
+    enclosure_id: IdQuery = None,
+    status: Annotated[
+        list[IncidentStatus] | None, Query(description="Repeat for several statuses.")
+    ] = None,
+    category: Category | None = None,
+    min_severity: Annotated[int | None, Query(ge=1, le=5)] = None,
+    observed_since: datetime | None = None,
+    observed_until: datetime | None = None,
+    sort: Annotated[
+        IncidentSort, Query(description="recent: last observed first; severity: most severe.")
+    ] = IncidentSort.recent,
+) -> Page[WelfareIncidentPublic]:
+    """Incidents filtered by zoo, subject, status, category, severity and observation window."""
+    items, total = incident_service.list_incidents(
+        session=session,
+        zoo_id=zoo_id,
+        animal_id=animal_id,
+        enclosure_id=enclosure_id,
+        statuses=status,
+        category=category,
+        min_severity=min_severity,
+        observed_since=observed_since,
+        observed_until=observed_until,
+        sort=sort,
+        limit=page.limit,
+        offset=page.offset,
+    )
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.get(
+    "/{incident_id}",
+    response_model=WelfareIncidentPublic,
+    summary="Get an incident",
+    responses={200: {"headers": ETAG_HEADER}, **problem_responses(404, 422)},
+)
+def get_incident(incident: IncidentDep, response: Response) -> WelfareIncidentPublic:
+    """One incident, with an `ETag` to send back as `If-Match` when changing it."""
+    response.headers["ETag"] = incident.etag
+    return WelfareIncidentPublic.model_validate(incident)
+
+
+@router.patch(
+    "/{incident_id}",
+    response_model=WelfareIncidentPublic,
+    summary="Set an incident's severity or title",
+    responses={
+        200: {"headers": ETAG_HEADER},
+        **problem_responses(404, 412, 422, *WRITE_ERRORS),
+    },
+)
+def update_incident(
+    session: SessionDep,
+    actor: InspectorDep,
+    incident: IncidentDep,
+    incident_in: WelfareIncidentUpdate,
+    response: Response,
+    if_match: IfMatch = None,
+) -> WelfareIncidentPublic:
+    """An inspector sets the severity (new reports then no longer raise it) or the title."""
+    updated = incident_service.update(
+        session=session, incident=incident, incident_in=incident_in, actor=actor, if_match=if_match
+    )
+    response.headers["ETag"] = updated.etag
+    return WelfareIncidentPublic.model_validate(updated)
+
+
+@router.post(
+    "/{incident_id}/transitions",
+    response_model=WelfareIncidentPublic,
+    summary="Change an incident's status",
+    responses={
+        200: {"headers": ETAG_HEADER},
+        **problem_responses(404, 409, 412, 422, *WRITE_ERRORS),
+    },
+)
+def transition_incident(
+    session: SessionDep,
+    actor: InspectorDep,
+    incident: IncidentDep,
+    request: TransitionRequest,
+    response: Response,
+    if_match: IfMatch = None,
+) -> WelfareIncidentPublic:
+    """Allowed: reported -> under_review | confirmed | dismissed; under_review -> confirmed |
+    dismissed; confirmed -> resolved; resolved -> under_review; dismissed -> under_review.
+    Anything else is a 409 naming the allowed ones."""
+    updated = incident_service.transition(
+        session=session, incident=incident, request=request, actor=actor, if_match=if_match
+    )
+    response.headers["ETag"] = updated.etag
+    return WelfareIncidentPublic.model_validate(updated)
+
+
+@router.get(
+    "/{incident_id}/history",
+    response_model=Page[IncidentEventPublic],
+    summary="An incident's audit trail",
+    responses=problem_responses(404, 422),
+)
+def incident_history(
+    session: SessionDep, incident: IncidentDep, page: PageDep
+) -> Page[IncidentEventPublic]:
+    """Every event, oldest first: created, report added, status and severity changes."""
+    items, total = incident_service.history(
+        session=session, incident=incident, limit=page.limit, offset=page.offset
+    )
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.get(
+    "/{incident_id}/reports",
+    response_model=Page[WelfareReportPublic],
+    summary="An incident's reports",
+    responses=problem_responses(401, 404, 422),
+)
+def incident_reports(
+    session: SessionDep, incident: IncidentDep, page: PageDep, viewer: OptionalKeyDep
+) -> Page[WelfareReportPublic]:
+    """The reports behind the incident, oldest first; reporter details only for those allowed."""
+    items, total = report_service.list_for_incident(
+        session=session, incident=incident, limit=page.limit, offset=page.offset
+    )
+    public = [report_service.to_public(r, viewer) for r in items]
+    return Page(items=public, total=total, limit=page.limit, offset=page.offset)

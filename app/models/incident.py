@@ -1,0 +1,133 @@
+"""WelfareIncident: the triaged case that reports feed, and IncidentEvent, its audit trail."""
+
+from datetime import datetime
+
+from pydantic import ConfigDict
+from sqlalchemy import CheckConstraint, Index
+from sqlmodel import Field, SQLModel
+
+from app.models.base import NAME_MAX, TEXT_MAX, InputSchema, UTCDateTime, enum_column, utcnow
+from app.models.enums import Category, EventKind, IncidentStatus
+
+SEVERITY_DESCRIPTION = "1 minimal, 2 low, 3 moderate, 4 serious, 5 severe."
+OPEN_STATUSES = (IncidentStatus.reported, IncidentStatus.under_review, IncidentStatus.confirmed)
+
+# The only allowed status changes (DESIGN.md).
+TRANSITIONS: dict[IncidentStatus, tuple[IncidentStatus, ...]] = {
+    IncidentStatus.reported: (
+        IncidentStatus.under_review,
+        IncidentStatus.confirmed,
+        IncidentStatus.dismissed,
+    ),
+    IncidentStatus.under_review: (IncidentStatus.confirmed, IncidentStatus.dismissed),
+    IncidentStatus.confirmed: (IncidentStatus.resolved,),
+    IncidentStatus.resolved: (IncidentStatus.under_review,),
+    IncidentStatus.dismissed: (IncidentStatus.under_review,),
+}
+
+
+class WelfareIncident(SQLModel, table=True):
+    __tablename__ = "welfare_incident"
+    __table_args__ = (
+        CheckConstraint("severity BETWEEN 1 AND 5", name="severity_range"),
+        CheckConstraint("report_count >= 0", name="report_count_positive"),
+        CheckConstraint("version >= 1", name="version_positive"),
+        # Incident filters and the concern rules: by zoo and status, by subject, by time.
+        Index("ix_welfare_incident_zoo_id_status", "zoo_id", "status"),
+        Index("ix_welfare_incident_animal_id_status", "animal_id", "status"),
+        Index("ix_welfare_incident_enclosure_id_status", "enclosure_id", "status"),
+        Index("ix_welfare_incident_last_observed_at", "last_observed_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    zoo_id: int = Field(foreign_key="zoo.id")
+    animal_id: int | None = Field(default=None, foreign_key="animal.id")
+    enclosure_id: int | None = Field(default=None, foreign_key="enclosure.id")
+    category: Category = Field(sa_type=enum_column(Category, "category"), index=True)
+    severity: int = Field(ge=1, le=5, index=True)
+    # Once an inspector sets the severity, new reports no longer raise it.
+    severity_set_by_inspector: bool = False
+    status: IncidentStatus = Field(
+        default=IncidentStatus.reported, sa_type=enum_column(IncidentStatus, "incident_status")
+    )
+    title: str = Field(max_length=NAME_MAX)
+    first_observed_at: datetime = Field(sa_type=UTCDateTime)
+    last_observed_at: datetime = Field(sa_type=UTCDateTime)
+    report_count: int = 0
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    version: int = 1
+
+    @property
+    def etag(self) -> str:
+        return f'"{self.id}-{self.version}"'
+
+
+class WelfareIncidentPublic(SQLModel):
+    id: int
+    zoo_id: int
+    animal_id: int | None
+    enclosure_id: int | None
+    category: Category
+    severity: int = Field(description=SEVERITY_DESCRIPTION)
+    severity_set_by_inspector: bool
+    status: IncidentStatus
+    title: str
+    first_observed_at: datetime
+    last_observed_at: datetime
+    report_count: int
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class WelfareIncidentUpdate(InputSchema):
+    severity: int | None = Field(default=None, ge=1, le=5, description=SEVERITY_DESCRIPTION)
+    title: str | None = Field(default=None, min_length=1, max_length=NAME_MAX)
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"severity": 5}]})
+
+
+class TransitionRequest(InputSchema):
+    to: IncidentStatus
+    note: str | None = Field(default=None, max_length=TEXT_MAX)
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"to": "confirmed", "note": "Photographed smoking by AP on 2016-10-19."}]
+        }
+    )
+
+
+class IncidentEvent(SQLModel, table=True):
+    __tablename__ = "incident_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="welfare_incident.id", index=True)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    actor_key_id: int | None = Field(default=None, foreign_key="api_key.id")
+    kind: EventKind = Field(sa_type=enum_column(EventKind, "event_kind"))
+    from_status: IncidentStatus | None = Field(
+        default=None, sa_type=enum_column(IncidentStatus, "event_from_status")
+    )
+    to_status: IncidentStatus | None = Field(
+        default=None, sa_type=enum_column(IncidentStatus, "event_to_status")
+    )
+    from_severity: int | None = None
+    to_severity: int | None = None
+    report_id: int | None = Field(default=None, foreign_key="welfare_report.id")
+    note: str | None = Field(default=None, max_length=TEXT_MAX)
+
+
+class IncidentEventPublic(SQLModel):
+    id: int
+    incident_id: int
+    at: datetime
+    actor_key_id: int | None
+    kind: EventKind
+    from_status: IncidentStatus | None
+    to_status: IncidentStatus | None
+    from_severity: int | None
+    to_severity: int | None
+    report_id: int | None
+    note: str | None

@@ -1,0 +1,204 @@
+"""Incident rules: the transition table, inspector edits with If-Match, the audit trail."""
+
+from collections.abc import Sequence
+from datetime import datetime
+from enum import StrEnum
+
+from sqlmodel import Session, col, select
+
+from app.core.errors import Conflict, DomainError
+from app.models import ApiKey, IncidentEvent, WelfareIncident
+from app.models.base import utcnow
+from app.models.enums import Category, EventKind, IncidentStatus
+from app.models.incident import TRANSITIONS, TransitionRequest, WelfareIncidentUpdate
+from app.services.access import ensure_zoo_scope
+from app.services.common import commit, paginate
+
+
+class PreconditionFailed(DomainError):
+    status = 412
+    slug = "precondition-failed"
+
+
+class IncidentSort(StrEnum):
+    recent = "recent"
+    severity = "severity"
+
+
+def record_event(
+    session: Session,
+    incident: WelfareIncident,
+    kind: EventKind,
+    actor: ApiKey | None,
+    **fields: object,
+) -> None:
+    """Adds an audit event; nothing about an incident changes without one."""
+    session.add(
+        IncidentEvent(
+            incident_id=incident.id,  # type: ignore[arg-type]
+            kind=kind,
+            actor_key_id=actor.id if actor else None,
+            **fields,  # type: ignore[arg-type]
+        )
+    )
+
+
+def touch(incident: WelfareIncident) -> None:
+    """Marks a change: new version (and so a new ETag) and updated_at."""
+    incident.version += 1
+    incident.updated_at = utcnow()
+
+
+def list_incidents(
+    *,
+    session: Session,
+    zoo_id: int | None,
+    animal_id: int | None,
+    enclosure_id: int | None,
+    statuses: list[IncidentStatus] | None,
+    category: Category | None,
+    min_severity: int | None,
+    observed_since: datetime | None,
+    observed_until: datetime | None,
+    sort: IncidentSort,
+    limit: int,
+    offset: int,
+) -> tuple[Sequence[WelfareIncident], int]:
+    """Lists incidents by the given filters, most recent or most severe first."""
+    stmt = select(WelfareIncident)
+    if zoo_id is not None:
+        stmt = stmt.where(WelfareIncident.zoo_id == zoo_id)
+    if animal_id is not None:
+        stmt = stmt.where(WelfareIncident.animal_id == animal_id)
+    if enclosure_id is not None:
+        stmt = stmt.where(WelfareIncident.enclosure_id == enclosure_id)
+    if statuses:
+        stmt = stmt.where(col(WelfareIncident.status).in_(statuses))
+    if category:
+        stmt = stmt.where(WelfareIncident.category == category)
+    if min_severity is not None:
+        stmt = stmt.where(WelfareIncident.severity >= min_severity)
+    # An incident overlaps the window if it was seen in it at any point.
+    if observed_since is not None:
+        stmt = stmt.where(WelfareIncident.last_observed_at >= observed_since)
+    if observed_until is not None:
+        stmt = stmt.where(WelfareIncident.first_observed_at <= observed_until)
+    if sort is IncidentSort.severity:
+        order = (col(WelfareIncident.severity).desc(), col(WelfareIncident.last_observed_at).desc())
+    else:
+        order = (col(WelfareIncident.last_observed_at).desc(),)
+    stmt = stmt.order_by(*order, col(WelfareIncident.id).desc())
+    return paginate(session, stmt, limit=limit, offset=offset)
+
+
+def _check_etag(incident: WelfareIncident, if_match: str | None) -> None:
+    if if_match is None or if_match.strip() == "*":
+        return
+    tags = {t.strip().removeprefix("W/") for t in if_match.split(",")}
+    if incident.etag not in tags:
+        raise PreconditionFailed(
+            f"The incident has changed (its ETag is now {incident.etag}); reload and retry."
+        )
+
+
+def lock(session: Session, incident_id: int) -> WelfareIncident | None:
+    """Loads an incident and locks its row until commit (PostgreSQL; SQLite has one writer)."""
+    stmt = (
+        select(WelfareIncident)
+        .where(WelfareIncident.id == incident_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return session.exec(stmt).first()
+
+
+def update(
+    *,
+    session: Session,
+    incident: WelfareIncident,
+    incident_in: WelfareIncidentUpdate,
+    actor: ApiKey,
+    if_match: str | None,
+) -> WelfareIncident:
+    """Sets severity and/or title, honouring If-Match; each change is an event."""
+    ensure_zoo_scope(actor, incident.zoo_id)
+    incident = lock(session, incident.id) or incident  # type: ignore[arg-type]
+    _check_etag(incident, if_match)
+    changes = incident_in.model_dump(exclude_unset=True, exclude_none=True)
+    changed = False
+    if "severity" in changes and changes["severity"] != incident.severity:
+        record_event(
+            session,
+            incident,
+            EventKind.severity_changed,
+            actor,
+            from_severity=incident.severity,
+            to_severity=changes["severity"],
+            note="set by an inspector",
+        )
+        incident.severity = changes["severity"]
+        changed = True
+    if "severity" in changes:
+        incident.severity_set_by_inspector = True
+    if "title" in changes and changes["title"] != incident.title:
+        record_event(
+            session,
+            incident,
+            EventKind.title_changed,
+            actor,
+            note=f"title was: {incident.title}",
+        )
+        incident.title = changes["title"]
+        changed = True
+    if changed:
+        touch(incident)
+    session.add(incident)
+    commit(session)
+    return incident
+
+
+def transition(
+    *,
+    session: Session,
+    incident: WelfareIncident,
+    request: TransitionRequest,
+    actor: ApiKey,
+    if_match: str | None,
+) -> WelfareIncident:
+    """Moves an incident along the transition table; anything else is a 409."""
+    ensure_zoo_scope(actor, incident.zoo_id)
+    incident = lock(session, incident.id) or incident  # type: ignore[arg-type]
+    _check_etag(incident, if_match)
+    allowed = TRANSITIONS[incident.status]
+    if request.to not in allowed:
+        names = ", ".join(s.value for s in allowed)
+        raise Conflict(
+            f"An incident that is {incident.status.value} cannot become {request.to.value}; "
+            f"allowed: {names}."
+        )
+    record_event(
+        session,
+        incident,
+        EventKind.status_changed,
+        actor,
+        from_status=incident.status,
+        to_status=request.to,
+        note=request.note,
+    )
+    incident.status = request.to
+    touch(incident)
+    session.add(incident)
+    commit(session)
+    return incident
+
+
+def history(
+    *, session: Session, incident: WelfareIncident, limit: int, offset: int
+) -> tuple[Sequence[IncidentEvent], int]:
+    """The incident's events, oldest first."""
+    stmt = (
+        select(IncidentEvent)
+        .where(IncidentEvent.incident_id == incident.id)
+        .order_by(col(IncidentEvent.at), col(IncidentEvent.id))
+    )
+    return paginate(session, stmt, limit=limit, offset=offset)
