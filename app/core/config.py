@@ -19,6 +19,14 @@ class Settings(BaseSettings):
     rate_limit_storage: str = "memory://"
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
 
+    # Concern rules: thresholds published at GET /api/v1/concern-rules.
+    concern_severe_min_severity: int = Field(default=4, ge=1, le=5)
+    concern_repeated_min_count: int = Field(default=3, ge=2)
+    concern_repeated_window_days: int = Field(default=365, ge=1)
+    concern_inspection_max_age_days: int = Field(default=365, ge=1)
+    concern_human_interaction_min_flag: int = Field(default=4, ge=1, le=5)
+    concern_overcrowded_severe_ratio: float = Field(default=1.5, gt=1)
+
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
 

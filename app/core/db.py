@@ -14,12 +14,18 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+def _lower(value: str | None) -> str | None:
+    return value.lower() if isinstance(value, str) else value
+
+
 def _enable_sqlite_pragmas(engine: Engine, *, begin: str = "BEGIN") -> None:
     # pysqlite opens transactions lazily and breaks SAVEPOINT semantics; take over BEGIN
     # ourselves (the SQLAlchemy-documented recipe) and switch on foreign keys and WAL.
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
         dbapi_connection.isolation_level = None
+        # SQLite's lower() folds ASCII only; use Python's so searches match PostgreSQL's.
+        dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")

@@ -13,6 +13,8 @@ from app.models.base import utcnow
 
 M = TypeVar("M", bound=SQLModel)
 
+MAX_ID = 2_147_483_647  # ids are 32-bit integers on PostgreSQL
+
 
 def get_or_404(session: Session, model: type[M], id_: int, label: str) -> M:
     """Loads a row by primary key or raises NotFound naming what was missing."""

@@ -50,7 +50,8 @@ def list_gifts(
                 like_filter(Gift.recipient_name, q),
             )
         )
-    stmt = stmt.order_by(col(Gift.delivered_on).desc(), col(Gift.id))
+    # Undated gifts last on both databases (PostgreSQL sorts NULL first when descending).
+    stmt = stmt.order_by(col(Gift.delivered_on).desc().nulls_last(), col(Gift.id))
     return paginate(session, stmt, limit=limit, offset=offset)
 
 

@@ -9,6 +9,7 @@ from app.models import Animal, ApiKey, Enclosure, Gift, WelfareIncident, Welfare
 from app.models.zoo import ZooCreate, ZooUpdate
 from app.services.access import ensure_zoo_scope
 from app.services.common import (
+    MAX_ID,
     apply_update,
     commit,
     ensure_absent,
@@ -20,8 +21,10 @@ from app.services.common import (
 
 def get_by_ref(*, session: Session, ref: str) -> Zoo:
     """Finds a zoo by numeric id or by slug."""
-    zoo = session.get(Zoo, int(ref)) if ref.isdigit() else None
-    if zoo is None and not ref.isdigit():
+    is_id = ref.isascii() and ref.isdigit()
+    if is_id:
+        zoo = session.get(Zoo, int(ref)) if int(ref) <= MAX_ID else None
+    else:
         zoo = session.exec(select(Zoo).where(Zoo.slug == ref)).first()
     if zoo is None:
         raise NotFound(f"No zoo with id or slug '{ref}'.")
