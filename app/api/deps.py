@@ -8,6 +8,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from sqlmodel import Session
 
+from app.core.config import Settings
 from app.core.db import get_session
 from app.core.errors import Unauthorized
 from app.models import Animal, ApiKey, Enclosure, Gift, Species, WelfareIncident, WelfareReport, Zoo
@@ -140,3 +141,10 @@ def get_report_or_404(session: SessionDep, report_id: IdPath) -> WelfareReport:
 
 IncidentDep = Annotated[WelfareIncident, Depends(get_incident_or_404)]
 ReportDep = Annotated[WelfareReport, Depends(get_report_or_404)]
+
+
+def get_settings_from_app(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_from_app)]

@@ -2,8 +2,18 @@
 
 from fastapi import APIRouter
 
-from app.api.routes import animals, enclosures, gifts, incidents, keys, reports, species, zoos
+from app.api.routes import (
+    animals,
+    concerns,
+    enclosures,
+    gifts,
+    incidents,
+    keys,
+    reports,
+    species,
+    zoos,
+)
 
 api_router = APIRouter(prefix="/api/v1")
-for module in (zoos, species, enclosures, gifts, animals, reports, incidents, keys):
+for module in (zoos, species, enclosures, gifts, animals, reports, incidents, concerns, keys):
     api_router.include_router(module.router)

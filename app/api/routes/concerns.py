@@ -1,0 +1,133 @@
+"""Flagged-welfare queries: per-zoo concern lists (JSON or CSV), the cross-zoo ranking, one
+animal's flags, and the published rules."""
+
+from datetime import date
+from enum import StrEnum
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query
+from fastapi.responses import Response
+
+from app.api.deps import AnimalDep, PageDep, SessionDep, SettingsDep, ZooDep
+from app.core.errors import problem_responses
+from app.models.concern import ConcernItem, ConcernRulePublic, ZooConcernSummary
+from app.models.page import Page
+from app.services import concerns as concern_service
+from app.welfare.rules import RULE_IDS
+
+router = APIRouter(tags=["concerns"])
+
+RuleId = StrEnum("RuleId", {rule_id: rule_id for rule_id in RULE_IDS})  # type: ignore[misc]
+
+
+class SubjectType(StrEnum):
+    animal = "animal"
+    enclosure = "enclosure"
+
+
+class ListFormat(StrEnum):
+    json = "json"
+    csv = "csv"
+
+
+CSV_RESPONSE = {
+    200: {
+        "description": "The concern list; as CSV (one row per flag) when asked.",
+        "content": {"text/csv": {"schema": {"type": "string"}}},
+    }
+}
+
+
+def _wants_csv(format_: ListFormat | None, accept: str | None) -> bool:
+    if format_ is not None:
+        return format_ is ListFormat.csv
+    return accept is not None and "text/csv" in accept and "application/json" not in accept
+
+
+@router.get(
+    "/zoos/{zoo}/concerns",
+    response_model=Page[ConcernItem],
+    summary="A zoo's concern list",
+    responses={**CSV_RESPONSE, **problem_responses(404, 422)},
+)
+def zoo_concerns(
+    session: SessionDep,
+    settings: SettingsDep,
+    zoo: ZooDep,
+    page: PageDep,
+    min_severity: Annotated[
+        int | None, Query(ge=1, le=5, description="Only flags of this severity or more.")
+    ] = None,
+    rule: Annotated[list[RuleId] | None, Query(description="Only these rules; repeatable.")] = None,
+    subject_type: SubjectType | None = None,
+    format: Annotated[
+        ListFormat | None, Query(description="csv for a CSV file (or send Accept: text/csv).")
+    ] = None,
+    accept: Annotated[str | None, Header(max_length=1000, include_in_schema=False)] = None,
+) -> Page[ConcernItem] | Response:
+    """The zoo's flagged animals and enclosures, ordered by score (the sum of their flags'
+    severities), then by their worst flag. Each flag names its rule, its severity, the reason in
+    plain words and the incidents behind it."""
+    items = concern_service.zoo_concerns(
+        session=session,
+        settings=settings,
+        zoo=zoo,
+        min_severity=min_severity,
+        rule_ids=[r.value for r in rule] if rule else None,
+        subject_type=subject_type.value if subject_type else None,
+    )
+    window = items[page.offset : page.offset + page.limit]
+    if _wants_csv(format, accept):
+        filename = f"{zoo.slug}-concerns-{date.today().isoformat()}.csv"
+        return Response(
+            concern_service.to_csv(zoo, window),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
+    return Page(items=window, total=len(items), limit=page.limit, offset=page.offset)
+
+
+@router.get(
+    "/concerns",
+    response_model=Page[ZooConcernSummary],
+    summary="Every zoo ranked by concern",
+    responses=problem_responses(422),
+)
+def ranking(
+    session: SessionDep,
+    settings: SettingsDep,
+    page: PageDep,
+    country_code: Annotated[
+        str | None, Query(min_length=2, max_length=2, description="ISO 3166-1 alpha-2 code.")
+    ] = None,
+) -> Page[ZooConcernSummary]:
+    """Every zoo with at least one flag: flagged animals and enclosures, total score, worst
+    severity and open incidents, highest total score first."""
+    items, total = concern_service.ranking(
+        session=session,
+        settings=settings,
+        country_code=country_code,
+        limit=page.limit,
+        offset=page.offset,
+    )
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.get(
+    "/animals/{animal_id}/concerns",
+    response_model=ConcernItem,
+    summary="One animal's concerns",
+    responses=problem_responses(404, 422),
+)
+def animal_concerns(session: SessionDep, settings: SettingsDep, animal: AnimalDep) -> ConcernItem:
+    """The flags the rules raise for this animal; an empty list (score 0) when there are none."""
+    item = concern_service.animal_concerns(session=session, settings=settings, animal=animal)
+    if item is not None:
+        return item
+    return concern_service.unflagged_item(session=session, animal=animal)
+
+
+@router.get("/concern-rules", response_model=list[ConcernRulePublic], summary="The concern rules")
+def concern_rules(settings: SettingsDep) -> list[ConcernRulePublic]:
+    """Each rule: id, subject (animal or enclosure), what raises it, and its thresholds."""
+    return concern_service.rules(settings=settings)

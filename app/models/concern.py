@@ -1,0 +1,63 @@
+"""Concern lists: flagged subjects with their reasons, zoo rankings and the published rules."""
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class ConcernFlag(BaseModel):
+    rule: str = Field(examples=["human_imposed_behaviour"])
+    severity: int = Field(ge=1, le=5, examples=[5])
+    reason: str = Field(
+        examples=[
+            "an open human_interaction incident (a forced performance or an unnatural act "
+            "trained for show): #1 \u201cChimpanzee Dallae trained to smoke\u201d"
+        ]
+    )
+    incident_ids: list[int] = Field(default_factory=list, examples=[[1]])
+
+
+class SpeciesRef(BaseModel):
+    id: int
+    common_name: str
+    scientific_name: str
+
+
+class EnclosureRef(BaseModel):
+    id: int
+    name: str
+
+
+class ConcernItem(BaseModel):
+    subject_type: str = Field(examples=["animal"], description="animal or enclosure")
+    subject_id: int
+    zoo_id: int
+    name: str = Field(examples=["Dallae"])
+    species: SpeciesRef | None = Field(default=None, description="For animals.")
+    enclosure: EnclosureRef | None = Field(default=None, description="For animals.")
+    score: int = Field(description="The sum of the flags' severities.")
+    max_severity: int
+    flags: list[ConcernFlag]
+
+
+class ZooRef(BaseModel):
+    id: int
+    slug: str
+    name: str
+    country_code: str
+
+
+class ZooConcernSummary(BaseModel):
+    zoo: ZooRef
+    flagged_animals: int
+    flagged_enclosures: int
+    total_score: int
+    max_severity: int
+    open_incidents: int
+
+
+class ConcernRulePublic(BaseModel):
+    id: str
+    subject: str
+    description: str
+    thresholds: dict[str, Any]
