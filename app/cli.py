@@ -1,14 +1,16 @@
 """The `zoo-registry` command: serve, db upgrade/downgrade, seed, keys."""
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import typer
 import uvicorn
 from sqlmodel import Session
 
 from app.core import migrations
-from app.core.config import get_settings
+from app.core.config import Settings, get_settings
 from app.core.db import make_engine
 from app.core.errors import DomainError
 from app.models.api_key import ApiKeyCreate, Role
@@ -45,7 +47,20 @@ def serve(
         host=host or settings.host,
         port=port or settings.port,
         workers=workers,
+        access_log=False,  # the app logs one structured line per request itself
     )
+
+
+@cli.command()
+def openapi(
+    output: Path = typer.Option(Path("openapi.json"), help="Where to write the document."),
+) -> None:
+    """Writes the OpenAPI document (the committed contract at the repository root)."""
+    from app.main import create_app
+
+    document = create_app(Settings(database_url="sqlite://")).openapi()
+    output.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    typer.echo(f"wrote {output}")
 
 
 @db_cli.command("upgrade")

@@ -1,29 +1,63 @@
 """The application factory."""
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from app.api.router import api_router
+from app.api.routes import health
 from app.core.config import Settings, get_settings
 from app.core.db import is_sqlite, make_engine
 from app.core.errors import install_error_handlers
 from app.core.middleware import RequestGuardMiddleware
+from app.core.observability import Metrics, ObservabilityMiddleware
 from app.core.ratelimit import WriteRateLimiter
 
 DESCRIPTION = """
 Records zoos, the animals they hold, where those animals came from (diplomatic and other
 origin gifts), their enclosures, and welfare reports and incidents; and answers the question
-regulators, NGOs and journalists ask: which animals in this zoo are we worried about, and why?
+regulators, NGOs and journalists ask: **which animals in this zoo are we worried about, and
+why?**
 
-Every error is an RFC 9457 `application/problem+json` document.
+* Reads are public. Writes need an API key sent as `Authorization: Bearer zwr_...` (use the
+  *Authorize* button); roles are reporter, inspector and admin, and a key may be limited to
+  some zoos.
+* Lists return `{"items", "total", "limit", "offset"}`; `limit` defaults to 50 and is at most 500.
+* Every error is an RFC 9457 `application/problem+json` document.
 """
+
+TAGS = [
+    {"name": "zoos", "description": "Zoos; a zoo in a path is its numeric id or its slug."},
+    {"name": "species", "description": "Species and what they need: group, space, climate."},
+    {"name": "enclosures", "description": "Where animals are kept, with the numbers rules check."},
+    {"name": "gifts", "description": "Origin transfers such as diplomatic gifts of animals."},
+    {"name": "animals", "description": "Individual animals and group records."},
+    {"name": "reports", "description": "Welfare reports: what reporters saw. Never deleted."},
+    {"name": "incidents", "description": "Triaged cases fed by reports, with their audit trail."},
+    {"name": "concerns", "description": "Flagged-welfare queries: who we worry about, and why."},
+    {"name": "keys", "description": "API keys (admin)."},
+    {"name": "operations", "description": "Health, readiness and metrics."},
+]
+
+
+def configure_logging() -> None:
+    """One structured line per request on stderr, from the `zwr` loggers only."""
+    logger = logging.getLogger("zwr")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Builds the app for the given settings (the environment's by default)."""
     settings = settings or get_settings()
+    configure_logging()
     engine = make_engine(settings)
     write_engine = (
         make_engine(settings, writer=True) if is_sqlite(settings.database_url) else engine
@@ -35,11 +69,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine.dispose()
         write_engine.dispose()
 
-    app = FastAPI(
+    # FastAPIOffline serves Swagger UI and ReDoc from assets inside the package: no CDN.
+    app = FastAPIOffline(
         title="Zoo Welfare Registry",
         version="0.1.0",
         description=DESCRIPTION,
+        openapi_tags=TAGS,
         lifespan=lifespan,
+        swagger_ui_parameters={"persistAuthorization": True, "displayRequestDuration": True},
+        favicon_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -47,7 +85,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.rate_limiter = WriteRateLimiter(
         settings.write_rate_limit, settings.rate_limit_storage
     )
+    app.state.metrics = Metrics()
     install_error_handlers(app)
     app.add_middleware(RequestGuardMiddleware, max_body_bytes=settings.max_body_bytes)
+    # Added last so it is outermost: it sees every response, errors included.
+    app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics)
+    app.include_router(health.router)
     app.include_router(api_router)
     return app

@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 logger = logging.getLogger(__name__)
@@ -190,6 +190,25 @@ async def _integrity_handler(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _database_unavailable_handler(request: Request, exc: Exception) -> JSONResponse:
+    # A dropped connection or a database restart: the pool recovers, the client retries.
+    assert isinstance(exc, DBAPIError)
+    if not exc.connection_invalidated and not _is_operational(exc):
+        return await _unhandled_handler(request, exc)
+    logger.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    return problem_response(
+        request,
+        status=503,
+        detail="The database is unavailable; retry shortly.",
+        slug="database-unavailable",
+        headers={"Retry-After": "2"},
+    )
+
+
+def _is_operational(exc: DBAPIError) -> bool:
+    return isinstance(exc, OperationalError | InterfaceError)
+
+
 async def _unhandled_handler(request: Request, exc: Exception) -> JSONResponse:
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem_response(
@@ -206,4 +225,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_handler)
     app.add_exception_handler(StarletteHTTPException, _http_error_handler)
     app.add_exception_handler(IntegrityError, _integrity_handler)
+    app.add_exception_handler(DBAPIError, _database_unavailable_handler)
     app.add_exception_handler(Exception, _unhandled_handler)
