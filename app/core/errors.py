@@ -3,6 +3,7 @@
 import logging
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -15,6 +16,7 @@ logger = logging.getLogger(__name__)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "urn:zwr:problem:"
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
 
 class ProblemFieldError(BaseModel):
@@ -114,7 +116,8 @@ def problem_response(
         "title": title,
         "status": status,
         "detail": detail,
-        "instance": request.url.path,
+        # Percent-encoded, so the instance is a valid URI reference whatever the path held.
+        "instance": quote(request.url.path, safe=_PATH_SAFE),
     }
     if errors is not None:
         body["errors"] = errors
@@ -125,12 +128,18 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """The `responses=` entry declaring each error status with the problem schema."""
     return {
         status: {
-            "model": Problem,
             "description": HTTPStatus(status).phrase,
             "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
         }
         for status in statuses
     }
+
+
+def problem_schemas() -> dict[str, Any]:
+    """Problem and ProblemFieldError as OpenAPI component schemas."""
+    schema = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    definitions = schema.pop("$defs", {})
+    return {"Problem": schema, **definitions}
 
 
 def _location(loc: tuple[Any, ...]) -> list[str | int]:

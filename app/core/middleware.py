@@ -2,11 +2,12 @@
 
 from urllib.parse import unquote
 
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.errors import problem_response
+from app.core.errors import field_error, problem_response
 
 
 class BodyTooLarge(HTTPException):
@@ -27,13 +28,21 @@ class RequestGuardMiddleware:
             return
         request = Request(scope)
         raw_query = scope.get("query_string", b"").decode("latin-1")
-        if _has_control_chars(unquote(raw_query)) or _has_control_chars(scope["path"]):
+        bad_parts = [
+            part
+            for part, text in (("query", unquote(raw_query)), ("path", scope["path"]))
+            if _has_control_chars(text)
+        ]
+        if bad_parts:
             response = problem_response(
                 request,
                 status=422,
                 detail="The URL may not contain NUL or other control characters.",
                 slug="validation-error",
-                errors=[],
+                errors=[
+                    field_error([part], "contains NUL or another control character")
+                    for part in bad_parts
+                ],
             )
             await response(scope, receive, send)
             return
@@ -65,3 +74,30 @@ class RequestGuardMiddleware:
 
 def _has_control_chars(text: str) -> bool:
     return any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in text)
+
+
+# The docs pages load only what the package serves. ReDoc hard-codes a logo from its CDN; the
+# policy stops the browser from ever requesting it, so the docs work on a closed network.
+DOCS_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self' 'unsafe-inline' blob:; worker-src 'self' blob:; font-src 'self' data:; "
+    "connect-src 'self'"
+)
+
+
+class DocsPolicyMiddleware:
+    def __init__(self, app: ASGIApp, *, paths: tuple[str, ...]) -> None:
+        self.app = app
+        self.paths = paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] not in self.paths:
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_policy(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)["Content-Security-Policy"] = DOCS_POLICY
+            await send(message)
+
+        await self.app(scope, receive, send_with_policy)

@@ -28,6 +28,8 @@ def parse_key(token: str) -> KeyParts | None:
     prefix, _, secret = rest.partition("_")
     if scheme != KEY_SCHEME or len(prefix) != 2 * PREFIX_BYTES or not secret:
         return None
+    if any(ch not in "0123456789abcdef" for ch in prefix):
+        return None
     return KeyParts(prefix, secret)
 
 

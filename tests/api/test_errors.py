@@ -1,6 +1,7 @@
 """Errors are problem+json documents, and a failed write leaves nothing behind."""
 
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -26,7 +27,8 @@ def assert_problem(
     assert body["type"]
     assert body["title"]
     assert body["detail"]
-    assert body["instance"] == response.request.url.path
+    # The instance is the request path, percent-encoded as a URI reference.
+    assert unquote(body["instance"]) == response.request.url.path
     if status == 422:
         assert body["errors"], body
         assert all("location" in error for error in body["errors"])
