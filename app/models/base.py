@@ -6,7 +6,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 import pycountry
-from pydantic import AfterValidator, ConfigDict, field_validator
+from pydantic import AfterValidator, ConfigDict, Field, field_validator
 from sqlalchemy import DateTime, TypeDecorator
 from sqlalchemy import Enum as SAEnum
 from sqlmodel import SQLModel
@@ -88,8 +88,18 @@ def _not_in_future_date(value: date) -> date:
     return value
 
 
-PastYear = Annotated[int, AfterValidator(_not_in_future_year)]
+PastYear = Annotated[int, Field(ge=1500), AfterValidator(_not_in_future_year)]
 PastDate = Annotated[date, AfterValidator(_not_in_future_date)]
+
+
+def _has_control_chars(value: Any) -> bool:
+    if isinstance(value, str):
+        return _CONTROL_CHARS.search(value) is not None
+    if isinstance(value, list | tuple | set):
+        return any(_has_control_chars(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_control_chars(k) or _has_control_chars(v) for k, v in value.items())
+    return False
 
 
 class InputSchema(SQLModel):
@@ -100,7 +110,7 @@ class InputSchema(SQLModel):
     @field_validator("*", mode="after")
     @classmethod
     def _no_control_characters(cls, value: Any) -> Any:
-        if isinstance(value, str) and _CONTROL_CHARS.search(value):
+        if _has_control_chars(value):
             raise ValueError("text may not contain NUL or other control characters")
         return value
 

@@ -13,6 +13,7 @@ from app.models.enums import Category, EventKind, IncidentStatus
 from app.models.incident import TRANSITIONS, TransitionRequest, WelfareIncidentUpdate
 from app.services.access import ensure_zoo_scope
 from app.services.common import commit, paginate
+from app.welfare import cache as concern_cache
 
 
 class PreconditionFailed(DomainError):
@@ -43,10 +44,11 @@ def record_event(
     )
 
 
-def touch(incident: WelfareIncident) -> None:
-    """Marks a change: new version (and so a new ETag) and updated_at."""
+def touch(session: Session, incident: WelfareIncident) -> None:
+    """Marks a change: new version (and so a new ETag), updated_at, and a stale concern list."""
     incident.version += 1
     incident.updated_at = utcnow()
+    concern_cache.bump(session, [incident.zoo_id])
 
 
 def list_incidents(
@@ -138,7 +140,19 @@ def update(
         )
         incident.severity = changes["severity"]
         changed = True
-    if "severity" in changes:
+    if "severity" in changes and not incident.severity_set_by_inspector:
+        if not changed:
+            # Pinning the current severity changes what later reports may do: on the record.
+            record_event(
+                session,
+                incident,
+                EventKind.severity_changed,
+                actor,
+                from_severity=incident.severity,
+                to_severity=incident.severity,
+                note="kept and pinned by an inspector: new reports no longer raise it",
+            )
+            changed = True
         incident.severity_set_by_inspector = True
     if "title" in changes and changes["title"] != incident.title:
         record_event(
@@ -151,7 +165,7 @@ def update(
         incident.title = changes["title"]
         changed = True
     if changed:
-        touch(incident)
+        touch(session, incident)
     session.add(incident)
     commit(session)
     return incident
@@ -186,7 +200,7 @@ def transition(
         note=request.note,
     )
     incident.status = request.to
-    touch(incident)
+    touch(session, incident)
     session.add(incident)
     commit(session)
     return incident

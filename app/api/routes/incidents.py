@@ -1,9 +1,9 @@
 """Incident routes: list, read, triage (inspector), history and reports."""
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
+from pydantic import AwareDatetime
 
 from app.api.deps import IdQuery, IncidentDep, InspectorDep, OptionalKeyDep, PageDep, SessionDep
 from app.core.errors import WRITE_ERRORS, problem_responses
@@ -49,8 +49,12 @@ def list_incidents(
     ] = None,
     category: Category | None = None,
     min_severity: Annotated[int | None, Query(ge=1, le=5)] = None,
-    observed_since: datetime | None = None,
-    observed_until: datetime | None = None,
+    observed_since: Annotated[
+        AwareDatetime | None, Query(description="With a timezone, e.g. 2016-01-01T00:00:00Z.")
+    ] = None,
+    observed_until: Annotated[
+        AwareDatetime | None, Query(description="With a timezone, e.g. 2024-12-31T23:59:59Z.")
+    ] = None,
     sort: Annotated[
         IncidentSort, Query(description="recent: last observed first; severity: most severe.")
     ] = IncidentSort.recent,
