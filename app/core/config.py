@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     concern_human_interaction_min_flag: int = Field(default=4, ge=1, le=5)
     concern_overcrowded_severe_ratio: float = Field(default=1.5, gt=1)
 
+    # Evaluated concern lists kept per process (keyed by the zoo's concern_version and date).
+    concern_cache_entries: int = Field(default=2000, ge=0)
+
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
 

@@ -2,6 +2,7 @@
 
 from datetime import date, datetime
 
+from pydantic import ConfigDict
 from sqlalchemy import CheckConstraint, ForeignKeyConstraint, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -107,6 +108,12 @@ class AnimalUpdate(InputSchema):
     arrived_on: PastDate | None = None
     status: AnimalStatus | None = None
     notes: str | None = Field(default=None, max_length=TEXT_MAX)
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"enclosure_id": 7}, {"status": "deceased", "notes": "Died 2026-11-01."}]
+        }
+    )
 
     _not_null = reject_explicit_null("zoo_id", "species_id", "sex", "count", "origin", "status")
 

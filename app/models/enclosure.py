@@ -2,6 +2,7 @@
 
 from datetime import date
 
+from pydantic import ConfigDict
 from sqlalchemy import CheckConstraint, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -74,6 +75,10 @@ class EnclosureUpdate(InputSchema):
     has_enrichment: bool | None = None
     last_inspected_on: PastDate | None = None
     notes: str | None = Field(default=None, max_length=TEXT_MAX)
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"capacity": 40, "last_inspected_on": "2026-11-01"}]}
+    )
 
     _not_null = reject_explicit_null(
         "name", "kind", "area_m2", "capacity", "climate", "has_enrichment"

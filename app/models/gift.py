@@ -2,6 +2,7 @@
 
 from datetime import date
 
+from pydantic import ConfigDict
 from sqlmodel import Field, SQLModel
 
 from app.models.base import (
@@ -76,6 +77,10 @@ class GiftUpdate(InputSchema):
     cites_permit_ref: str | None = Field(default=None, max_length=NAME_MAX)
     source_url: HttpUrlText | None = Field(default=None, max_length=URL_MAX)
     notes: str | None = Field(default=None, max_length=TEXT_MAX)
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"cites_permit_ref": "RU-2024-1120-0042"}]}
+    )
 
     _not_null = reject_explicit_null(
         "title", "donor_name", "donor_country", "recipient_name", "recipient_country"

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from pydantic import field_validator, model_validator
+from pydantic import ConfigDict, field_validator, model_validator
 from sqlalchemy import JSON, CheckConstraint
 from sqlmodel import Field, SQLModel
 
@@ -97,6 +97,10 @@ class SpeciesUpdate(InputSchema):
     min_group_size: int | None = Field(default=None, ge=1, le=10_000)
     min_area_m2: float | None = Field(default=None, gt=0, le=10_000_000)
     climate_zones: list[ClimateZone] | None = None
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"min_group_size": 6, "climate_zones": ["tropical"]}]}
+    )
 
     _not_null = reject_explicit_null(
         "scientific_name",

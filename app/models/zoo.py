@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, ConfigDict
 from sqlalchemy import CheckConstraint
 from sqlmodel import Field, SQLModel
 
@@ -54,12 +54,15 @@ class Zoo(ZooBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Bumped in the same transaction as any write that can change the zoo's concern list;
+    # cached lists are keyed by it (see app/welfare/cache.py). Not part of the API.
+    concern_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class ZooCreate(ZooBase, InputSchema):
     slug: Slug = Field(min_length=2, max_length=80, schema_extra={"pattern": SLUG_PATTERN})
     country_code: CountryCode = Field(min_length=2, max_length=2)
-    opened_year: PastYear | None = Field(default=None, ge=1500)
+    opened_year: PastYear | None = None
 
     model_config = {
         "json_schema_extra": {
@@ -88,8 +91,12 @@ class ZooUpdate(InputSchema):
     country_code: CountryCode | None = Field(default=None, min_length=2, max_length=2)
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
-    opened_year: PastYear | None = Field(default=None, ge=1500)
+    opened_year: PastYear | None = None
     notes: str | None = Field(default=None, max_length=TEXT_MAX)
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"notes": "Reopened in July 2016 after renovation."}]}
+    )
 
     _not_null = reject_explicit_null("slug", "name", "country_code")
 

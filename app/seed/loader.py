@@ -17,6 +17,7 @@ from app.models.species import SpeciesCreate
 from app.models.zoo import ZooCreate
 from app.services import incidents as incident_service
 from app.services import reports as report_service
+from app.welfare import cache as concern_cache
 
 
 def seed_facts() -> dict[str, Any]:
@@ -123,9 +124,11 @@ def load_seed(engine: Engine) -> dict[str, int]:
                     note=row.get("status_note"),
                 )
                 incident.status = target
-                incident_service.touch(incident)
+                incident_service.touch(session, incident)
             added["incidents"] += 1
 
+        # A registry already being served must not keep showing lists from before the seed.
+        concern_cache.bump(session, [zoo.id for zoo in zoos.values()])
         session.commit()
     return {what: n for what, n in added.items() if n}
 

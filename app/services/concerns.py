@@ -1,6 +1,7 @@
 """Concern lists: the rules' flags grouped by subject, named, scored, ordered and filtered."""
 
 import csv
+import hashlib
 import io
 from collections import defaultdict
 from collections.abc import Sequence
@@ -21,6 +22,7 @@ from app.models.concern import (
     ZooRef,
 )
 from app.welfare import engine
+from app.welfare.cache import LRUCache
 from app.welfare.rules import REASONS, RULES, Context, FlagRow
 
 CSV_COLUMNS = (
@@ -138,6 +140,64 @@ def build_items(session: Session, flags: Sequence[FlagRow]) -> list[ConcernItem]
     return items
 
 
+def filtered(
+    items: Sequence[ConcernItem],
+    min_severity: int | None,
+    rule_ids: Sequence[str] | None,
+    subject_type: str | None,
+) -> list[ConcernItem]:
+    """Keeps the flags the filters ask for; subjects left with none drop out, scores follow."""
+    if min_severity is None and not rule_ids and subject_type is None:
+        return list(items)
+    kept = []
+    for item in items:
+        if subject_type is not None and item.subject_type != subject_type:
+            continue
+        flags = [
+            f
+            for f in item.flags
+            if (min_severity is None or f.severity >= min_severity)
+            and (not rule_ids or f.rule in rule_ids)
+        ]
+        if flags:
+            kept.append(
+                item.model_copy(
+                    update={
+                        "flags": flags,
+                        "score": sum(f.severity for f in flags),
+                        "max_severity": max(f.severity for f in flags),
+                    }
+                )
+            )
+    kept.sort(key=lambda i: (-i.score, -i.max_severity, i.subject_type, i.subject_id))
+    return kept
+
+
+def evaluated(
+    *,
+    session: Session,
+    settings: Settings,
+    zoo_id: int,
+    cache: LRUCache | None = None,
+    now: datetime | None = None,
+) -> tuple[list[ConcernItem], str]:
+    """The zoo's whole list and its cache key; from the cache while the zoo's concern_version
+    and the date are unchanged."""
+    now = now or utcnow()
+    version, created_at = session.exec(
+        select(Zoo.concern_version, Zoo.created_at).where(Zoo.id == zoo_id)
+    ).one()
+    # created_at tells apart a zoo that reuses a deleted zoo's id (SQLite reuses ids).
+    key = f"{zoo_id}.{created_at.timestamp():.6f}-{version}-{now.date().isoformat()}"
+    items = cache.get(key) if cache is not None else None
+    if items is None:
+        ctx = Context(settings=settings, zoo_id=zoo_id, now=now)
+        items = build_items(session, engine.evaluate(session, ctx))
+        if cache is not None:
+            cache.put(key, items)
+    return items, key
+
+
 def zoo_concerns(
     *,
     session: Session,
@@ -147,27 +207,47 @@ def zoo_concerns(
     rule_ids: Sequence[str] | None = None,
     subject_type: str | None = None,
     now: datetime | None = None,
+    cache: LRUCache | None = None,
 ) -> list[ConcernItem]:
     """The zoo's flagged animals and enclosures, most concerning first."""
-    ctx = Context(settings=settings, zoo_id=zoo.id, now=now or utcnow())
-    flags = engine.evaluate(session, ctx, engine.select_rules(rule_ids, subject_type))
-    if min_severity is not None:
-        flags = [f for f in flags if f.severity >= min_severity]
-    return build_items(session, flags)
+    items, _ = evaluated(
+        session=session,
+        settings=settings,
+        zoo_id=zoo.id,
+        cache=cache,
+        now=now,  # type: ignore[arg-type]
+    )
+    return filtered(items, min_severity, rule_ids, subject_type)
+
+
+def etag(key: str, *parts: object) -> str:
+    """A weak ETag for one rendering (filters, page, format) of a cached list."""
+    digest = hashlib.sha256(repr((key, *parts)).encode()).hexdigest()[:16]
+    return f'W/"{key}-{digest}"'
+
+
+def etag_matches(if_none_match: str | None, tag: str) -> bool:
+    if not if_none_match:
+        return False
+    candidates = {t.strip() for t in if_none_match.split(",")}
+    return "*" in candidates or tag in candidates or tag.removeprefix("W/") in candidates
 
 
 def animal_concerns(
-    *, session: Session, settings: Settings, animal: Animal, now: datetime | None = None
+    *,
+    session: Session,
+    settings: Settings,
+    animal: Animal,
+    now: datetime | None = None,
+    cache: LRUCache | None = None,
 ) -> ConcernItem | None:
-    """One animal's flags (None when it raises none)."""
-    ctx = Context(settings=settings, zoo_id=animal.zoo_id, now=now or utcnow())
-    flags = [
-        f
-        for f in engine.evaluate(session, ctx, engine.select_rules(None, "animal"))
-        if f.subject_id == animal.id
-    ]
-    items = build_items(session, flags)
-    return items[0] if items else None
+    """One animal's flags (None when it raises none), from its zoo's (cached) list."""
+    items, _ = evaluated(
+        session=session, settings=settings, zoo_id=animal.zoo_id, cache=cache, now=now
+    )
+    return next(
+        (i for i in items if i.subject_type == "animal" and i.subject_id == animal.id), None
+    )
 
 
 def ranking(

@@ -17,6 +17,7 @@ from app.services.common import (
     paginate,
     require_ref,
 )
+from app.welfare import cache as concern_cache
 
 
 def list_enclosures(
@@ -56,6 +57,7 @@ def create(*, session: Session, enclosure_in: EnclosureCreate, actor: ApiKey) ->
     _ensure_name_free(session, enclosure_in.zoo_id, enclosure_in.name)
     enclosure = Enclosure.model_validate(enclosure_in)
     session.add(enclosure)
+    concern_cache.bump(session, [enclosure.zoo_id])
     commit(session, conflict=f"The zoo already has an enclosure named '{enclosure_in.name}'.")
     return enclosure
 
@@ -70,6 +72,7 @@ def update(
         _ensure_name_free(session, enclosure.zoo_id, changes["name"], enclosure.id)
     apply_update(enclosure, changes)
     session.add(enclosure)
+    concern_cache.bump(session, [enclosure.zoo_id])
     commit(session, conflict="The zoo already has an enclosure with that name.")
     return enclosure
 
@@ -88,5 +91,6 @@ def delete(*, session: Session, enclosure: Enclosure, actor: ApiKey) -> None:
             (select(WelfareReport.id).where(WelfareReport.enclosure_id == enclosure.id), "reports"),
         ],
     )
+    concern_cache.bump(session, [enclosure.zoo_id])
     session.delete(enclosure)
     commit(session)

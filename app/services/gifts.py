@@ -16,6 +16,7 @@ from app.services.common import (
     paginate,
     require_ref,
 )
+from app.welfare import cache as concern_cache
 
 
 def list_gifts(
@@ -84,6 +85,8 @@ def update(*, session: Session, gift: Gift, gift_in: GiftUpdate, actor: ApiKey) 
         require_ref(session, Zoo, changes["recipient_zoo_id"], "recipient_zoo_id", "zoo")
     apply_update(gift, changes)
     session.add(gift)
+    # A permit reference decides undocumented_trade for every animal the gift brought.
+    concern_cache.bump_where_animals(session, Animal.gift_id == gift.id)
     commit(session)
     return gift
 

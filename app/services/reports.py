@@ -27,6 +27,7 @@ from app.models.report import WelfareReportCreate, WelfareReportPublic
 from app.services import incidents as incident_service
 from app.services.access import ensure_zoo_scope
 from app.services.common import commit, paginate, require_ref
+from app.welfare import cache as concern_cache
 
 IDEMPOTENCY_RETENTION = timedelta(hours=24)
 
@@ -164,7 +165,7 @@ def _existing_incident(
             note="reopened by a new report",
         )
         incident.status = IncidentStatus.under_review
-    incident_service.touch(incident)
+    incident_service.touch(session, incident)
     return incident
 
 
@@ -200,6 +201,7 @@ def file_report(
         to_severity=incident.severity if incident.severity != before else None,
     )
     session.add(incident)
+    concern_cache.bump(session, [incident.zoo_id])
     return report
 
 

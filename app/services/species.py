@@ -17,6 +17,7 @@ from app.services.common import (
     like_filter,
     paginate,
 )
+from app.welfare import cache as concern_cache
 
 
 def list_species(
@@ -84,6 +85,7 @@ def update(
         ) from exc
     apply_update(species, changes)
     session.add(species)
+    concern_cache.bump_where_animals(session, Animal.species_id == species.id)
     commit(session, conflict="Another species already has that scientific name.")
     return species
 

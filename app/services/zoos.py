@@ -17,6 +17,7 @@ from app.services.common import (
     like_filter,
     paginate,
 )
+from app.welfare import cache as concern_cache
 
 
 def get_by_ref(*, session: Session, ref: str) -> Zoo:
@@ -70,6 +71,7 @@ def update(*, session: Session, zoo: Zoo, zoo_in: ZooUpdate, actor: ApiKey) -> Z
         _ensure_slug_free(session, changes["slug"], zoo.id)
     apply_update(zoo, changes)
     session.add(zoo)
+    concern_cache.bump(session, [zoo.id])  # the ranking shows its name and slug
     commit(session, conflict="Another zoo already uses that slug.")
     return zoo
 

@@ -398,7 +398,13 @@ def _undersized(ctx: Context) -> Select[Any]:
 
 
 def _undersized_reason(row: FlagRow, titles: dict[int, str]) -> str:
-    return f"{row.n1:g} m\u00b2 for animals that need {row.n2:g} m\u00b2 between them"
+    return f"{_area(row.n1)} m\u00b2 for animals that need {_area(row.n2)} m\u00b2 between them"
+
+
+def _area(value: float | None) -> str:
+    """Areas in plain digits with thousands separators: 1,500,000 or 12.5."""
+    number = float(value or 0)
+    return f"{number:,.0f}" if number.is_integer() else f"{number:,.1f}"
 
 
 def _inspection_overdue(ctx: Context) -> Select[Any]:

@@ -5,7 +5,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response
 
 from app.api.deps import AnimalDep, PageDep, SessionDep, SettingsDep, ZooDep
@@ -34,7 +34,11 @@ CSV_RESPONSE = {
     200: {
         "description": "The concern list; as CSV (one row per flag) when asked.",
         "content": {"text/csv": {"schema": {"type": "string"}}},
-    }
+        "headers": {
+            "ETag": {"description": "Version tag of this list.", "schema": {"type": "string"}}
+        },
+    },
+    304: {"description": "Not modified since the ETag sent in If-None-Match."},
 }
 
 
@@ -51,6 +55,7 @@ def _wants_csv(format_: ListFormat | None, accept: str | None) -> bool:
     responses={**CSV_RESPONSE, **problem_responses(404, 422)},
 )
 def zoo_concerns(
+    request: Request,
     session: SessionDep,
     settings: SettingsDep,
     zoo: ZooDep,
@@ -61,30 +66,52 @@ def zoo_concerns(
     rule: Annotated[list[RuleId] | None, Query(description="Only these rules; repeatable.")] = None,
     subject_type: SubjectType | None = None,
     format: Annotated[
-        ListFormat | None, Query(description="csv for a CSV file (or send Accept: text/csv).")
+        ListFormat | None,
+        Query(
+            description="csv for a CSV file, one row per flag (or send Accept: text/csv); a CSV "
+            "holds the whole list unless limit is given."
+        ),
     ] = None,
     accept: Annotated[str | None, Header(max_length=1000, include_in_schema=False)] = None,
+    if_none_match: Annotated[
+        str | None,
+        Header(max_length=1000, description="An ETag from an earlier response: 304 if unchanged."),
+    ] = None,
 ) -> Page[ConcernItem] | Response:
     """The zoo's flagged animals and enclosures, ordered by score (the sum of their flags'
     severities), then by their worst flag. Each flag names its rule, its severity, the reason in
-    plain words and the incidents behind it."""
-    items = concern_service.zoo_concerns(
+    plain words and the incidents behind it. Responses carry an `ETag`; send it back as
+    `If-None-Match` for a 304 while nothing that could change the list has been written."""
+    items, key = concern_service.evaluated(
         session=session,
         settings=settings,
-        zoo=zoo,
-        min_severity=min_severity,
-        rule_ids=[r.value for r in rule] if rule else None,
-        subject_type=subject_type.value if subject_type else None,
+        zoo_id=zoo.id,  # type: ignore[arg-type]
+        cache=request.app.state.concern_cache,
     )
-    window = items[page.offset : page.offset + page.limit]
-    if _wants_csv(format, accept):
+    rule_ids = sorted(r.value for r in rule) if rule else None
+    as_csv = _wants_csv(format, accept)
+    tag = concern_service.etag(
+        key, min_severity, rule_ids, subject_type, page.limit, page.offset, as_csv
+    )
+    if concern_service.etag_matches(if_none_match, tag):
+        return Response(status_code=304, headers={"ETag": tag})
+    items = concern_service.filtered(
+        items, min_severity, rule_ids, subject_type.value if subject_type else None
+    )
+    if as_csv and "limit" not in request.query_params:
+        # A CSV download is the whole list unless a page is asked for explicitly.
+        window = items[page.offset :]
+    else:
+        window = items[page.offset : page.offset + page.limit]
+    if as_csv:
         filename = f"{zoo.slug}-concerns-{date.today().isoformat()}.csv"
         return Response(
             concern_service.to_csv(zoo, window),
             media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+            headers={"Content-Disposition": f'attachment; filename="{filename}"', "ETag": tag},
         )
-    return Page(items=window, total=len(items), limit=page.limit, offset=page.offset)
+    body = Page[ConcernItem](items=window, total=len(items), limit=page.limit, offset=page.offset)
+    return Response(body.model_dump_json(), media_type="application/json", headers={"ETag": tag})
 
 
 @router.get(
@@ -119,9 +146,13 @@ def ranking(
     summary="One animal's concerns",
     responses=problem_responses(404, 422),
 )
-def animal_concerns(session: SessionDep, settings: SettingsDep, animal: AnimalDep) -> ConcernItem:
+def animal_concerns(
+    request: Request, session: SessionDep, settings: SettingsDep, animal: AnimalDep
+) -> ConcernItem:
     """The flags the rules raise for this animal; an empty list (score 0) when there are none."""
-    item = concern_service.animal_concerns(session=session, settings=settings, animal=animal)
+    item = concern_service.animal_concerns(
+        session=session, settings=settings, animal=animal, cache=request.app.state.concern_cache
+    )
     if item is not None:
         return item
     return concern_service.unflagged_item(session=session, animal=animal)

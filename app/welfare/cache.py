@@ -1,0 +1,69 @@
+"""The concern-list cache: in-process, keyed by the zoo's concern_version and the date.
+
+Every write that can change a zoo's concern list bumps zoo.concern_version in the same
+transaction, and every read compares against the version in the database, so any number of
+workers and app servers sharing one database agree on when a cached list is stale.
+"""
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlmodel import Session, col, select
+
+from app.models import Animal, Zoo
+
+
+def bump(session: Session, zoo_ids: Iterable[int | None]) -> None:
+    """Marks the zoos' concern lists stale; part of the caller's transaction."""
+    ids = sorted({z for z in zoo_ids if z is not None})
+    if ids:
+        session.execute(
+            update(Zoo)
+            .where(col(Zoo.id).in_(ids))
+            .values(concern_version=Zoo.concern_version + 1)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def bump_where_animals(session: Session, *criteria: Any) -> None:
+    """Marks stale every zoo holding an animal that matches (a species or gift changed)."""
+    holders = select(Animal.zoo_id).where(*criteria).distinct()
+    session.execute(
+        update(Zoo)
+        .where(col(Zoo.id).in_(holders))
+        .values(concern_version=Zoo.concern_version + 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def registry_version(session: Session) -> int:
+    """A number that changes whenever any zoo's list may have changed (for the ranking)."""
+    total = select(func.coalesce(func.sum(Zoo.concern_version), 0), func.count(Zoo.id))
+    version, zoos = session.exec(total).one()
+    return hash((int(version), int(zoos)))
+
+
+class LRUCache:
+    """A small thread-safe LRU map; values are immutable evaluated lists."""
+
+    def __init__(self, max_entries: int) -> None:
+        self._data: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self.max_entries = max_entries
+
+    def get(self, key: Any) -> Any | None:
+        with self._lock:
+            value = self._data.get(key)
+            if value is not None:
+                self._data.move_to_end(key)
+            return value
+
+    def put(self, key: Any, value: Any) -> None:
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.max_entries:
+                self._data.popitem(last=False)
