@@ -3,18 +3,20 @@
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from app.api.router import api_router
-from app.api.routes import health
+from app.api.routes import docs, health
 from app.core.config import Settings, get_settings
 from app.core.db import is_sqlite, make_engine
-from app.core.errors import install_error_handlers
-from app.core.middleware import RequestGuardMiddleware
+from app.core.errors import install_error_handlers, problem_schemas
+from app.core.middleware import DocsPolicyMiddleware, RequestGuardMiddleware
 from app.core.observability import Metrics, ObservabilityMiddleware
 from app.core.ratelimit import WriteRateLimiter
+from app.welfare.cache import LRUCache
 
 DESCRIPTION = """
 Records zoos, the animals they hold, where those animals came from (diplomatic and other
@@ -77,7 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_tags=TAGS,
         lifespan=lifespan,
         swagger_ui_parameters={"persistAuthorization": True, "displayRequestDuration": True},
-        favicon_url=None,
+        redoc_url=None,  # served by app/api/routes/docs.py, without ReDoc's CDN logo
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -86,10 +88,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.write_rate_limit, settings.rate_limit_storage
     )
     app.state.metrics = Metrics()
+    app.state.concern_cache = LRUCache(settings.concern_cache_entries)
     install_error_handlers(app)
     app.add_middleware(RequestGuardMiddleware, max_body_bytes=settings.max_body_bytes)
     # Added last so it is outermost: it sees every response, errors included.
     app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics)
+    app.add_middleware(DocsPolicyMiddleware, paths=("/docs", "/redoc"))
+    app.include_router(docs.router)
     app.include_router(health.router)
     app.include_router(api_router)
+    _add_problem_schemas(app)
     return app
+
+
+def _add_problem_schemas(app: FastAPI) -> None:
+    """Error responses refer to #/components/schemas/Problem; put it there."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(problem_schemas())
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -8,12 +8,34 @@ import uuid
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.core.errors import problem_response
+
 access_log = logging.getLogger("zwr.access")
+logger = logging.getLogger("zwr.errors")
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's template, e.g. /api/v1/zoos/{zoo}, from the path and its params.
+
+    Rebuilt from the request rather than read from router internals, which differ between
+    FastAPI versions (included routers may not carry their prefix).
+    """
+    if "endpoint" not in scope:
+        return "unmatched"
+    params = {str(v): k for k, v in scope.get("path_params", {}).items()}
+    segments = scope["path"].split("/")
+    # Parameters come last in our paths: match from the end, each parameter once.
+    for index in range(len(segments) - 1, -1, -1):
+        name = params.pop(segments[index], None)
+        if name is not None:
+            segments[index] = "{" + name + "}"
+    return "/".join(segments)
 
 
 class Metrics:
@@ -49,21 +71,32 @@ class ObservabilityMiddleware:
         request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         status = 500
+        status_sent: int | None = None
         started = time.perf_counter()
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, status_sent
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status = status_sent = message["status"]
                 MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            # Answered here, inside this middleware, so even a 500 carries the request id.
+            logger.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            if status_sent is None:
+                response = problem_response(
+                    Request(scope),
+                    status=500,
+                    detail="An unexpected error occurred; it has been logged.",
+                    slug="internal-error",
+                )
+                await response(scope, receive, send_with_id)
         finally:
             duration = time.perf_counter() - started
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
+            template = route_template(scope)
             method = scope["method"]
             self.metrics.requests.labels(method, template, str(status)).inc()
             self.metrics.latency.labels(method, template).observe(duration)

@@ -1,0 +1,205 @@
+"""The OpenAPI contract: openapi.json at the repository root is what the app serves, and the
+document is good enough to work from (summaries, descriptions, examples, problem responses,
+security on writes)."""
+
+import difflib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.core.config import Settings
+from app.main import create_app
+
+COMMITTED = Path(__file__).resolve().parents[1] / "openapi.json"
+REGENERATE = "run `.venv/bin/zoo-registry openapi` and review the diff (git diff openapi.json)"
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+WRITE_METHODS = frozenset({"post", "put", "patch", "delete"})
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_REF = "#/components/schemas/Problem"
+
+Document = dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def document() -> Iterator[Document]:
+    """The document the app serves (built as `zoo-registry openapi` builds it)."""
+    app = create_app(Settings(database_url="sqlite://"))
+    try:
+        yield app.openapi()
+    finally:
+        app.state.engine.dispose()
+        app.state.write_engine.dispose()
+
+
+def operations(document: Document) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for path, item in document["paths"].items():
+        for method in HTTP_METHODS:
+            if method in item:
+                yield method, path, item[method]
+
+
+def name(method: str, path: str, operation: dict[str, Any]) -> str:
+    return f"{method.upper()} {path} ({operation.get('operationId', '?')})"
+
+
+def resolve(document: Document, node: dict[str, Any]) -> dict[str, Any]:
+    """Follows local `$ref`s (#/components/...) until a node without one."""
+    seen: set[str] = set()
+    while "$ref" in node:
+        ref = node["$ref"]
+        assert ref.startswith("#/"), f"only local references are expected: {ref}"
+        assert ref not in seen, f"reference cycle at {ref}"
+        seen.add(ref)
+        target: Any = document
+        for part in ref[2:].split("/"):
+            target = target[part.replace("~1", "/").replace("~0", "~")]
+        node = target
+    return node
+
+
+def body_examples(document: Document, media: dict[str, Any]) -> list[Any]:
+    """Every example given for a request body: on the media type or on its (resolved) schema."""
+    found: list[Any] = []
+    if "example" in media:
+        found.append(media["example"])
+    for example in (media.get("examples") or {}).values():
+        example = resolve(document, example)
+        if "value" in example:
+            found.append(example["value"])
+    schema = resolve(document, media.get("schema") or {})
+    if "example" in schema:
+        found.append(schema["example"])
+    found.extend(schema.get("examples") or [])
+    return found
+
+
+def request_body(document: Document, method: str, path: str) -> list[Any]:
+    operation = document["paths"][path][method]
+    media = operation["requestBody"]["content"]["application/json"]
+    return body_examples(document, media)
+
+
+# --- the contract ---------------------------------------------------------------------------
+
+
+def test_committed_document_is_what_the_app_serves(document: Document) -> None:
+    committed = json.loads(COMMITTED.read_text(encoding="utf-8"))
+    if committed == document:
+        return
+    served = json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True).splitlines()
+    stored = json.dumps(committed, indent=2, ensure_ascii=False, sort_keys=True).splitlines()
+    diff = list(
+        difflib.unified_diff(stored, served, "openapi.json", "the app's schema", lineterm="", n=2)
+    )
+    shown = "\n".join(diff[:80]) + ("\n..." if len(diff) > 80 else "")
+    pytest.fail(f"openapi.json is out of date with the app: {REGENERATE}.\n{shown}")
+
+
+# --- document quality -----------------------------------------------------------------------
+
+
+def test_info_has_a_title_and_a_description(document: Document) -> None:
+    assert document["info"].get("title", "").strip()
+    assert document["info"].get("description", "").strip()
+
+
+def test_every_tag_used_is_declared_with_a_description(document: Document) -> None:
+    declared = {tag["name"]: tag.get("description", "") for tag in document.get("tags", [])}
+    used = {tag for _, _, op in operations(document) for tag in op.get("tags", [])}
+    undeclared = sorted(tag for tag in used if tag not in declared)
+    undescribed = sorted(tag for tag in used if tag in declared and not declared[tag].strip())
+    assert undeclared == [], f"tags used by operations but not declared: {undeclared}"
+    assert undescribed == [], f"declared tags without a description: {undescribed}"
+    untagged = [name(m, p, op) for m, p, op in operations(document) if not op.get("tags")]
+    assert untagged == [], f"operations without a tag: {untagged}"
+
+
+def test_every_operation_has_a_summary_and_a_description(document: Document) -> None:
+    missing = [
+        f"{name(m, p, op)}: no {what}"
+        for m, p, op in operations(document)
+        for what in ("summary", "description")
+        if not str(op.get(what, "")).strip()
+    ]
+    assert missing == [], "\n".join(missing)
+
+
+def test_every_json_request_body_has_an_example(document: Document) -> None:
+    bodies = 0
+    missing = []
+    for method, path, operation in operations(document):
+        body = resolve(document, operation.get("requestBody") or {})
+        for media_type, media in body.get("content", {}).items():
+            if "json" not in media_type or "schema" not in media:
+                continue
+            bodies += 1
+            if not body_examples(document, media):
+                missing.append(f"{name(method, path, operation)} [{media_type}]")
+    assert bodies, "no JSON request body at all"
+    assert missing == [], "request bodies without an example:\n" + "\n".join(missing)
+
+
+def test_the_report_example_is_about_dallae(document: Document) -> None:
+    examples = request_body(document, "post", "/api/v1/reports")
+    assert any("Dallae" in json.dumps(example) for example in examples), examples
+
+
+def test_the_gift_example_is_the_november_2024_gift(document: Document) -> None:
+    examples = request_body(document, "post", "/api/v1/gifts")
+    assert any(
+        isinstance(example, dict) and str(example.get("delivered_on", "")).startswith("2024-11")
+        for example in examples
+    ), examples
+
+
+def test_every_error_response_is_a_problem_document(document: Document) -> None:
+    problem = document["components"]["schemas"].get("Problem")
+    assert problem is not None, "components.schemas has no Problem"
+    assert {"type", "title", "status", "detail"} <= set(problem.get("properties", {}))
+
+    errors = 0
+    wrong = []
+    for method, path, operation in operations(document):
+        for status, response in operation["responses"].items():
+            if status[:1] not in {"4", "5"}:
+                continue
+            errors += 1
+            response = resolve(document, response)
+            media = response.get("content", {}).get(PROBLEM_MEDIA_TYPE)
+            if media is None:
+                wrong.append(f"{name(method, path, operation)} {status}: no {PROBLEM_MEDIA_TYPE}")
+            elif media.get("schema", {}).get("$ref") != PROBLEM_REF:
+                wrong.append(f"{name(method, path, operation)} {status}: schema is not Problem")
+    assert errors, "no error response is declared at all"
+    assert wrong == [], "\n".join(wrong)
+
+
+def test_components_declare_a_bearer_api_key_scheme(document: Document) -> None:
+    schemes = document.get("components", {}).get("securitySchemes", {})
+    bearer = [
+        key
+        for key, scheme in schemes.items()
+        if scheme.get("type") == "http" and scheme.get("scheme", "").lower() == "bearer"
+    ]
+    assert bearer, f"no HTTP bearer security scheme: {schemes}"
+    assert "ApiKey" in bearer, f"the ApiKey scheme is not HTTP bearer: {schemes}"
+
+
+def test_every_write_requires_the_api_key_and_declares_401_and_403(document: Document) -> None:
+    writes = 0
+    wrong = []
+    for method, path, operation in operations(document):
+        if method not in WRITE_METHODS:
+            continue
+        writes += 1
+        security = operation.get("security", document.get("security", []))
+        if not any("ApiKey" in requirement for requirement in security):
+            wrong.append(f"{name(method, path, operation)}: no ApiKey security")
+        absent = sorted({"401", "403"} - set(operation["responses"]))
+        if absent:
+            wrong.append(f"{name(method, path, operation)}: does not declare {absent}")
+    assert writes, "no write operation at all"
+    assert wrong == [], "\n".join(wrong)
