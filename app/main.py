@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from app.api.router import api_router
-from app.api.routes import docs, health
+from app.api.routes import bench, docs, health
 from app.core.config import Settings, get_settings
 from app.core.db import is_sqlite, make_engine
 from app.core.errors import install_error_handlers, problem_schemas
@@ -97,6 +97,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(docs.router)
     app.include_router(health.router)
     app.include_router(api_router)
+    if settings.bench_routes:
+        app.include_router(bench.router)
     _add_problem_schemas(app)
     return app
 

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     # Evaluated concern lists kept per process (keyed by the zoo's concern_version and date).
     concern_cache_entries: int = Field(default=2000, ge=0)
 
+    # Adds GET /bench/noop, the no-op reference the benchmark measures against.
+    bench_routes: bool = False
+
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
 
