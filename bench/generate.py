@@ -93,7 +93,9 @@ class Dialect:
 
 def h(salt: int, modulo: int) -> str:
     """A deterministic pseudo-random integer in [0, modulo) from the row number n."""
-    return f"(((n * 2654435761 + {salt * 40503}) % 1000003) % {modulo})"
+    # A different multiplier per salt: values for different salts are then unrelated (a shared
+    # multiplier with an added offset would make them move together modulo small numbers).
+    return f"(((n * {2654435761 + 7919 * salt}) % 1000003) % {modulo})"
 
 
 def pick(salt: int, values: tuple[str, ...]) -> str:
@@ -112,13 +114,15 @@ def _statements(size: Size, d: Dialect) -> list[tuple[str, str]]:
     now = d.now()
     animal_zoo = f"((n - 1) / {per_zoo} + 1)"
     incident_zoo = f"((n - 1) % {z} + 1)"
-    # Incidents about animals name an animal of their zoo; every tenth is about an enclosure.
+    # Incidents about animals name an animal of their zoo; one in ten is about an enclosure.
+    # Choices hash n rather than take n % k, which would correlate with the zoo (n % zoos).
     incident_animal = (
-        f"CASE WHEN n % 10 = 0 THEN NULL "
+        f"CASE WHEN {h(18, 10)} = 0 THEN NULL "
         f"ELSE ({incident_zoo} - 1) * {per_zoo} + {h(3, per_zoo)} + 1 END"
     )
     incident_enclosure = (
-        f"CASE WHEN n % 10 = 0 THEN ({incident_zoo} - 1) * {epz} + {h(4, epz)} + 1 ELSE NULL END"
+        f"CASE WHEN {h(18, 10)} = 0 THEN ({incident_zoo} - 1) * {epz} + {h(4, epz)} + 1 "
+        "ELSE NULL END"
     )
     # About 30% open: reported, under_review, confirmed; the rest resolved or dismissed.
     status = pick(
