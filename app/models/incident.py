@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from pydantic import ConfigDict
-from sqlalchemy import CheckConstraint, Index
+from sqlalchemy import CheckConstraint, Index, text
 from sqlmodel import Field, SQLModel
 
 from app.models.base import NAME_MAX, TEXT_MAX, InputSchema, UTCDateTime, enum_column, utcnow
@@ -11,6 +11,7 @@ from app.models.enums import Category, EventKind, IncidentStatus
 
 SEVERITY_DESCRIPTION = "1 minimal, 2 low, 3 moderate, 4 serious, 5 severe."
 OPEN_STATUSES = (IncidentStatus.reported, IncidentStatus.under_review, IncidentStatus.confirmed)
+_OPEN_SQL = "status IN ('reported', 'under_review', 'confirmed')"
 
 # The only allowed status changes (DESIGN.md).
 TRANSITIONS: dict[IncidentStatus, tuple[IncidentStatus, ...]] = {
@@ -37,6 +38,38 @@ class WelfareIncident(SQLModel, table=True):
         Index("ix_welfare_incident_animal_id_status", "animal_id", "status"),
         Index("ix_welfare_incident_enclosure_id_status", "enclosure_id", "status"),
         Index("ix_welfare_incident_last_observed_at", "last_observed_at"),
+        # Covering, partial indexes for the concern rule groups (index-only scans per zoo).
+        Index(
+            "ix_welfare_incident_open_animal",
+            "zoo_id",
+            "animal_id",
+            "severity",
+            "category",
+            "status",
+            "id",
+            postgresql_where=text(f"{_OPEN_SQL} AND animal_id IS NOT NULL"),
+            sqlite_where=text(f"{_OPEN_SQL} AND animal_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_welfare_incident_recent_animal",
+            "zoo_id",
+            "last_observed_at",
+            "animal_id",
+            "status",
+            "id",
+            postgresql_where=text("animal_id IS NOT NULL"),
+            sqlite_where=text("animal_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_welfare_incident_open_enclosure",
+            "zoo_id",
+            "enclosure_id",
+            "status",
+            "severity",
+            "id",
+            postgresql_where=text(f"{_OPEN_SQL} AND animal_id IS NULL"),
+            sqlite_where=text(f"{_OPEN_SQL} AND animal_id IS NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

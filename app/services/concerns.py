@@ -261,17 +261,17 @@ def ranking(
 ) -> tuple[list[ZooConcernSummary], int]:
     """Every zoo with at least one flag, ranked by total score then worst severity."""
     ctx = Context(settings=settings, zoo_id=None, now=now or utcnow())
-    rows = session.execute(engine.ranking_statement(ctx, country_code)).all()
+    totals = engine.rank_zoos(session, ctx, country_code)
     summaries = [
         ZooConcernSummary(
-            zoo=ZooRef(id=r[0], slug=r[1], name=r[2], country_code=r[3]),
-            flagged_animals=r[4],
-            flagged_enclosures=r[5],
-            total_score=r[6],
-            max_severity=r[7],
-            open_incidents=r[8],
+            zoo=ZooRef(id=t.zoo_id, slug=t.slug, name=t.name, country_code=t.country_code),
+            flagged_animals=t.flagged_animals,
+            flagged_enclosures=t.flagged_enclosures,
+            total_score=t.total_score,
+            max_severity=t.max_severity,
+            open_incidents=t.open_incidents,
         )
-        for r in rows
+        for t in totals
     ]
     return summaries[offset : offset + limit], len(summaries)
 

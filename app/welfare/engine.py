@@ -1,16 +1,16 @@
-"""Evaluates the concern rules in SQL: one UNION ALL over the rules, set-based, per zoo or for
-all zoos at once. Python only shapes the rows the database returns."""
+"""Evaluates the concern rules in SQL: one indexed aggregate query per rule group, set-based,
+for one zoo or for all zoos at once. Python only reads the flags off the rows returned."""
 
+from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
 
-from sqlalchemy import Integer, case, func, select, union_all
-from sqlalchemy.sql import CompoundSelect, Select
-from sqlmodel import Session
+from sqlalchemy import func, select
+from sqlmodel import Session, col
 
 from app.models import WelfareIncident, Zoo
 from app.models.incident import OPEN_STATUSES
-from app.welfare.rules import RULES, Context, FlagRow, Rule
+from app.welfare.rules import RULES, Context, FlagRow, Rule, groups_for
 
 
 def select_rules(rule_ids: Sequence[str] | None, subject_type: str | None) -> list[Rule]:
@@ -22,80 +22,67 @@ def select_rules(rule_ids: Sequence[str] | None, subject_type: str | None) -> li
     ]
 
 
-def flags_statement(ctx: Context, rules: Sequence[Rule]) -> CompoundSelect | Select[Any]:
-    queries = [rule.query(ctx) for rule in rules]
-    return queries[0] if len(queries) == 1 else union_all(*queries)
-
-
-def _ids(text: str | None) -> list[int]:
-    return sorted(int(part) for part in text.split(",")) if text else []
-
-
 def evaluate(session: Session, ctx: Context, rules: Sequence[Rule] = RULES) -> list[FlagRow]:
-    """Every flag the rules raise, one row per (subject, rule), in a single statement."""
-    if not rules:
+    """Every flag the rules raise: one statement per rule group involved."""
+    wanted = set(map(id, rules))
+    flags: list[FlagRow] = []
+    for group in groups_for(rules):
+        result = session.execute(group.query(ctx))
+        keys = list(result.keys())
+        readers = [rule.reader(keys) for rule in group.rules if id(rule) in wanted]
+        for row in result:
+            for read in readers:
+                flag = read(row)
+                if flag is not None:
+                    flags.append(flag)
+    return flags
+
+
+@dataclass(frozen=True)
+class ZooTotals:
+    zoo_id: int
+    slug: str
+    name: str
+    country_code: str
+    flagged_animals: int
+    flagged_enclosures: int
+    total_score: int
+    max_severity: int
+    open_incidents: int
+
+
+def rank_zoos(session: Session, ctx: Context, country_code: str | None) -> list[ZooTotals]:
+    """Every zoo with at least one flag, highest total score first, then worst severity."""
+    scores: dict[int, dict[tuple[str, int], int]] = defaultdict(lambda: defaultdict(int))
+    worst: dict[int, int] = defaultdict(int)
+    for flag in evaluate(session, ctx):
+        scores[flag.zoo_id][(flag.subject_type, flag.subject_id)] += flag.severity
+        worst[flag.zoo_id] = max(worst[flag.zoo_id], flag.severity)
+    if not scores:
         return []
-    rows = session.execute(flags_statement(ctx, rules)).all()
-    return [
-        FlagRow(
-            rule=r.rule,
-            subject_type=r.subject_type,
-            subject_id=int(r.subject_id),
-            zoo_id=int(r.zoo_id),
-            severity=int(r.severity),
-            n1=r.n1,
-            n2=r.n2,
-            txt=r.txt,
-            incident_ids=_ids(r.incident_ids),
-        )
-        for r in rows
-    ]
-
-
-def ranking_statement(ctx: Context, country_code: str | None) -> Select[Any]:
-    """Every zoo with at least one flag, aggregated in SQL: subjects, scores, open incidents."""
-    flags = flags_statement(ctx, RULES).subquery("flags")
-    subjects = (
-        select(
-            flags.c.zoo_id,
-            flags.c.subject_type,
-            flags.c.subject_id,
-            func.sum(flags.c.severity).label("score"),
-            func.max(flags.c.severity).label("max_severity"),
-        )
-        .group_by(flags.c.zoo_id, flags.c.subject_type, flags.c.subject_id)
-        .subquery("subjects")
-    )
-    per_zoo = (
-        select(
-            subjects.c.zoo_id,
-            func.sum(case((subjects.c.subject_type == "animal", 1), else_=0)).label("animals"),
-            func.sum(case((subjects.c.subject_type == "enclosure", 1), else_=0)).label(
-                "enclosures"
-            ),
-            func.sum(subjects.c.score).label("total_score"),
-            func.max(subjects.c.max_severity).label("max_severity"),
-        )
-        .group_by(subjects.c.zoo_id)
-        .subquery("per_zoo")
-    )
-    open_incidents = (
-        select(func.count())
-        .where(WelfareIncident.zoo_id == Zoo.id, WelfareIncident.status.in_(OPEN_STATUSES))
-        .correlate(Zoo)
-        .scalar_subquery()
-    )
-    stmt = select(
-        Zoo.id,
-        Zoo.slug,
-        Zoo.name,
-        Zoo.country_code,
-        per_zoo.c.animals.cast(Integer),
-        per_zoo.c.enclosures.cast(Integer),
-        per_zoo.c.total_score.cast(Integer),
-        per_zoo.c.max_severity,
-        open_incidents.label("open_incidents"),
-    ).join(per_zoo, per_zoo.c.zoo_id == Zoo.id)
+    zoos = select(Zoo.id, Zoo.slug, Zoo.name, Zoo.country_code).where(col(Zoo.id).in_(scores))
     if country_code:
-        stmt = stmt.where(Zoo.country_code == country_code.upper())
-    return stmt.order_by(per_zoo.c.total_score.desc(), per_zoo.c.max_severity.desc(), Zoo.id)
+        zoos = zoos.where(Zoo.country_code == country_code.upper())
+    open_counts = dict(
+        session.execute(
+            select(WelfareIncident.zoo_id, func.count())
+            .where(col(WelfareIncident.status).in_(OPEN_STATUSES))
+            .group_by(WelfareIncident.zoo_id)
+        ).all()
+    )
+    totals = [
+        ZooTotals(
+            zoo_id=zoo.id,
+            slug=zoo.slug,
+            name=zoo.name,
+            country_code=zoo.country_code,
+            flagged_animals=sum(1 for kind, _ in scores[zoo.id] if kind == "animal"),
+            flagged_enclosures=sum(1 for kind, _ in scores[zoo.id] if kind == "enclosure"),
+            total_score=sum(scores[zoo.id].values()),
+            max_severity=worst[zoo.id],
+            open_incidents=open_counts.get(zoo.id, 0),
+        )
+        for zoo in session.execute(zoos)
+    ]
+    totals.sort(key=lambda t: (-t.total_score, -t.max_severity, t.zoo_id))
+    return totals

@@ -1,16 +1,18 @@
-"""The concern rules. Each is a small named unit: what it looks at, why it matters, its
-thresholds (from Settings), the SQL that finds its flags set-based, and how to say the reason.
+"""The concern rules. Each rule is a small named unit: what it looks at, why it matters, its
+thresholds (from Settings), the SQL condition that raises it, and how to say the reason.
 
-Every rule's query returns rows of one shape, so the engine can UNION them into one statement:
-rule, subject_type, subject_id, zoo_id, severity, n1, n2, txt, incident_ids.
+Rules that read the same rows are evaluated together: a rule group is one indexed aggregate
+query returning one row per subject, with the numbers for each of its rules; a rule whose
+condition does not hold for a subject leaves its columns NULL. The engine runs one statement
+per group, for one zoo or for all zoos at once.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Float, String, and_, case, cast, func, literal, null, or_, select
+from sqlalchemy import Float, String, and_, case, cast, func, literal, or_, select
 from sqlalchemy.sql import Select
 
 from app.core.config import Settings
@@ -22,6 +24,12 @@ from app.welfare.sql import id_list
 SEVERITY_WORDS = {1: "minimal", 2: "low", 3: "moderate", 4: "serious", 5: "severe"}
 TRADE_ORIGINS = (Origin.diplomatic_gift, Origin.purchase, Origin.exchange)
 CITES_SEVERITY = {"I": 4, "II": 3, "III": 2}
+SOCIAL_ISOLATION_SEVERITY = 3
+CLIMATE_MISMATCH_SEVERITY = 2
+REPEATED_SEVERITY = 3
+UNDERSIZED_SEVERITY = 3
+OVERCROWDED_SEVERITY, OVERCROWDED_SEVERE_SEVERITY = 3, 4
+INSPECTION_SEVERITY = 2
 
 
 @dataclass(frozen=True)
@@ -56,33 +64,47 @@ class Rule:
     subject: str  # "animal" or "enclosure"
     description: str
     thresholds: Callable[[Settings], dict[str, Any]]
-    query: Callable[[Context], Select[Any]]
+    # Reads this rule's flag from its group's row: (severity, n1, n2, txt, incident ids) or None.
+    columns: tuple[str, str | None, str | None, str | None, str | None]
     reason: Callable[[FlagRow, dict[int, str]], str]
 
+    def reader(self, keys: Sequence[str]) -> Callable[[Sequence[Any]], FlagRow | None]:
+        """A function that reads this rule's flag off one of its group's result rows."""
+        position = {key: index for index, key in enumerate(keys)}
+        at = [position[c] if c else None for c in self.columns]
+        subject, zoo = position["subject_id"], position["zoo_id"]
+        severity_at, n1_at, n2_at, txt_at, ids_at = at
 
-def _row(
-    rule: str,
-    subject_type: str,
-    subject_id: Any,
-    zoo_id: Any,
-    severity: Any,
-    n1: Any = None,
-    n2: Any = None,
-    txt: Any = None,
-    incident_ids: Any = None,
-) -> list[Any]:
-    """The common column list; literal NULLs are typed so the UNION agrees on types."""
-    return [
-        literal(rule, String).label("rule"),
-        literal(subject_type, String).label("subject_type"),
-        subject_id.label("subject_id"),
-        zoo_id.label("zoo_id"),
-        severity.label("severity"),
-        cast(n1 if n1 is not None else null(), Float).label("n1"),
-        cast(n2 if n2 is not None else null(), Float).label("n2"),
-        cast(txt if txt is not None else null(), String).label("txt"),
-        cast(incident_ids if incident_ids is not None else null(), String).label("incident_ids"),
-    ]
+        def read(row: Sequence[Any]) -> FlagRow | None:
+            severity = row[severity_at]  # type: ignore[index]
+            if severity is None:
+                return None
+            return FlagRow(
+                rule=self.id,
+                subject_type=self.subject,
+                subject_id=int(row[subject]),
+                zoo_id=int(row[zoo]),
+                severity=int(severity),
+                n1=row[n1_at] if n1_at is not None else None,
+                n2=row[n2_at] if n2_at is not None else None,
+                txt=row[txt_at] if txt_at is not None else None,
+                incident_ids=_ids(row[ids_at]) if ids_at is not None else [],
+            )
+
+        return read
+
+
+@dataclass(frozen=True)
+class RuleGroup:
+    """Rules that read the same rows, evaluated by one aggregate query."""
+
+    name: str
+    query: Callable[[Context], Select[Any]]
+    rules: tuple[Rule, ...]
+
+
+def _ids(text: str | None) -> list[int]:
+    return sorted(int(part) for part in text.split(",")) if text else []
 
 
 def _in_zoo(column: Any, ctx: Context) -> Any:
@@ -93,42 +115,21 @@ def _living(ctx: Context) -> Any:
     return and_(Animal.status == AnimalStatus.alive, _in_zoo(Animal.zoo_id, ctx))
 
 
-def _incident_flags(
-    rule: str, subject: str, ctx: Context, *conditions: Any, severity: Any = None, n2: Any = None
-) -> Select[Any]:
-    """Flags from incidents about a subject: animals (living) or enclosures (not an animal's)."""
-    inc = WelfareIncident
-    sev = severity if severity is not None else func.max(inc.severity)
-    if subject == "animal":
-        stmt = select(
-            *_row(
-                rule,
-                "animal",
-                inc.animal_id,
-                inc.zoo_id,
-                sev,
-                n1=func.count(),
-                n2=n2,
-                incident_ids=id_list(inc.id),
-            )
-        ).join(Animal, Animal.id == inc.animal_id)
-        stmt = stmt.where(_living(ctx))
-        group = (inc.animal_id, inc.zoo_id)
-    else:
-        stmt = select(
-            *_row(
-                rule,
-                "enclosure",
-                inc.enclosure_id,
-                inc.zoo_id,
-                sev,
-                n1=func.count(),
-                n2=n2,
-                incident_ids=id_list(inc.id),
-            )
-        ).where(inc.enclosure_id.is_not(None), inc.animal_id.is_(None))
-        group = (inc.enclosure_id, inc.zoo_id)
-    return stmt.where(_in_zoo(inc.zoo_id, ctx), *conditions).group_by(*group)
+def _when(condition: Any, value: Any) -> Any:
+    """The value where the condition holds, NULL elsewhere (aggregates skip NULLs)."""
+    return case((condition, value))
+
+
+def _flagged_max(condition: Any) -> Any:
+    return func.max(_when(condition, WelfareIncident.severity))
+
+
+def _flagged_count(condition: Any) -> Any:
+    return cast(func.count(_when(condition, WelfareIncident.id)), Float)
+
+
+def _flagged_ids(condition: Any) -> Any:
+    return cast(id_list(_when(condition, WelfareIncident.id)), String)
 
 
 def _cited(row: FlagRow, titles: dict[int, str]) -> str:
@@ -140,22 +141,51 @@ def _sev(value: float | int | None) -> str:
     return f"{n} ({SEVERITY_WORDS.get(n, '?')})"
 
 
-# --- incident rules -----------------------------------------------------------------------
+def _area(value: float | None) -> str:
+    """Areas in plain digits with thousands separators: 1,500,000 or 12.5."""
+    number = float(value or 0)
+    return f"{number:,.0f}" if number.is_integer() else f"{number:,.1f}"
 
 
-def _severe_open(subject: str) -> Callable[[Context], Select[Any]]:
-    def query(ctx: Context) -> Select[Any]:
-        threshold = ctx.settings.concern_severe_min_severity
-        return _incident_flags(
-            "severe_open_incident",
-            subject,
-            ctx,
-            WelfareIncident.status.in_(OPEN_STATUSES),
-            WelfareIncident.severity >= threshold,
-            n2=literal(threshold),
+# --- group: open incidents about animals ----------------------------------------------------
+
+
+def _open_incident_conditions(ctx: Context) -> tuple[Any, Any, Any]:
+    inc = WelfareIncident
+    severe = inc.severity >= ctx.settings.concern_severe_min_severity
+    confirmed = inc.status == IncidentStatus.confirmed
+    human = inc.category == Category.human_interaction
+    return severe, confirmed, human
+
+
+def _animal_open_incidents(ctx: Context) -> Select[Any]:
+    inc = WelfareIncident
+    severe, confirmed, human = _open_incident_conditions(ctx)
+    floor = ctx.settings.concern_human_interaction_min_flag
+    human_worst = _flagged_max(human)
+    return (
+        select(
+            inc.animal_id.label("subject_id"),
+            inc.zoo_id.label("zoo_id"),
+            _flagged_max(severe).label("severe_max"),
+            _flagged_count(severe).label("severe_count"),
+            _flagged_ids(severe).label("severe_ids"),
+            _flagged_max(confirmed).label("confirmed_max"),
+            _flagged_count(confirmed).label("confirmed_count"),
+            _flagged_ids(confirmed).label("confirmed_ids"),
+            case((human_worst < floor, floor), else_=human_worst).label("human_max"),
+            _flagged_ids(human).label("human_ids"),
+            literal(ctx.settings.concern_severe_min_severity, Float).label("severe_threshold"),
         )
-
-    return query
+        .join(Animal, Animal.id == inc.animal_id)
+        .where(
+            _living(ctx),
+            _in_zoo(inc.zoo_id, ctx),
+            inc.status.in_(OPEN_STATUSES),
+            or_(severe, confirmed, human),
+        )
+        .group_by(inc.animal_id, inc.zoo_id)
+    )
 
 
 def _severe_open_reason(row: FlagRow, titles: dict[int, str]) -> str:
@@ -168,56 +198,10 @@ def _severe_open_reason(row: FlagRow, titles: dict[int, str]) -> str:
     )
 
 
-def _confirmed(subject: str) -> Callable[[Context], Select[Any]]:
-    def query(ctx: Context) -> Select[Any]:
-        return _incident_flags(
-            "confirmed_incident",
-            subject,
-            ctx,
-            WelfareIncident.status == IncidentStatus.confirmed,
-        )
-
-    return query
-
-
 def _confirmed_reason(row: FlagRow, titles: dict[int, str]) -> str:
     count = int(row.n1 or 0)
     noun = "a confirmed incident" if count == 1 else f"{count} confirmed incidents"
     return f"{noun}, the most serious of severity {_sev(row.severity)}: {_cited(row, titles)}"
-
-
-def _repeated(ctx: Context) -> Select[Any]:
-    s = ctx.settings
-    since = ctx.now - timedelta(days=s.concern_repeated_window_days)
-    return _incident_flags(
-        "repeated_incidents",
-        "animal",
-        ctx,
-        WelfareIncident.status != IncidentStatus.dismissed,
-        WelfareIncident.last_observed_at >= since,
-        severity=literal(3),
-        n2=literal(s.concern_repeated_window_days),
-    ).having(func.count() >= s.concern_repeated_min_count)
-
-
-def _repeated_reason(row: FlagRow, titles: dict[int, str]) -> str:
-    return (
-        f"{int(row.n1 or 0)} incidents (not dismissed) observed in the last "
-        f"{int(row.n2 or 365)} days: {', '.join(f'#{i}' for i in row.incident_ids)}"
-    )
-
-
-def _human_imposed(ctx: Context) -> Select[Any]:
-    floor = ctx.settings.concern_human_interaction_min_flag
-    worst = func.max(WelfareIncident.severity)
-    return _incident_flags(
-        "human_imposed_behaviour",
-        "animal",
-        ctx,
-        WelfareIncident.status.in_(OPEN_STATUSES),
-        WelfareIncident.category == Category.human_interaction,
-        severity=case((worst < floor, floor), else_=worst),
-    )
 
 
 def _human_imposed_reason(row: FlagRow, titles: dict[int, str]) -> str:
@@ -227,10 +211,76 @@ def _human_imposed_reason(row: FlagRow, titles: dict[int, str]) -> str:
     )
 
 
-# --- animal rules -----------------------------------------------------------------------
+# --- group: recent incidents about animals --------------------------------------------------
 
 
-def _social_isolation(ctx: Context) -> Select[Any]:
+def _animal_recent_incidents(ctx: Context) -> Select[Any]:
+    inc = WelfareIncident
+    s = ctx.settings
+    since = ctx.now - timedelta(days=s.concern_repeated_window_days)
+    count = cast(func.count(), Float)
+    return (
+        select(
+            inc.animal_id.label("subject_id"),
+            inc.zoo_id.label("zoo_id"),
+            literal(REPEATED_SEVERITY).label("repeated_severity"),
+            count.label("repeated_count"),
+            literal(s.concern_repeated_window_days, Float).label("repeated_window"),
+            cast(id_list(inc.id), String).label("repeated_ids"),
+        )
+        .join(Animal, Animal.id == inc.animal_id)
+        .where(
+            _living(ctx),
+            _in_zoo(inc.zoo_id, ctx),
+            inc.status != IncidentStatus.dismissed,
+            inc.last_observed_at >= since,
+        )
+        .group_by(inc.animal_id, inc.zoo_id)
+        .having(func.count() >= s.concern_repeated_min_count)
+    )
+
+
+def _repeated_reason(row: FlagRow, titles: dict[int, str]) -> str:
+    return (
+        f"{int(row.n1 or 0)} incidents (not dismissed) observed in the last "
+        f"{int(row.n2 or 365)} days: {', '.join(f'#{i}' for i in row.incident_ids)}"
+    )
+
+
+# --- group: open incidents about enclosures -------------------------------------------------
+
+
+def _enclosure_open_incidents(ctx: Context) -> Select[Any]:
+    inc = WelfareIncident
+    severe, confirmed, _ = _open_incident_conditions(ctx)
+    return (
+        select(
+            inc.enclosure_id.label("subject_id"),
+            inc.zoo_id.label("zoo_id"),
+            _flagged_max(severe).label("severe_max"),
+            _flagged_count(severe).label("severe_count"),
+            _flagged_ids(severe).label("severe_ids"),
+            _flagged_max(confirmed).label("confirmed_max"),
+            _flagged_count(confirmed).label("confirmed_count"),
+            _flagged_ids(confirmed).label("confirmed_ids"),
+            literal(ctx.settings.concern_severe_min_severity, Float).label("severe_threshold"),
+        )
+        # An incident that names an animal is about the animal, not about its enclosure.
+        .where(
+            _in_zoo(inc.zoo_id, ctx),
+            inc.animal_id.is_(None),
+            inc.enclosure_id.is_not(None),
+            inc.status.in_(OPEN_STATUSES),
+            or_(severe, confirmed),
+        )
+        .group_by(inc.enclosure_id, inc.zoo_id)
+    )
+
+
+# --- group: where and how animals are kept --------------------------------------------------
+
+
+def _animal_placement(ctx: Context) -> Select[Any]:
     group = (
         select(
             Animal.enclosure_id.label("enclosure_id"),
@@ -242,31 +292,48 @@ def _social_isolation(ctx: Context) -> Select[Any]:
         .subquery()
     )
     together = func.coalesce(group.c.n, Animal.count)
+    isolated = and_(
+        Species.social_structure != SocialStructure.solitary, together < Species.min_group_size
+    )
+    climate = cast(Enclosure.climate, String)
+    zones = cast(Species.climate_zones, String)
+    # climate_zones is a JSON list of enum tokens; a quoted-token match is exact and portable.
+    listed = zones.like(literal('%"') + climate + literal('"%'))
+    mismatch = and_(Enclosure.id.is_not(None), climate != "controlled", zones != "[]", ~listed)
+    undocumented = and_(
+        Species.cites_appendix.is_not(None),
+        Animal.origin.in_(TRADE_ORIGINS),
+        or_(Gift.id.is_(None), Gift.cites_permit_ref.is_(None), Gift.cites_permit_ref == ""),
+    )
+    trade_severity = case(
+        *((Species.cites_appendix == k, v) for k, v in CITES_SEVERITY.items()), else_=2
+    )
     return (
         select(
-            *_row(
-                "social_isolation",
-                "animal",
-                Animal.id,
-                Animal.zoo_id,
-                literal(3),
-                n1=together,
-                n2=Species.min_group_size,
-                txt=cast(Species.social_structure, String),
-            )
+            Animal.id.label("subject_id"),
+            Animal.zoo_id.label("zoo_id"),
+            _when(isolated, SOCIAL_ISOLATION_SEVERITY).label("isolation_severity"),
+            cast(together, Float).label("together"),
+            cast(Species.min_group_size, Float).label("min_group_size"),
+            cast(Species.social_structure, String).label("social_structure"),
+            _when(mismatch, CLIMATE_MISMATCH_SEVERITY).label("climate_severity"),
+            (climate + literal("|") + zones).label("climates"),
+            _when(undocumented, trade_severity).label("trade_severity"),
+            (
+                cast(Species.cites_appendix, String) + literal("|") + cast(Animal.origin, String)
+            ).label("trade"),
         )
         .join(Species, Species.id == Animal.species_id)
+        .outerjoin(Enclosure, Enclosure.id == Animal.enclosure_id)
+        .outerjoin(Gift, Gift.id == Animal.gift_id)
         .outerjoin(
             group,
             and_(
-                group.c.enclosure_id == Animal.enclosure_id, group.c.species_id == Animal.species_id
+                group.c.enclosure_id == Animal.enclosure_id,
+                group.c.species_id == Animal.species_id,
             ),
         )
-        .where(
-            _living(ctx),
-            Species.social_structure != SocialStructure.solitary,
-            together < Species.min_group_size,
-        )
+        .where(_living(ctx), or_(isolated, mismatch, undocumented))
     )
 
 
@@ -279,59 +346,10 @@ def _social_isolation_reason(row: FlagRow, titles: dict[int, str]) -> str:
     )
 
 
-def _climate_mismatch(ctx: Context) -> Select[Any]:
-    climate = cast(Enclosure.climate, String)
-    zones = cast(Species.climate_zones, String)
-    # climate_zones is a JSON list of enum tokens; a quoted-token match is exact and portable.
-    listed = zones.like(literal('%"') + climate + literal('"%'))
-    return (
-        select(
-            *_row(
-                "climate_mismatch",
-                "animal",
-                Animal.id,
-                Animal.zoo_id,
-                literal(2),
-                txt=climate + literal("|") + zones,
-            )
-        )
-        .join(Enclosure, Enclosure.id == Animal.enclosure_id)
-        .join(Species, Species.id == Animal.species_id)
-        .where(_living(ctx), climate != "controlled", zones != "[]", ~listed)
-    )
-
-
 def _climate_mismatch_reason(row: FlagRow, titles: dict[int, str]) -> str:
     climate, _, zones = (row.txt or "").partition("|")
     names = ", ".join(z.strip(' "') for z in zones.strip("[]").split(","))
     return f"kept in a {climate} enclosure; the species lives in {names} climates"
-
-
-def _undocumented_trade(ctx: Context) -> Select[Any]:
-    severity = case(*((Species.cites_appendix == k, v) for k, v in CITES_SEVERITY.items()), else_=2)
-    no_permit = or_(Gift.id.is_(None), Gift.cites_permit_ref.is_(None), Gift.cites_permit_ref == "")
-    return (
-        select(
-            *_row(
-                "undocumented_trade",
-                "animal",
-                Animal.id,
-                Animal.zoo_id,
-                severity,
-                txt=cast(Species.cites_appendix, String)
-                + literal("|")
-                + cast(Animal.origin, String),
-            )
-        )
-        .join(Species, Species.id == Animal.species_id)
-        .outerjoin(Gift, Gift.id == Animal.gift_id)
-        .where(
-            _living(ctx),
-            Species.cites_appendix.is_not(None),
-            Animal.origin.in_(TRADE_ORIGINS),
-            no_permit,
-        )
-    )
 
 
 def _undocumented_trade_reason(row: FlagRow, titles: dict[int, str]) -> str:
@@ -342,32 +360,50 @@ def _undocumented_trade_reason(row: FlagRow, titles: dict[int, str]) -> str:
     )
 
 
-# --- enclosure rules ---------------------------------------------------------------------
+# --- group: the state of enclosures ---------------------------------------------------------
 
 
-def _living_in(enclosure_join: Any, ctx: Context) -> Any:
-    return and_(Animal.enclosure_id == enclosure_join, Animal.status == AnimalStatus.alive)
-
-
-def _overcrowded(ctx: Context) -> Select[Any]:
-    living = func.sum(Animal.count)
-    ratio = ctx.settings.concern_overcrowded_severe_ratio
+def _enclosure_state(ctx: Context) -> Select[Any]:
+    s = ctx.settings
+    occupancy = (
+        select(
+            Animal.enclosure_id.label("enclosure_id"),
+            func.sum(Animal.count).label("living"),
+            func.sum(Species.min_area_m2 * Animal.count).label("needed"),
+        )
+        .join(Species, Species.id == Animal.species_id)
+        .where(_living(ctx), Animal.enclosure_id.is_not(None))
+        .group_by(Animal.enclosure_id)
+        .subquery()
+    )
+    living = func.coalesce(occupancy.c.living, 0)
+    crowded = living > Enclosure.capacity
+    cramped = Enclosure.area_m2 < occupancy.c.needed
+    cutoff = ctx.today - timedelta(days=s.concern_inspection_max_age_days)
+    overdue = or_(Enclosure.last_inspected_on.is_(None), Enclosure.last_inspected_on < cutoff)
+    crowded_severity = case(
+        (
+            living > Enclosure.capacity * s.concern_overcrowded_severe_ratio,
+            OVERCROWDED_SEVERE_SEVERITY,
+        ),
+        else_=OVERCROWDED_SEVERITY,
+    )
     return (
         select(
-            *_row(
-                "overcrowded",
-                "enclosure",
-                Enclosure.id,
-                Enclosure.zoo_id,
-                case((living > Enclosure.capacity * ratio, 4), else_=3),
-                n1=living,
-                n2=Enclosure.capacity,
-            )
+            Enclosure.id.label("subject_id"),
+            Enclosure.zoo_id.label("zoo_id"),
+            _when(crowded, crowded_severity).label("crowded_severity"),
+            cast(living, Float).label("living"),
+            cast(Enclosure.capacity, Float).label("capacity"),
+            _when(cramped, UNDERSIZED_SEVERITY).label("cramped_severity"),
+            cast(Enclosure.area_m2, Float).label("area"),
+            cast(occupancy.c.needed, Float).label("needed"),
+            _when(overdue, INSPECTION_SEVERITY).label("overdue_severity"),
+            literal(s.concern_inspection_max_age_days, Float).label("max_age"),
+            cast(Enclosure.last_inspected_on, String).label("last_inspected"),
         )
-        .join(Animal, _living_in(Enclosure.id, ctx))
-        .where(_in_zoo(Enclosure.zoo_id, ctx))
-        .group_by(Enclosure.id, Enclosure.zoo_id, Enclosure.capacity)
-        .having(living > Enclosure.capacity)
+        .outerjoin(occupancy, occupancy.c.enclosure_id == Enclosure.id)
+        .where(_in_zoo(Enclosure.zoo_id, ctx), or_(crowded, cramped, overdue))
     )
 
 
@@ -375,55 +411,8 @@ def _overcrowded_reason(row: FlagRow, titles: dict[int, str]) -> str:
     return f"{int(row.n1 or 0)} individuals in an enclosure for {int(row.n2 or 0)}"
 
 
-def _undersized(ctx: Context) -> Select[Any]:
-    needed = func.sum(Species.min_area_m2 * Animal.count)
-    return (
-        select(
-            *_row(
-                "undersized",
-                "enclosure",
-                Enclosure.id,
-                Enclosure.zoo_id,
-                literal(3),
-                n1=Enclosure.area_m2,
-                n2=needed,
-            )
-        )
-        .join(Animal, _living_in(Enclosure.id, ctx))
-        .join(Species, Species.id == Animal.species_id)
-        .where(_in_zoo(Enclosure.zoo_id, ctx), Species.min_area_m2.is_not(None))
-        .group_by(Enclosure.id, Enclosure.zoo_id, Enclosure.area_m2)
-        .having(Enclosure.area_m2 < needed)
-    )
-
-
 def _undersized_reason(row: FlagRow, titles: dict[int, str]) -> str:
     return f"{_area(row.n1)} m\u00b2 for animals that need {_area(row.n2)} m\u00b2 between them"
-
-
-def _area(value: float | None) -> str:
-    """Areas in plain digits with thousands separators: 1,500,000 or 12.5."""
-    number = float(value or 0)
-    return f"{number:,.0f}" if number.is_integer() else f"{number:,.1f}"
-
-
-def _inspection_overdue(ctx: Context) -> Select[Any]:
-    max_age = ctx.settings.concern_inspection_max_age_days
-    cutoff = ctx.today - timedelta(days=max_age)
-    return select(
-        *_row(
-            "inspection_overdue",
-            "enclosure",
-            Enclosure.id,
-            Enclosure.zoo_id,
-            literal(2),
-            n2=literal(max_age),
-            txt=cast(Enclosure.last_inspected_on, String),
-        )
-    ).where(
-        _in_zoo(Enclosure.zoo_id, ctx),
-        or_(Enclosure.last_inspected_on.is_(None), Enclosure.last_inspected_on < cutoff),
-    )
 
 
 def _inspection_overdue_reason(row: FlagRow, titles: dict[int, str]) -> str:
@@ -432,125 +421,170 @@ def _inspection_overdue_reason(row: FlagRow, titles: dict[int, str]) -> str:
     return f"last inspected on {row.txt[:10]}, more than {int(row.n2 or 365)} days ago"
 
 
-# --- the registry --------------------------------------------------------------------------
+# --- the registry -----------------------------------------------------------------------
 
 
-def _incident_thresholds(s: Settings) -> dict[str, Any]:
+def _severe_thresholds(s: Settings) -> dict[str, Any]:
     return {"min_severity": s.concern_severe_min_severity}
 
 
-RULES: tuple[Rule, ...] = (
-    Rule(
-        "severe_open_incident",
-        "animal",
-        "An open incident (reported, under review or confirmed) of severity at or above the "
-        "threshold about the animal.",
-        _incident_thresholds,
-        _severe_open("animal"),
-        _severe_open_reason,
+SEVERE_OPEN_COLUMNS = ("severe_max", "severe_count", "severe_threshold", None, "severe_ids")
+CONFIRMED_COLUMNS = ("confirmed_max", "confirmed_count", None, None, "confirmed_ids")
+
+GROUPS: tuple[RuleGroup, ...] = (
+    RuleGroup(
+        "animal_open_incidents",
+        _animal_open_incidents,
+        (
+            Rule(
+                "severe_open_incident",
+                "animal",
+                "An open incident (reported, under review or confirmed) of severity at or above "
+                "the threshold about the animal.",
+                _severe_thresholds,
+                SEVERE_OPEN_COLUMNS,
+                _severe_open_reason,
+            ),
+            Rule(
+                "confirmed_incident",
+                "animal",
+                "A confirmed incident about the animal; the flag's severity is the incident's.",
+                lambda s: {},
+                CONFIRMED_COLUMNS,
+                _confirmed_reason,
+            ),
+            Rule(
+                "human_imposed_behaviour",
+                "animal",
+                "An open human_interaction incident: a forced performance or an unnatural act "
+                "trained for show (such as smoking).",
+                lambda s: {"min_flag_severity": s.concern_human_interaction_min_flag},
+                ("human_max", None, None, None, "human_ids"),
+                _human_imposed_reason,
+            ),
+        ),
     ),
-    Rule(
-        "severe_open_incident",
-        "enclosure",
-        "An open incident of severity at or above the threshold about the enclosure itself.",
-        _incident_thresholds,
-        _severe_open("enclosure"),
-        _severe_open_reason,
+    RuleGroup(
+        "animal_recent_incidents",
+        _animal_recent_incidents,
+        (
+            Rule(
+                "repeated_incidents",
+                "animal",
+                "At least the threshold number of incidents that were not dismissed, observed "
+                "within the window.",
+                lambda s: {
+                    "min_count": s.concern_repeated_min_count,
+                    "window_days": s.concern_repeated_window_days,
+                    "flag_severity": REPEATED_SEVERITY,
+                },
+                ("repeated_severity", "repeated_count", "repeated_window", None, "repeated_ids"),
+                _repeated_reason,
+            ),
+        ),
     ),
-    Rule(
-        "confirmed_incident",
-        "animal",
-        "A confirmed incident about the animal; the flag's severity is the incident's.",
-        lambda s: {},
-        _confirmed("animal"),
-        _confirmed_reason,
+    RuleGroup(
+        "enclosure_open_incidents",
+        _enclosure_open_incidents,
+        (
+            Rule(
+                "severe_open_incident",
+                "enclosure",
+                "An open incident of severity at or above the threshold about the enclosure "
+                "itself.",
+                _severe_thresholds,
+                SEVERE_OPEN_COLUMNS,
+                _severe_open_reason,
+            ),
+            Rule(
+                "confirmed_incident",
+                "enclosure",
+                "A confirmed incident about the enclosure; the flag's severity is the incident's.",
+                lambda s: {},
+                CONFIRMED_COLUMNS,
+                _confirmed_reason,
+            ),
+        ),
     ),
-    Rule(
-        "confirmed_incident",
-        "enclosure",
-        "A confirmed incident about the enclosure; the flag's severity is the incident's.",
-        lambda s: {},
-        _confirmed("enclosure"),
-        _confirmed_reason,
+    RuleGroup(
+        "animal_placement",
+        _animal_placement,
+        (
+            Rule(
+                "social_isolation",
+                "animal",
+                "A pair- or group-living species with fewer than min_group_size of its kind "
+                "(counting itself) in its enclosure.",
+                lambda s: {"flag_severity": SOCIAL_ISOLATION_SEVERITY},
+                ("isolation_severity", "together", "min_group_size", "social_structure", None),
+                _social_isolation_reason,
+            ),
+            Rule(
+                "climate_mismatch",
+                "animal",
+                "The enclosure's climate is not among the species' climate zones (controlled "
+                "climates excepted).",
+                lambda s: {"flag_severity": CLIMATE_MISMATCH_SEVERITY},
+                ("climate_severity", None, None, "climates", None),
+                _climate_mismatch_reason,
+            ),
+            Rule(
+                "undocumented_trade",
+                "animal",
+                "A CITES-listed species that arrived by gift, purchase or exchange with no "
+                "permit reference on record.",
+                lambda s: {"flag_severity_by_appendix": CITES_SEVERITY},
+                ("trade_severity", None, None, "trade", None),
+                _undocumented_trade_reason,
+            ),
+        ),
     ),
-    Rule(
-        "repeated_incidents",
-        "animal",
-        "At least the threshold number of incidents that were not dismissed, observed within "
-        "the window.",
-        lambda s: {
-            "min_count": s.concern_repeated_min_count,
-            "window_days": s.concern_repeated_window_days,
-            "flag_severity": 3,
-        },
-        _repeated,
-        _repeated_reason,
-    ),
-    Rule(
-        "human_imposed_behaviour",
-        "animal",
-        "An open human_interaction incident: a forced performance or an unnatural act trained "
-        "for show (such as smoking).",
-        lambda s: {"min_flag_severity": s.concern_human_interaction_min_flag},
-        _human_imposed,
-        _human_imposed_reason,
-    ),
-    Rule(
-        "social_isolation",
-        "animal",
-        "A pair- or group-living species with fewer than min_group_size of its kind (counting "
-        "itself) in its enclosure.",
-        lambda s: {"flag_severity": 3},
-        _social_isolation,
-        _social_isolation_reason,
-    ),
-    Rule(
-        "climate_mismatch",
-        "animal",
-        "The enclosure's climate is not among the species' climate zones (controlled climates "
-        "excepted).",
-        lambda s: {"flag_severity": 2},
-        _climate_mismatch,
-        _climate_mismatch_reason,
-    ),
-    Rule(
-        "undocumented_trade",
-        "animal",
-        "A CITES-listed species that arrived by gift, purchase or exchange with no permit "
-        "reference on record.",
-        lambda s: {"flag_severity_by_appendix": CITES_SEVERITY},
-        _undocumented_trade,
-        _undocumented_trade_reason,
-    ),
-    Rule(
-        "overcrowded",
-        "enclosure",
-        "More living individuals (sum of counts) than the enclosure's capacity.",
-        lambda s: {
-            "flag_severity": 3,
-            "severe_ratio": s.concern_overcrowded_severe_ratio,
-            "severe_flag_severity": 4,
-        },
-        _overcrowded,
-        _overcrowded_reason,
-    ),
-    Rule(
-        "undersized",
-        "enclosure",
-        "Less area than the sum of min_area_m2 x count over the enclosure's living animals.",
-        lambda s: {"flag_severity": 3},
-        _undersized,
-        _undersized_reason,
-    ),
-    Rule(
-        "inspection_overdue",
-        "enclosure",
-        "Never inspected, or last inspected more than the maximum age ago.",
-        lambda s: {"max_age_days": s.concern_inspection_max_age_days, "flag_severity": 2},
-        _inspection_overdue,
-        _inspection_overdue_reason,
+    RuleGroup(
+        "enclosure_state",
+        _enclosure_state,
+        (
+            Rule(
+                "overcrowded",
+                "enclosure",
+                "More living individuals (sum of counts) than the enclosure's capacity.",
+                lambda s: {
+                    "flag_severity": OVERCROWDED_SEVERITY,
+                    "severe_ratio": s.concern_overcrowded_severe_ratio,
+                    "severe_flag_severity": OVERCROWDED_SEVERE_SEVERITY,
+                },
+                ("crowded_severity", "living", "capacity", None, None),
+                _overcrowded_reason,
+            ),
+            Rule(
+                "undersized",
+                "enclosure",
+                "Less area than the sum of min_area_m2 x count over the enclosure's living "
+                "animals.",
+                lambda s: {"flag_severity": UNDERSIZED_SEVERITY},
+                ("cramped_severity", "area", "needed", None, None),
+                _undersized_reason,
+            ),
+            Rule(
+                "inspection_overdue",
+                "enclosure",
+                "Never inspected, or last inspected more than the maximum age ago.",
+                lambda s: {
+                    "max_age_days": s.concern_inspection_max_age_days,
+                    "flag_severity": INSPECTION_SEVERITY,
+                },
+                ("overdue_severity", None, "max_age", "last_inspected", None),
+                _inspection_overdue_reason,
+            ),
+        ),
     ),
 )
 
+RULES: tuple[Rule, ...] = tuple(rule for group in GROUPS for rule in group.rules)
 RULE_IDS = tuple(dict.fromkeys(r.id for r in RULES))
 REASONS = {(r.id, r.subject): r.reason for r in RULES}
+
+
+def groups_for(rules: Sequence[Rule]) -> list[RuleGroup]:
+    """The groups needed to evaluate the given rules."""
+    wanted = set(map(id, rules))
+    return [g for g in GROUPS if any(id(r) in wanted for r in g.rules)]
