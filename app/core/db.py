@@ -3,11 +3,17 @@
 from collections.abc import Iterator
 
 from fastapi import Request
+import logging
+
 from sqlalchemy import Engine, event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, create_engine
 
 from app.core.config import Settings
+
+
+logger = logging.getLogger("zwr.db")
 
 
 def is_sqlite(url: str) -> bool:
@@ -74,5 +80,13 @@ def get_session(request: Request) -> Iterator[Session]:
     """Yields one session per request; services commit, the session is closed after."""
     state = request.app.state
     engine = state.engine if request.method in SAFE_METHODS else state.write_engine
-    with Session(engine, expire_on_commit=False) as session:
+    session = Session(engine, expire_on_commit=False)
+    try:
         yield session
+    finally:
+        try:
+            session.close()
+        except DBAPIError as exc:
+            # The response is already sent; a connection lost while ending a read-only
+            # transaction (a database restart) changes nothing for the client.
+            logger.warning("database connection lost while closing a session: %s", exc)
