@@ -15,6 +15,7 @@ from app.core.db import is_sqlite, make_engine
 from app.core.errors import install_error_handlers, problem_schemas
 from app.core.middleware import DocsPolicyMiddleware, RequestGuardMiddleware
 from app.core.observability import Metrics, ObservabilityMiddleware
+from app.core.openapi import document_text_rules
 from app.core.ratelimit import WriteRateLimiter
 from app.welfare.cache import LRUCache
 
@@ -99,18 +100,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api_router)
     if settings.bench_routes:
         app.include_router(bench.router)
-    _add_problem_schemas(app)
+    _finish_openapi(app)
     return app
 
 
-def _add_problem_schemas(app: FastAPI) -> None:
-    """Error responses refer to #/components/schemas/Problem; put it there."""
+def _finish_openapi(app: FastAPI) -> None:
+    """Adds the Problem schema that error responses refer to, and states in the schema the
+    text rule every input obeys (no control characters), so the contract is what is enforced."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = build()
-            schema.setdefault("components", {}).setdefault("schemas", {}).update(problem_schemas())
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components.update(problem_schemas())
+            document_text_rules(schema)
         return app.openapi_schema  # type: ignore[return-value]
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -1,11 +1,13 @@
 """Named dependencies: the session, paging, and load-or-404 for every entity."""
 
+import re
 from collections.abc import Callable
+from datetime import date
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel, BeforeValidator
 from sqlmodel import Session
 
 from app.core.config import Settings
@@ -39,6 +41,18 @@ def page_params(
 
 
 PageDep = Annotated[PageParams, Depends(page_params)]
+
+
+def _iso_text(value: object) -> object:
+    # Pydantic would read "0" or "0.5" as a Unix timestamp; a query takes ISO 8601 only.
+    if isinstance(value, str) and not ISO_PREFIX.match(value):
+        raise ValueError("must be an ISO 8601 date or time, e.g. 2024-11-20T00:00:00Z")
+    return value
+
+
+ISO_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}")
+DateQuery = Annotated[date | None, BeforeValidator(_iso_text)]
+AwareDatetimeQuery = Annotated[AwareDatetime | None, BeforeValidator(_iso_text)]
 IdPath = Annotated[int, Path(ge=1, le=2_147_483_647)]
 IdQuery = Annotated[int | None, Query(ge=1, le=2_147_483_647)]
 
@@ -119,6 +133,8 @@ def require_role(role: Role) -> Callable[..., ApiKey]:
 
 
 OptionalKeyDep = Annotated[ApiKey | None, Depends(get_optional_key)]
+# For routes that read with or without a key: the empty requirement marks the key optional.
+OPTIONAL_KEY = {"security": [{}]}  # FastAPI adds the ApiKey requirement beside it
 ReporterDep = Annotated[ApiKey, Depends(require_role(Role.reporter))]
 InspectorDep = Annotated[ApiKey, Depends(require_role(Role.inspector))]
 AdminDep = Annotated[ApiKey, Depends(require_role(Role.admin))]

@@ -1,17 +1,15 @@
 """Engine and session factory for SQLite (embedded default) and PostgreSQL."""
 
+import logging
 from collections.abc import Iterator
 
 from fastapi import Request
-import logging
-
 from sqlalchemy import Engine, event
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, create_engine
 
 from app.core.config import Settings
-
 
 logger = logging.getLogger("zwr.db")
 

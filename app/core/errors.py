@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 logger = logging.getLogger(__name__)
 
@@ -179,13 +180,38 @@ async def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
 async def _http_error_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+    headers = getattr(exc, "headers", None)
+    if exc.status_code == 400 and detail == "There was an error parsing the body":
+        # A body that is not UTF-8 JSON is invalid input like any other: 422, as documented.
+        message = "The body could not be decoded as UTF-8 JSON."
+        return problem_response(
+            request,
+            status=422,
+            detail=message,
+            slug="validation-error",
+            errors=[field_error(["body"], message, "json_invalid")],
+        )
     if exc.status_code == 404 and detail == "Not Found":
         detail = f"Nothing is at {request.url.path}."
     elif exc.status_code == 405:
         detail = f"{request.method} is not allowed on {request.url.path}."
-    return problem_response(
-        request, status=exc.status_code, detail=detail, headers=getattr(exc, "headers", None)
-    )
+        headers = {"Allow": ", ".join(allowed_methods(request))}
+    return problem_response(request, status=exc.status_code, detail=detail, headers=headers)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route accepts on this path (the router reports only the first)."""
+    table = getattr(request.app.state, "path_methods", None)
+    if table is None:
+        table = []
+        for path, item in request.app.openapi().get("paths", {}).items():
+            regex, _, _ = compile_path(path)
+            table.append((regex, sorted(m.upper() for m in item)))
+        request.app.state.path_methods = table
+    methods = {m for regex, ms in table if regex.match(request.url.path) for m in ms}
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
 
 
 async def _integrity_handler(request: Request, exc: Exception) -> JSONResponse:

@@ -7,6 +7,7 @@ from sqlalchemy import CheckConstraint, ForeignKeyConstraint, Index, UniqueConst
 from sqlmodel import Field, SQLModel
 
 from app.models.base import (
+    ID_MAX,
     NAME_MAX,
     SHORT_MAX,
     TEXT_MAX,
@@ -61,10 +62,10 @@ class Animal(AnimalBase, table=True):
 
 
 class AnimalCreate(AnimalBase, InputSchema):
-    zoo_id: int = Field(ge=1)
-    species_id: int = Field(ge=1)
-    enclosure_id: int | None = Field(default=None, ge=1)
-    gift_id: int | None = Field(default=None, ge=1)
+    zoo_id: int = Field(ge=1, le=ID_MAX)
+    species_id: int = Field(ge=1, le=ID_MAX)
+    enclosure_id: int | None = Field(default=None, ge=1, le=ID_MAX)
+    gift_id: int | None = Field(default=None, ge=1, le=ID_MAX)
     birth_date: PastDate | None = None
     arrived_on: PastDate | None = None
 
@@ -95,10 +96,10 @@ class AnimalCreate(AnimalBase, InputSchema):
 
 
 class AnimalUpdate(InputSchema):
-    zoo_id: int | None = Field(default=None, ge=1)
-    species_id: int | None = Field(default=None, ge=1)
-    enclosure_id: int | None = Field(default=None, ge=1)
-    gift_id: int | None = Field(default=None, ge=1)
+    zoo_id: int | None = Field(default=None, ge=1, le=ID_MAX)
+    species_id: int | None = Field(default=None, ge=1, le=ID_MAX)
+    enclosure_id: int | None = Field(default=None, ge=1, le=ID_MAX)
+    gift_id: int | None = Field(default=None, ge=1, le=ID_MAX)
     name: str | None = Field(default=None, max_length=NAME_MAX)
     identifier: str | None = Field(default=None, min_length=1, max_length=SHORT_MAX)
     sex: Sex | None = None

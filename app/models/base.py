@@ -2,11 +2,20 @@
 
 import re
 from datetime import UTC, date, datetime
-from enum import StrEnum
-from typing import Annotated, Any
+from enum import Enum, StrEnum
+from typing import Annotated, Any, get_args, get_origin
 
 import pycountry
-from pydantic import AfterValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 from sqlalchemy import DateTime, TypeDecorator
 from sqlalchemy import Enum as SAEnum
 from sqlmodel import SQLModel
@@ -20,6 +29,7 @@ SQLModel.metadata.naming_convention = {
     "pk": "pk_%(table_name)s",
 }
 
+ID_MAX = 2_147_483_647  # ids are 32-bit integers on PostgreSQL
 NAME_MAX = 200
 SHORT_MAX = 120
 TEXT_MAX = 5000
@@ -66,14 +76,18 @@ def enum_column(enum: type[StrEnum], name: str) -> SAEnum:
     )
 
 
+COUNTRY_CODES = sorted(country.alpha_2 for country in pycountry.countries)
+
+
 def _country_code(value: str) -> str:
-    code = value.upper()
-    if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
-        raise ValueError(f"'{value}' is not an ISO 3166-1 alpha-2 country code")
-    return code
+    if value not in COUNTRY_CODES:
+        raise ValueError(f"'{value}' is not an ISO 3166-1 alpha-2 country code (upper case)")
+    return value
 
 
-CountryCode = Annotated[str, AfterValidator(_country_code)]
+CountryCode = Annotated[
+    str, AfterValidator(_country_code), Field(json_schema_extra={"enum": COUNTRY_CODES})
+]
 
 
 def _not_in_future_year(value: int) -> int:
@@ -102,10 +116,72 @@ def _has_control_chars(value: Any) -> bool:
     return False
 
 
-class InputSchema(SQLModel):
-    """Base of every request body: unknown fields are refused, text is checked."""
+def _text_target(annotation: Any) -> tuple[type | None, bool]:
+    """The enum, date or datetime type a field reads from JSON text, and whether it is a list."""
+    for arg in (annotation, *get_args(annotation)):
+        if get_origin(arg) is list:
+            inner, _ = _text_target(get_args(arg)[0])
+            return inner, True
+        if isinstance(arg, type) and issubclass(arg, Enum | date):
+            return arg, False
+        if get_origin(arg) is Annotated:
+            found = _text_target(get_args(arg)[0])
+            if found[0] is not None:
+                return found
+    return None, False
 
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+def _from_text(target: type, value: Any) -> Any:
+    if not isinstance(value, str):
+        return value  # strict validation then refuses numbers and booleans
+    if issubclass(target, Enum):
+        try:
+            return target(value)
+        except ValueError:
+            allowed = ", ".join(f"'{m.value}'" for m in target)  # type: ignore[attr-defined]
+            raise ValueError(f"must be one of {allowed}") from None
+    try:
+        if issubclass(target, datetime):
+            return datetime.fromisoformat(value)
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"'{value[:40]}' is not an ISO 8601 {target.__name__}") from None
+
+
+class InputSchema(SQLModel):
+    """Base of every request body: unknown fields are refused, text is checked, and types are
+    strict (no 0 for false or "1" for 1): what the OpenAPI schema says is what is accepted."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)  # type: ignore[assignment]
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _parse_json_text(cls, value: Any, info: ValidationInfo) -> Any:
+        # FastAPI validates the decoded body in Python mode, where strict types would refuse
+        # the JSON text forms of enums and dates; parse exactly those, and nothing looser.
+        field = cls.model_fields.get(info.field_name or "")
+        target, many = _text_target(field.annotation) if field else (None, False)
+        if target is None or value is None:
+            return value
+        if many:
+            return [_from_text(target, v) for v in value] if isinstance(value, list) else value
+        return _from_text(target, value)
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        # A PATCH field that may be omitted but not null is documented without the null.
+        schema = handler(core_schema)
+        target = handler.resolve_ref_schema(schema)
+        not_null = cls.__pydantic_decorators__.field_validators.get("_not_null")
+        for name in not_null.info.fields if not_null else ():
+            prop = target.get("properties", {}).get(name, {})
+            if "anyOf" in prop:
+                kept = [s for s in prop.pop("anyOf") if s.get("type") != "null"]
+                prop.update(kept[0] if len(kept) == 1 else {"anyOf": kept})
+                prop.pop("default", None)
+        return schema
 
     @field_validator("*", mode="after")
     @classmethod

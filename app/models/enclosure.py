@@ -7,6 +7,7 @@ from sqlalchemy import CheckConstraint, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.models.base import (
+    ID_MAX,
     NAME_MAX,
     TEXT_MAX,
     InputSchema,
@@ -42,7 +43,7 @@ class Enclosure(EnclosureBase, table=True):
 
 
 class EnclosureCreate(EnclosureBase, InputSchema):
-    zoo_id: int = Field(ge=1)
+    zoo_id: int = Field(ge=1, le=ID_MAX)
     last_inspected_on: PastDate | None = None
 
     model_config = {

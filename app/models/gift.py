@@ -6,6 +6,7 @@ from pydantic import ConfigDict
 from sqlmodel import Field, SQLModel
 
 from app.models.base import (
+    ID_MAX,
     NAME_MAX,
     TEXT_MAX,
     URL_MAX,
@@ -39,7 +40,7 @@ class Gift(GiftBase, table=True):
 class GiftCreate(GiftBase, InputSchema):
     donor_country: CountryCode = Field(min_length=2, max_length=2)
     recipient_country: CountryCode = Field(min_length=2, max_length=2)
-    recipient_zoo_id: int | None = Field(default=None, ge=1)
+    recipient_zoo_id: int | None = Field(default=None, ge=1, le=ID_MAX)
     delivered_on: PastDate | None = None
     source_url: HttpUrlText | None = Field(default=None, max_length=URL_MAX)
 
@@ -70,7 +71,7 @@ class GiftUpdate(InputSchema):
     donor_country: CountryCode | None = Field(default=None, min_length=2, max_length=2)
     recipient_name: str | None = Field(default=None, min_length=1, max_length=NAME_MAX)
     recipient_country: CountryCode | None = Field(default=None, min_length=2, max_length=2)
-    recipient_zoo_id: int | None = Field(default=None, ge=1)
+    recipient_zoo_id: int | None = Field(default=None, ge=1, le=ID_MAX)
     delivered_on: PastDate | None = None
     occasion: str | None = Field(default=None, max_length=TEXT_MAX)
     transport: str | None = Field(default=None, max_length=TEXT_MAX)

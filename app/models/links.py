@@ -3,14 +3,19 @@
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, Field
 
 
 def _http_url(value: str) -> str:
+    if any(ch.isspace() for ch in value):
+        raise ValueError("a URL may not contain spaces")
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError("must be an http or https URL")
     return value
 
 
-HttpUrlText = Annotated[str, AfterValidator(_http_url)]
+HTTP_URL_PATTERN = r"^https?://[^/?#\s\u0000-\u001f\u007f]+[^\s\u0000-\u001f\u007f]*$"
+HttpUrlText = Annotated[
+    str, AfterValidator(_http_url), Field(json_schema_extra={"pattern": HTTP_URL_PATTERN})
+]

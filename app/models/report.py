@@ -8,6 +8,7 @@ from sqlalchemy import JSON, Index
 from sqlmodel import Field, SQLModel
 
 from app.models.base import (
+    ID_MAX,
     NAME_MAX,
     TEXT_MAX,
     URL_MAX,
@@ -60,11 +61,14 @@ class WelfareReport(SQLModel, table=True):
 
 class WelfareReportCreate(InputSchema):
     incident_id: int | None = Field(
-        default=None, ge=1, description="Add to this incident instead of opening a new one."
+        default=None,
+        ge=1,
+        le=ID_MAX,
+        description="Add to this incident instead of opening a new one.",
     )
-    zoo_id: int = Field(ge=1)
-    animal_id: int | None = Field(default=None, ge=1)
-    enclosure_id: int | None = Field(default=None, ge=1)
+    zoo_id: int = Field(ge=1, le=ID_MAX)
+    animal_id: int | None = Field(default=None, ge=1, le=ID_MAX)
+    enclosure_id: int | None = Field(default=None, ge=1, le=ID_MAX)
     category: Category
     severity: int = Field(
         ge=1, le=5, description="The reporter's estimate: " + SEVERITY_DESCRIPTION

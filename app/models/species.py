@@ -50,7 +50,12 @@ def _unique_zones(zones: list[ClimateZone] | None) -> list[ClimateZone] | None:
     return zones
 
 
+UNIQUE_ITEMS = {"json_schema_extra": {"uniqueItems": True}}
+
+
 class SpeciesCreate(SpeciesBase, InputSchema):
+    climate_zones: list[ClimateZone] = Field(default_factory=list, schema_extra=UNIQUE_ITEMS)
+
     @field_validator("climate_zones")
     @classmethod
     def _zones(cls, zones: list[ClimateZone]) -> list[ClimateZone]:
@@ -96,7 +101,7 @@ class SpeciesUpdate(InputSchema):
     social_structure: SocialStructure | None = None
     min_group_size: int | None = Field(default=None, ge=1, le=10_000)
     min_area_m2: float | None = Field(default=None, gt=0, le=10_000_000)
-    climate_zones: list[ClimateZone] | None = None
+    climate_zones: list[ClimateZone] | None = Field(default=None, schema_extra=UNIQUE_ITEMS)
 
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"min_group_size": 6, "climate_zones": ["tropical"]}]}

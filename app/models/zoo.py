@@ -19,7 +19,8 @@ from app.models.base import (
     utcnow,
 )
 
-SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+# Lower-case words joined by hyphens, with at least one letter (an all-digit path is an id).
+SLUG_PATTERN = r"^(?:[0-9]+-)*[0-9]*[a-z][a-z0-9]*(?:-[a-z0-9]+)*$"
 
 
 def _slug_has_letter(value: str) -> str:

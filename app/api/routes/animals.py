@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from app.api.deps import AdminDep, AnimalDep, InspectorDep, PageDep, SessionDep
+from app.api.deps import AdminDep, AnimalDep, IdQuery, InspectorDep, PageDep, SessionDep
 from app.core.errors import WRITE_ERRORS, problem_responses
 from app.models.animal import AnimalCreate, AnimalPublic, AnimalUpdate
 from app.models.enums import AnimalStatus, Origin
@@ -12,8 +12,6 @@ from app.models.page import Page
 from app.services import animals as animal_service
 
 router = APIRouter(prefix="/animals", tags=["animals"])
-
-IdQuery = Annotated[int | None, Query(ge=1)]
 
 
 @router.get(

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from app.api.deps import AdminDep, EnclosureDep, InspectorDep, PageDep, SessionDep
+from app.api.deps import AdminDep, EnclosureDep, IdQuery, InspectorDep, PageDep, SessionDep
 from app.core.errors import WRITE_ERRORS, problem_responses
 from app.models.enclosure import EnclosureCreate, EnclosurePublic, EnclosureUpdate
 from app.models.enums import EnclosureClimate, EnclosureKind
@@ -23,7 +23,7 @@ router = APIRouter(prefix="/enclosures", tags=["enclosures"])
 def list_enclosures(
     session: SessionDep,
     page: PageDep,
-    zoo_id: Annotated[int | None, Query(ge=1)] = None,
+    zoo_id: IdQuery = None,
     kind: EnclosureKind | None = None,
     climate: EnclosureClimate | None = None,
     q: Annotated[

@@ -1,11 +1,10 @@
 """Gift routes, including the animals a gift brought."""
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from app.api.deps import AdminDep, GiftDep, InspectorDep, PageDep, SessionDep
+from app.api.deps import AdminDep, DateQuery, GiftDep, IdQuery, InspectorDep, PageDep, SessionDep
 from app.core.errors import WRITE_ERRORS, problem_responses
 from app.models.animal import AnimalPublic
 from app.models.gift import GiftCreate, GiftPublic, GiftUpdate
@@ -25,9 +24,9 @@ def list_gifts(
     page: PageDep,
     donor_country: CountryQuery = None,
     recipient_country: CountryQuery = None,
-    recipient_zoo_id: Annotated[int | None, Query(ge=1)] = None,
-    delivered_from: date | None = None,
-    delivered_until: date | None = None,
+    recipient_zoo_id: IdQuery = None,
+    delivered_from: Annotated[DateQuery, Query(description="ISO date, e.g. 2024-01-01.")] = None,
+    delivered_until: Annotated[DateQuery, Query(description="ISO date, e.g. 2024-12-31.")] = None,
     q: Annotated[
         str | None,
         Query(min_length=1, max_length=100, description="Search title, donor, recipient."),

@@ -3,9 +3,17 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
-from pydantic import AwareDatetime
 
-from app.api.deps import IdQuery, IncidentDep, InspectorDep, OptionalKeyDep, PageDep, SessionDep
+from app.api.deps import (
+    OPTIONAL_KEY,
+    AwareDatetimeQuery,
+    IdQuery,
+    IncidentDep,
+    InspectorDep,
+    OptionalKeyDep,
+    PageDep,
+    SessionDep,
+)
 from app.core.errors import WRITE_ERRORS, problem_responses
 from app.models.enums import Category, IncidentStatus
 from app.models.incident import (
@@ -50,10 +58,10 @@ def list_incidents(
     category: Category | None = None,
     min_severity: Annotated[int | None, Query(ge=1, le=5)] = None,
     observed_since: Annotated[
-        AwareDatetime | None, Query(description="With a timezone, e.g. 2016-01-01T00:00:00Z.")
+        AwareDatetimeQuery, Query(description="With a timezone, e.g. 2016-01-01T00:00:00Z.")
     ] = None,
     observed_until: Annotated[
-        AwareDatetime | None, Query(description="With a timezone, e.g. 2024-12-31T23:59:59Z.")
+        AwareDatetimeQuery, Query(description="With a timezone, e.g. 2024-12-31T23:59:59Z.")
     ] = None,
     sort: Annotated[
         IncidentSort, Query(description="recent: last observed first; severity: most severe.")
@@ -162,6 +170,7 @@ def incident_history(
     response_model=Page[WelfareReportPublic],
     summary="An incident's reports",
     responses=problem_responses(401, 404, 422),
+    openapi_extra=OPTIONAL_KEY,
 )
 def incident_reports(
     session: SessionDep, incident: IncidentDep, page: PageDep, viewer: OptionalKeyDep

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Response, status
 
-from app.api.deps import OptionalKeyDep, ReportDep, ReporterDep, SessionDep
+from app.api.deps import OPTIONAL_KEY, OptionalKeyDep, ReportDep, ReporterDep, SessionDep
 from app.core.errors import WRITE_ERRORS, problem_responses
 from app.models.report import WelfareReportCreate, WelfareReportPublic
 from app.services import reports as report_service
@@ -52,6 +52,7 @@ def submit_report(
     response_model=WelfareReportPublic,
     summary="Get a report",
     responses=problem_responses(401, 404, 422),
+    openapi_extra=OPTIONAL_KEY,
 )
 def get_report(report: ReportDep, viewer: OptionalKeyDep) -> WelfareReportPublic:
     """One report. Reporter name and contact are shown only to admins, inspectors for the zoo
