@@ -117,12 +117,13 @@ def _has_control_chars(value: Any) -> bool:
 
 
 def _text_target(annotation: Any) -> tuple[type | None, bool]:
-    """The enum, date or datetime type a field reads from JSON text, and whether it is a list."""
+    """The enum, date, datetime or integer type a field reads from a JSON form that strict
+    validation would refuse (text, or 12.0 for an integer), and whether it is a list."""
     for arg in (annotation, *get_args(annotation)):
         if get_origin(arg) is list:
             inner, _ = _text_target(get_args(arg)[0])
             return inner, True
-        if isinstance(arg, type) and issubclass(arg, Enum | date):
+        if arg is int or (isinstance(arg, type) and issubclass(arg, Enum | date)):
             return arg, False
         if get_origin(arg) is Annotated:
             found = _text_target(get_args(arg)[0])
@@ -132,6 +133,10 @@ def _text_target(annotation: Any) -> tuple[type | None, bool]:
 
 
 def _from_text(target: type, value: Any) -> Any:
+    if target is int:
+        # JSON Schema counts 12.0 as an integer; strings and booleans stay refused.
+        is_whole = isinstance(value, float) and value.is_integer()
+        return int(value) if is_whole else value
     if not isinstance(value, str):
         return value  # strict validation then refuses numbers and booleans
     if issubclass(target, Enum):
@@ -158,7 +163,7 @@ class InputSchema(SQLModel):
     @classmethod
     def _parse_json_text(cls, value: Any, info: ValidationInfo) -> Any:
         # FastAPI validates the decoded body in Python mode, where strict types would refuse
-        # the JSON text forms of enums and dates; parse exactly those, and nothing looser.
+        # the JSON forms of enums, dates and whole-number floats; accept exactly those.
         field = cls.model_fields.get(info.field_name or "")
         target, many = _text_target(field.annotation) if field else (None, False)
         if target is None or value is None:
