@@ -114,6 +114,16 @@ def lock(session: Session, incident_id: int) -> WelfareIncident | None:
     return session.exec(stmt).first()
 
 
+def _lock_for_change(
+    session: Session, incident: WelfareIncident, actor: ApiKey, if_match: str | None
+) -> WelfareIncident:
+    """Checks the key's zoo, locks the row and checks If-Match against the locked version."""
+    ensure_zoo_scope(actor, incident.zoo_id)
+    locked = lock(session, incident.id) or incident  # type: ignore[arg-type]
+    _check_etag(locked, if_match)
+    return locked
+
+
 def update(
     *,
     session: Session,
@@ -123,9 +133,7 @@ def update(
     if_match: str | None,
 ) -> WelfareIncident:
     """Sets severity and/or title, honouring If-Match; each change is an event."""
-    ensure_zoo_scope(actor, incident.zoo_id)
-    incident = lock(session, incident.id) or incident  # type: ignore[arg-type]
-    _check_etag(incident, if_match)
+    incident = _lock_for_change(session, incident, actor, if_match)
     changes = incident_in.model_dump(exclude_unset=True, exclude_none=True)
     changed = False
     if "severity" in changes and changes["severity"] != incident.severity:
@@ -180,9 +188,7 @@ def transition(
     if_match: str | None,
 ) -> WelfareIncident:
     """Moves an incident along the transition table; anything else is a 409."""
-    ensure_zoo_scope(actor, incident.zoo_id)
-    incident = lock(session, incident.id) or incident  # type: ignore[arg-type]
-    _check_etag(incident, if_match)
+    incident = _lock_for_change(session, incident, actor, if_match)
     allowed = TRANSITIONS[incident.status]
     if request.to not in allowed:
         names = ", ".join(s.value for s in allowed)

@@ -158,6 +158,20 @@ def _open_incident_conditions(ctx: Context) -> tuple[Any, Any, Any]:
     return severe, confirmed, human
 
 
+def _severe_and_confirmed(ctx: Context) -> list[Any]:
+    """The columns both open-incident groups share: severe and confirmed incidents."""
+    severe, confirmed, _ = _open_incident_conditions(ctx)
+    return [
+        _flagged_max(severe).label("severe_max"),
+        _flagged_count(severe).label("severe_count"),
+        _flagged_ids(severe).label("severe_ids"),
+        literal(ctx.settings.concern_severe_min_severity, Float).label("severe_threshold"),
+        _flagged_max(confirmed).label("confirmed_max"),
+        _flagged_count(confirmed).label("confirmed_count"),
+        _flagged_ids(confirmed).label("confirmed_ids"),
+    ]
+
+
 def _animal_open_incidents(ctx: Context) -> Select[Any]:
     inc = WelfareIncident
     severe, confirmed, human = _open_incident_conditions(ctx)
@@ -167,15 +181,9 @@ def _animal_open_incidents(ctx: Context) -> Select[Any]:
         select(
             inc.animal_id.label("subject_id"),
             inc.zoo_id.label("zoo_id"),
-            _flagged_max(severe).label("severe_max"),
-            _flagged_count(severe).label("severe_count"),
-            _flagged_ids(severe).label("severe_ids"),
-            _flagged_max(confirmed).label("confirmed_max"),
-            _flagged_count(confirmed).label("confirmed_count"),
-            _flagged_ids(confirmed).label("confirmed_ids"),
+            *_severe_and_confirmed(ctx),
             case((human_worst < floor, floor), else_=human_worst).label("human_max"),
             _flagged_ids(human).label("human_ids"),
-            literal(ctx.settings.concern_severe_min_severity, Float).label("severe_threshold"),
         )
         .join(Animal, Animal.id == inc.animal_id)
         .where(
@@ -257,13 +265,7 @@ def _enclosure_open_incidents(ctx: Context) -> Select[Any]:
         select(
             inc.enclosure_id.label("subject_id"),
             inc.zoo_id.label("zoo_id"),
-            _flagged_max(severe).label("severe_max"),
-            _flagged_count(severe).label("severe_count"),
-            _flagged_ids(severe).label("severe_ids"),
-            _flagged_max(confirmed).label("confirmed_max"),
-            _flagged_count(confirmed).label("confirmed_count"),
-            _flagged_ids(confirmed).label("confirmed_ids"),
-            literal(ctx.settings.concern_severe_min_severity, Float).label("severe_threshold"),
+            *_severe_and_confirmed(ctx),
         )
         # An incident that names an animal is about the animal, not about its enclosure.
         .where(
