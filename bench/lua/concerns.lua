@@ -1,0 +1,17 @@
+-- GET /api/v1/zoos/bench-zoo-N/concerns, cycling through the zoos. Argument: zoos.
+local common = require("common")
+setup = common.setup
+done = common.done
+
+local zoos
+local i = 0
+
+function init(args)
+   zoos = tonumber(args[1])
+   i = (thread_id or 0) * 7
+end
+
+function request()
+   i = i + 1
+   return wrk.format("GET", string.format("/api/v1/zoos/bench-zoo-%d/concerns", i % zoos + 1))
+end

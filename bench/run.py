@@ -1,0 +1,1167 @@
+"""Load benchmark: the real server under wrk, each endpoint measured against a no-op reference.
+
+    python -m bench.run --db postgresql --size S --generate
+    python -m bench.run --db sqlite --size S --generate --duration 3 --target-factor 0.5
+
+Starts `zoo-registry serve` on a generated registry (see bench/generate.py) and drives it with
+wrk at 32 connections (a small asyncio load generator stands in when wrk is missing). Every
+endpoint run follows a run of GET /bench/noop, the async no-op reference behind the same
+middleware, and is reported as a ratio of the reference's throughput, so the numbers carry
+from one machine to another. Two server phases: the concern cache switched off (POST reports,
+concerns for changing zoos, filtered incidents) and on (concerns again, repeated, no writes).
+Prints medians over the rounds, checks the targets and exits 1 when one falls more than
+(1 - target factor) under its target. See bench/README.md.
+"""
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import re
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from bench.generate import SIZES, Size
+
+ROOT = Path(__file__).resolve().parent.parent
+LUA_DIR = Path(__file__).resolve().parent / "lua"
+PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
+RATE_LIMIT = "100000000/minute"
+EVAL_TARGET_MS = 15.0
+MEMORY_TARGET_MB = 300.0
+MAX_ERROR_SHARE = 0.01  # more non-2xx or socket errors than this makes a run invalid
+CATEGORIES = ("nutrition", "environment", "health", "behaviour", "transport", "mortality", "other")
+INCIDENT_QUERY = "status=reported&status=confirmed&min_severity=3&sort=severity&limit=50"
+
+
+# --------------------------------------------------------------------------- endpoints
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    label: str
+    lua: str
+    cache: bool  # which server phase: concern cache on or off
+    min_ratio: float | None = None  # target: throughput / reference throughput
+    max_p99_factor: float | None = None  # target: p99 / reference p99
+
+
+REFERENCE = Endpoint("noop", "GET /bench/noop (reference)", "noop.lua", cache=False)
+ENDPOINTS = (
+    Endpoint("reports", "POST /api/v1/reports", "reports.lua", False, 0.12, 10.0),
+    Endpoint("concerns_uncached", "GET /zoos/{zoo}/concerns uncached", "concerns.lua", False, 0.05),
+    Endpoint("incidents", "GET /incidents?zoo_id&status&sev", "incidents.lua", False),
+    Endpoint("concerns_cached", "GET /zoos/{zoo}/concerns cached", "concerns.lua", True, 0.5),
+)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the requests need to know about the data: zoos, animals per zoo, the key."""
+
+    zoos: int
+    per_zoo: int
+    key: str
+
+    def lua_args(self, endpoint: Endpoint) -> list[str]:
+        if endpoint.name == "noop":
+            return []
+        if endpoint.name == "reports":
+            return [str(self.zoos), str(self.per_zoo), self.key]
+        return [str(self.zoos)]
+
+
+def build_request(endpoint: str, i: int, plan: Plan) -> tuple[str, str, bytes | None]:
+    """Request number i of an endpoint's sequence: the same sequence as its wrk Lua script."""
+    zoo = i % plan.zoos + 1
+    if endpoint == "noop":
+        return "GET", "/bench/noop", None
+    if endpoint == "reports":
+        animal = (zoo - 1) * plan.per_zoo + (i * 7919) % plan.per_zoo + 1
+        body = {
+            "zoo_id": zoo,
+            "animal_id": animal,
+            "category": CATEGORIES[i % len(CATEGORIES)],
+            "severity": i % 3 + 1,
+            "title": f"Bench report {i}",
+            "observed_at": "2020-01-01T12:00:00Z",
+            "reporter_name": "bench",
+        }
+        return "POST", "/api/v1/reports", json.dumps(body).encode()
+    if endpoint.startswith("concerns"):
+        return "GET", f"/api/v1/zoos/bench-zoo-{zoo}/concerns", None
+    if endpoint == "incidents":
+        return "GET", f"/api/v1/incidents?zoo_id={zoo}&{INCIDENT_QUERY}", None
+    raise ValueError(endpoint)
+
+
+def request_headers(endpoint: str, plan: Plan) -> dict[str, str]:
+    if endpoint == "reports":
+        return {"Authorization": f"Bearer {plan.key}", "Content-Type": "application/json"}
+    return {}
+
+
+# --------------------------------------------------------------------------- process metrics
+
+
+def _tree(pid: int) -> list[psutil.Process]:
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds of a process tree, reaped children of the root included."""
+    total = 0.0
+    for i, proc in enumerate(_tree(pid)):
+        with suppress(psutil.Error):
+            t = proc.cpu_times()
+            total += t.user + t.system
+            if i == 0:
+                total += t.children_user + t.children_system
+    return total
+
+
+def tree_rss_mb(pid: int) -> float:
+    total = 0
+    for proc in _tree(pid):
+        with suppress(psutil.Error):
+            total += proc.memory_info().rss
+    return total / 2**20
+
+
+def tree_hwm_mb(pid: int) -> float:
+    """Sum of the RSS high-water marks (VmHWM) of the tree's processes, in MiB."""
+    total_kb = 0
+    for proc in _tree(pid):
+        with suppress(OSError, ValueError):
+            status = Path(f"/proc/{proc.pid}/status").read_text()
+            match = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+            if match:
+                total_kb += int(match.group(1))
+    return total_kb / 1024
+
+
+def postgres_cpu() -> float:
+    """CPU seconds of every postgres process, plus the exited backends the postmaster reaped."""
+    total = 0.0
+    for proc in psutil.process_iter(["name", "ppid"]):
+        if proc.info["name"] != "postgres":
+            continue
+        with suppress(psutil.Error):
+            t = proc.cpu_times()
+            total += t.user + t.system
+            parent = psutil.Process(proc.info["ppid"]) if proc.info["ppid"] else None
+            if parent is None or parent.name() != "postgres":  # the postmaster
+                total += t.children_user + t.children_system
+    return total
+
+
+def children_cpu() -> float:
+    """CPU seconds of this process's reaped children (the load generator, once it exits)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+class RssSampler:
+    """Samples the server tree's RSS every 100 ms in a thread; keeps the peak."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak_mb = max(self.peak_mb, tree_rss_mb(self.pid))
+            self._stop.wait(0.1)
+
+    def __enter__(self) -> "RssSampler":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak_mb = max(self.peak_mb, tree_rss_mb(self.pid))
+
+
+# --------------------------------------------------------------------------- load generators
+
+
+@dataclass
+class LoadResult:
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    errors: int  # non-2xx/3xx answers plus socket errors and timeouts
+    detail: dict[str, int]
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+
+def _parse_result(output: str) -> LoadResult:
+    match = re.search(r"^ZWR_RESULT (\{.*\})$", output, re.MULTILINE)
+    if match is None:
+        raise RuntimeError(f"the load generator printed no result:\n{output[-2000:]}")
+    r = json.loads(match.group(1))
+    detail = {k: int(r[k]) for k in ("connect", "read", "write", "status", "timeout")}
+    return LoadResult(
+        requests=int(r["requests"]),
+        seconds=r["duration_us"] / 1e6,
+        p50_ms=r["p50_us"] / 1000,
+        p99_ms=r["p99_us"] / 1000,
+        errors=sum(detail.values()),
+        detail=detail,
+    )
+
+
+@dataclass(frozen=True)
+class LoadConfig:
+    tool: str  # "wrk" or "python"
+    connections: int
+    threads: int
+    timeout: float
+
+
+def run_load(
+    cfg: LoadConfig, base_url: str, endpoint: Endpoint, plan: Plan, seconds: float
+) -> LoadResult:
+    if cfg.tool == "wrk":
+        cmd = [
+            "wrk",
+            f"--threads={cfg.threads}",
+            f"--connections={cfg.connections}",
+            f"--duration={max(1, round(seconds))}s",
+            f"--timeout={cfg.timeout:g}s",
+            f"--script={LUA_DIR / endpoint.lua}",
+            base_url + ("/bench/noop" if endpoint.name == "noop" else "/"),
+            "--",
+            *plan.lua_args(endpoint),
+        ]
+        env = {**os.environ, "LUA_PATH": f"{LUA_DIR}/?.lua;;"}
+    else:
+        spec = {
+            "base_url": base_url,
+            "endpoint": endpoint.name,
+            "plan": asdict(plan),
+            "seconds": seconds,
+            "connections": cfg.connections,
+            "timeout": cfg.timeout,
+        }
+        cmd = [sys.executable, "-m", "bench.run", "--loadgen-spec", json.dumps(spec)]
+        env = dict(os.environ)
+    proc = subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=seconds + cfg.timeout + 60,
+        check=False,
+    )
+    if proc.returncode != 0:
+        output = (proc.stdout + proc.stderr)[-2000:]
+        raise RuntimeError(f"{cmd[0]} failed ({proc.returncode}):\n{output}")
+    return _parse_result(proc.stdout)
+
+
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
+    status_line = await reader.readline()
+    if not status_line:
+        raise ConnectionError("connection closed")
+    status = int(status_line.split()[1])
+    length, chunked, close = 0, False, False
+    while True:
+        line = await reader.readline()
+        if line in (b"\r\n", b"\n", b""):
+            break
+        name, _, value = line.decode("latin-1").partition(":")
+        name, value = name.strip().lower(), value.strip().lower()
+        if name == "content-length":
+            length = int(value)
+        elif name == "transfer-encoding" and "chunked" in value:
+            chunked = True
+        elif name == "connection" and value == "close":
+            close = True
+    if chunked:
+        while True:
+            size = int((await reader.readline()).split(b";")[0], 16)
+            await reader.readexactly(size + 2)
+            if size == 0:
+                break
+    elif length:
+        await reader.readexactly(length)
+    return status, close
+
+
+async def _python_load(spec: dict[str, Any]) -> dict[str, Any]:
+    """The fallback load generator: keep-alive HTTP/1.1 over asyncio streams."""
+    match = re.match(r"http://([^:/]+):(\d+)", spec["base_url"])
+    assert match is not None
+    host, port = match.group(1), int(match.group(2))
+    plan = Plan(**spec["plan"])
+    endpoint, timeout = spec["endpoint"], spec["timeout"]
+    headers = "".join(f"{k}: {v}\r\n" for k, v in request_headers(endpoint, plan).items())
+    counter = itertools.count(1)
+    latencies: list[float] = []
+    errors = Counter[str]()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    deadline = started + spec["seconds"]
+
+    async def connection() -> None:
+        reader = writer = None
+        while loop.time() < deadline:
+            if writer is None:
+                try:
+                    reader, writer = await asyncio.open_connection(host, port)
+                except OSError:
+                    errors["connect"] += 1
+                    await asyncio.sleep(0.01)
+                    continue
+            assert reader is not None
+            method, path, body = build_request(endpoint, next(counter), plan)
+            head = f"{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\n{headers}"
+            if body is not None:
+                head += f"Content-Length: {len(body)}\r\n"
+            t0 = time.perf_counter()
+            try:
+                writer.write(head.encode("latin-1") + b"\r\n" + (body or b""))
+                status, close = await asyncio.wait_for(_read_response(reader), timeout)
+            except TimeoutError:
+                errors["timeout"] += 1
+                close = True
+            except (OSError, ConnectionError, asyncio.IncompleteReadError, ValueError):
+                errors["read"] += 1
+                close = True
+            else:
+                latencies.append(time.perf_counter() - t0)
+                if status > 399:
+                    errors["status"] += 1
+            if close:
+                writer.close()
+                reader = writer = None
+        if writer is not None:
+            writer.close()
+
+    await asyncio.gather(*(connection() for _ in range(spec["connections"])))
+    elapsed = loop.time() - started
+    latencies.sort()
+
+    def pct(q: float) -> int:
+        return int(latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1e6)
+
+    return {
+        "requests": len(latencies),
+        "duration_us": int(elapsed * 1e6),
+        "p50_us": pct(0.50) if latencies else 0,
+        "p99_us": pct(0.99) if latencies else 0,
+        "mean_us": statistics.fmean(latencies) * 1e6 if latencies else 0,
+        "max_us": int(latencies[-1] * 1e6) if latencies else 0,
+        **{k: errors[k] for k in ("connect", "read", "write", "status", "timeout")},
+    }
+
+
+# --------------------------------------------------------------------------- databases
+
+
+@dataclass(frozen=True)
+class Target:
+    db: str
+    size_name: str
+    url: str
+
+    @property
+    def size(self) -> Size:
+        return SIZES[self.size_name]
+
+    @property
+    def label(self) -> str:
+        return f"{'PostgreSQL' if self.db == 'postgresql' else 'SQLite'}, size {self.size_name}"
+
+
+def database_for(db: str, size_name: str, data_dir: Path, pg_server: str) -> Target:
+    name = f"zwr_bench_{size_name.lower()}"
+    if db == "postgresql":
+        return Target(db, size_name, f"{pg_server.rstrip('/')}/{name}")
+    return Target(db, size_name, f"sqlite:///{data_dir / (name + '.db')}")
+
+
+def ensure_pg_database(url: str) -> None:
+    """Creates the bench database when missing; touches no other database."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    target = make_url(url)
+    name = target.database
+    assert name and re.fullmatch(r"zwr_bench_[a-z]+", name), name
+    engine = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            exists = conn.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+            ).first()
+            if exists is None:
+                conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+                log(f"created database {name}")
+    finally:
+        engine.dispose()
+
+
+def check_data(target: Target) -> None:
+    """Refuses to run on a database that does not hold the generated registry of this size."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(target.url)
+    try:
+        with engine.connect() as conn:
+            zoos = conn.execute(text("SELECT count(*) FROM zoo")).scalar_one()
+            animals = conn.execute(text("SELECT count(*) FROM animal")).scalar_one()
+            slug = conn.execute(text("SELECT slug FROM zoo WHERE id = 1")).scalar()
+    except Exception as exc:
+        raise SystemExit(
+            f"{target.url}: no benchmark data ({type(exc).__name__}); run with --generate"
+        ) from exc
+    finally:
+        engine.dispose()
+    size = target.size
+    if (zoos, animals, slug) != (size.zoos, size.animals, "bench-zoo-1"):
+        raise SystemExit(
+            f"{target.url} holds {zoos} zoos and {animals} animals, not the generated size "
+            f"{target.size_name} ({size.zoos} zoos, {size.animals} animals); run with --generate"
+        )
+    upgrade_schema(target)
+
+
+def upgrade_schema(target: Target) -> None:
+    """Brings data generated under older migrations up to the code's schema (new indexes)."""
+    from sqlalchemy import create_engine
+
+    from app.core import migrations
+
+    engine = create_engine(target.url)
+    try:
+        current = migrations.current_revision(engine)
+    finally:
+        engine.dispose()
+    head = migrations.head_revision()
+    if current != head:
+        log(f"the bench database is at revision {current}; upgrading it to {head}")
+        migrations.upgrade(target.url)
+
+
+def generate(target: Target) -> None:
+    from bench.generate import generate as fill
+
+    if target.db == "postgresql":
+        ensure_pg_database(target.url)
+    else:
+        Path(target.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    log(f"generating size {target.size_name} into {target.url}")
+    started = time.perf_counter()
+    fill(target.url, target.size_name, echo=False)
+    log(f"generated in {time.perf_counter() - started:.1f} s")
+
+
+def cli_path() -> str:
+    local = Path(sys.executable).parent / "zoo-registry"
+    found = str(local) if local.exists() else shutil.which("zoo-registry")
+    if not found:
+        raise SystemExit("zoo-registry is not installed (pip install -e '.[dev]')")
+    return found
+
+
+def create_reporter_key(target: Target) -> str:
+    env = {**os.environ, "ZWR_DATABASE_URL": target.url}
+    name = f"bench-{datetime.now(UTC):%Y%m%dT%H%M%S}"
+    proc = subprocess.run(
+        [cli_path(), "keys", "create", "--name", name, "--role", "reporter"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=60,
+        check=False,
+    )
+    lines = proc.stdout.splitlines()
+    if proc.returncode != 0 or len(lines) < 2 or not lines[1].startswith("zwr_"):
+        raise RuntimeError(f"keys create failed:\n{proc.stdout}\n{proc.stderr}")
+    return lines[1].strip()
+
+
+# --------------------------------------------------------------------------- the evaluation
+
+
+def time_evaluation(target: Target, repeats: int) -> dict[str, float]:
+    """In-process time of the concern evaluation for zoo 1: the one rules statement alone, and
+    the whole list (statement plus naming and ordering); medians after one warm-up."""
+    from sqlmodel import Session
+
+    from app.core.config import Settings
+    from app.core.db import make_engine
+    from app.models.base import utcnow
+    from app.services.concerns import build_items
+    from app.welfare.engine import evaluate
+    from app.welfare.rules import Context
+
+    settings = Settings(database_url=target.url)
+    engine = make_engine(settings)
+    query_ms, list_ms = [], []
+    flags = 0
+    try:
+        with Session(engine) as session:
+            for i in range(repeats + 1):
+                ctx = Context(settings=settings, zoo_id=1, now=utcnow())
+                t0 = time.perf_counter()
+                rows = evaluate(session, ctx)
+                t1 = time.perf_counter()
+                build_items(session, rows)
+                t2 = time.perf_counter()
+                session.rollback()
+                if i:
+                    query_ms.append((t1 - t0) * 1000)
+                    list_ms.append((t2 - t0) * 1000)
+                flags = len(rows)
+    finally:
+        engine.dispose()
+    return {
+        "evaluate_ms": statistics.median(query_ms),
+        "list_ms": statistics.median(list_ms),
+        "flags": flags,
+        "repeats": repeats,
+    }
+
+
+# --------------------------------------------------------------------------- the server
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http(
+    url: str, method: str = "GET", body: bytes | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, bytes]:
+    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+class Server:
+    """`zoo-registry serve` in its own session, its output in a log file."""
+
+    def __init__(
+        self, target: Target, workers: int, cache_entries: int, log_path: Path, pool: int | None
+    ) -> None:
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ZWR_")}
+        env |= {
+            "ZWR_DATABASE_URL": target.url,
+            "ZWR_WRITE_RATE_LIMIT": RATE_LIMIT,
+            "ZWR_BENCH_ROUTES": "true",
+            "ZWR_CONCERN_CACHE_ENTRIES": str(cache_entries),
+        }
+        if pool is not None:
+            env["ZWR_DB_POOL_SIZE"] = str(pool)
+        cmd = [cli_path(), "serve", "--port", str(self.port), "--workers", str(workers)]
+        self._log = log_path.open("wb")
+        self.proc = subprocess.Popen(
+            cmd,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=ROOT,
+            start_new_session=True,
+        )
+        self.pid = self.proc.pid
+
+    def wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        last = "no answer"
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the server exited ({self.proc.returncode}):\n{self.tail()}")
+            with suppress(OSError):
+                status, body = http(self.base_url + "/readyz")
+                if status == 200:
+                    return
+                last = f"/readyz answered {status}: {body[:500].decode(errors='replace')}"
+            time.sleep(0.2)
+        raise RuntimeError(f"the server was not ready within {timeout:g} s; {last}")
+
+    def tail(self, chars: int = 3000) -> str:
+        self._log.flush()
+        with suppress(OSError):
+            return self.log_path.read_bytes()[-chars:].decode(errors="replace")
+        return ""
+
+    def stop(self) -> None:
+        procs = _tree(self.pid)
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        for proc in procs[1:]:  # workers left behind, if any, by their own ids
+            with suppress(psutil.Error):
+                if proc.is_running():
+                    proc.kill()
+        self._log.close()
+
+    def log_summary(self) -> dict[str, Any]:
+        """Responses by route and status from the access log, and the exceptions logged."""
+        statuses: Counter[str] = Counter()
+        exceptions: Counter[str] = Counter()
+        with self.log_path.open("rb") as f:
+            for raw in f:
+                line = raw.decode(errors="replace").rstrip()
+                if line.startswith("{"):
+                    with suppress(ValueError, KeyError):
+                        entry = json.loads(line)
+                        statuses[f"{entry['method']} {entry['route']} {entry['status']}"] += 1
+                        continue
+                # The last line of a traceback: "package.module.SomeError: message".
+                if re.match(r"^[A-Za-z_][\w.]*(Error|Exception|Timeout)\b.*:", line):
+                    exceptions[line.split(" (Background")[0][:200]] += 1
+        bad = {k: n for k, n in statuses.items() if not k.rsplit(" ", 1)[1].startswith(("2", "3"))}
+        return {"non_2xx": bad, "exceptions": dict(exceptions.most_common(5))}
+
+
+@contextmanager
+def running_server(
+    target: Target,
+    workers: int,
+    cache_entries: int,
+    log_dir: Path,
+    pool: int | None,
+    startup_timeout: float,
+) -> Iterator[Server]:
+    phase = "cached" if cache_entries else "uncached"
+    log_path = log_dir / f"server-{target.db}-{target.size_name}-w{workers}-{phase}.log"
+    server = Server(target, workers, cache_entries, log_path, pool)
+    try:
+        server.wait_ready(startup_timeout)
+        yield server
+    finally:
+        server.stop()
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+@dataclass
+class Run:
+    endpoint: str
+    round: int
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    errors: int
+    server_cpu_s: float
+    db_cpu_s: float | None
+    loadgen_cpu_s: float
+    peak_rss_mb: float
+    ref_rps: float = 0.0  # the reference run just before it (for endpoint runs)
+    ref_p99_ms: float = 0.0
+
+
+@dataclass
+class Phase:
+    cache: bool
+    runs: list[Run] = field(default_factory=list)
+    hwm_mb: float = 0.0
+    log: dict[str, Any] = field(default_factory=dict)
+    drains: list[dict[str, Any]] = field(default_factory=list)
+
+
+def settle(server: Server, limit: float = 90.0) -> float:
+    """Waits until the server has answered what the last run left in flight: wrk stops
+    without waiting for its outstanding requests, and the server still works through them.
+    Done when its CPU stays under 5% of a core for 0.3 s and a GET /readyz (a threadpool
+    route using a pooled connection) answers within 0.5 s. Returns the seconds waited."""
+    started = time.monotonic()
+    while time.monotonic() - started < limit:
+        quiet, last = 0, tree_cpu(server.pid)
+        while quiet < 2 and time.monotonic() - started < limit:
+            time.sleep(0.15)
+            now = tree_cpu(server.pid)
+            quiet = quiet + 1 if now - last < 0.0075 else 0
+            last = now
+        t0 = time.monotonic()
+        with suppress(OSError):
+            http(server.base_url + "/readyz")
+        if time.monotonic() - t0 < 0.5:
+            break
+    return time.monotonic() - started
+
+
+def measure(
+    server: Server,
+    cfg: LoadConfig,
+    endpoint: Endpoint,
+    plan: Plan,
+    seconds: float,
+    rnd: int,
+    pg: bool,
+) -> Run:
+    cpu0, db0, gen0 = tree_cpu(server.pid), postgres_cpu() if pg else 0.0, children_cpu()
+    with RssSampler(server.pid) as sampler:
+        result = run_load(cfg, server.base_url, endpoint, plan, seconds)
+    run = Run(
+        endpoint=endpoint.name,
+        round=rnd,
+        rps=result.rps,
+        p50_ms=result.p50_ms,
+        p99_ms=result.p99_ms,
+        requests=result.requests,
+        errors=result.errors,
+        server_cpu_s=tree_cpu(server.pid) - cpu0,
+        db_cpu_s=(postgres_cpu() - db0) if pg else None,
+        loadgen_cpu_s=children_cpu() - gen0,
+        peak_rss_mb=sampler.peak_mb,
+    )
+    log(
+        f"  round {rnd} {endpoint.name:<18} {run.rps:8.1f} req/s  p99 {run.p99_ms:8.2f} ms"
+        f"  errors {run.errors}"
+    )
+    return run
+
+
+def preflight(server: Server, endpoint: Endpoint, plan: Plan) -> None:
+    """One request of the endpoint's sequence must succeed before it is loaded."""
+    method, path, body = build_request(endpoint.name, 0, plan)
+    status, content = http(
+        server.base_url + path, method, body, request_headers(endpoint.name, plan)
+    )
+    if not 200 <= status < 300:
+        raise RuntimeError(f"{method} {path} answered {status} before the load: {content[:1000]!r}")
+
+
+def drain(phase: Phase, server: Server, endpoint: str) -> None:
+    """Lets the server finish a run's leftover requests before the next run; notes slow ones."""
+    waited = settle(server)
+    if waited > 5:
+        phase.drains.append({"after": endpoint, "seconds": round(waited, 1)})
+        log(f"  the server needed {waited:.1f} s to finish the requests {endpoint} left")
+
+
+def run_phase(
+    target: Target,
+    workers: int,
+    cache: bool,
+    endpoints: list[Endpoint],
+    plan: Plan,
+    args: argparse.Namespace,
+    cfg: LoadConfig,
+) -> Phase:
+    cache_entries = max(2000, 4 * target.size.zoos) if cache else 0
+    phase = Phase(cache=cache)
+    pg = target.db == "postgresql"
+    log(f"server: {workers} worker(s), concern cache {'on' if cache else 'off'}")
+    with running_server(
+        target, workers, cache_entries, args.data_dir, args.db_pool_size, args.startup_timeout
+    ) as server:
+        for endpoint in [REFERENCE, *endpoints]:
+            preflight(server, endpoint, plan)
+        if cache:
+            # Fill the cache: every zoo once here, then the warm-up below repeats them.
+            for zoo in range(1, target.size.zoos + 1):
+                http(f"{server.base_url}/api/v1/zoos/bench-zoo-{zoo}/concerns")
+        if args.warmup > 0:
+            warm = max(args.warmup, 2) if cache else args.warmup
+            for endpoint in [REFERENCE, *endpoints]:
+                run_load(cfg, server.base_url, endpoint, plan, warm)
+                drain(phase, server, endpoint.name)
+        for rnd in range(1, args.rounds + 1):
+            # ref, endpoint, ref, endpoint...; the endpoints' order turns each round.
+            shift = (rnd - 1) % len(endpoints)
+            for endpoint in endpoints[shift:] + endpoints[:shift]:
+                ref = measure(server, cfg, REFERENCE, plan, args.duration, rnd, pg)
+                drain(phase, server, REFERENCE.name)
+                run = measure(server, cfg, endpoint, plan, args.duration, rnd, pg)
+                drain(phase, server, endpoint.name)
+                run.ref_rps, run.ref_p99_ms = ref.rps, ref.p99_ms
+                phase.runs += [ref, run]
+        phase.hwm_mb = tree_hwm_mb(server.pid)
+    phase.log = server.log_summary()
+    return phase
+
+
+# --------------------------------------------------------------------------- reporting
+
+
+def med(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+@dataclass
+class Row:
+    endpoint: Endpoint
+    rps: float
+    ratio: float | None
+    p99_ms: float
+    ref_p99_ms: float | None
+    p99_factor: float | None
+    peak_mb: float
+    server_cpu_s: float
+    db_cpu_s: float | None
+    loadgen_cpu_s: float
+    requests: int
+    errors: int
+
+
+def summarize(phases: list[Phase], endpoints: list[Endpoint]) -> list[Row]:
+    runs = [r for p in phases for r in p.runs]
+    rows = []
+    for endpoint in [REFERENCE, *endpoints]:
+        mine = [r for r in runs if r.endpoint == endpoint.name]
+        is_ref = endpoint is REFERENCE
+        db = [r.db_cpu_s for r in mine if r.db_cpu_s is not None]
+        rows.append(
+            Row(
+                endpoint=endpoint,
+                rps=med([r.rps for r in mine]),
+                ratio=None if is_ref else med([r.rps / r.ref_rps for r in mine if r.ref_rps]),
+                p99_ms=med([r.p99_ms for r in mine]),
+                ref_p99_ms=None if is_ref else med([r.ref_p99_ms for r in mine]),
+                p99_factor=None
+                if is_ref
+                else med([r.p99_ms / r.ref_p99_ms for r in mine if r.ref_p99_ms]),
+                peak_mb=max((r.peak_rss_mb for r in mine), default=0.0),
+                server_cpu_s=med([r.server_cpu_s for r in mine]),
+                db_cpu_s=med(db) if db else None,
+                loadgen_cpu_s=med([r.loadgen_cpu_s for r in mine]),
+                requests=sum(r.requests for r in mine),
+                errors=sum(r.errors for r in mine),
+            )
+        )
+    return rows
+
+
+@dataclass
+class Check:
+    what: str
+    value: float
+    target: float
+    higher_is_better: bool
+    verdict: str = ""
+
+
+def judge(check: Check, factor: float) -> Check:
+    if check.higher_is_better:
+        met, tolerated = check.value >= check.target, check.value >= factor * check.target
+    else:
+        met, tolerated = check.value < check.target, check.value < check.target / factor
+    check.verdict = "PASS" if met else "MISS (tolerated)" if tolerated else "FAIL"
+    return check
+
+
+def checks_for(rows: list[Row], hwm_mb: float, factor: float, workers: int) -> list[Check]:
+    checks = []
+    for row in rows:
+        e = row.endpoint
+        if row.requests and row.errors > MAX_ERROR_SHARE * row.requests:
+            checks.append(Check(f"{e.name} errors", row.errors, 0, False, "FAIL"))
+        if e.min_ratio is not None and row.ratio is not None:
+            checks.append(
+                judge(Check(f"{e.name} throughput ratio", row.ratio, e.min_ratio, True), factor)
+            )
+        if e.max_p99_factor is not None and row.p99_factor is not None:
+            checks.append(
+                judge(
+                    Check(f"{e.name} p99 / reference p99", row.p99_factor, e.max_p99_factor, False),
+                    factor,
+                )
+            )
+    if workers == 1:
+        checks.append(
+            judge(Check("server peak memory MB", hwm_mb, MEMORY_TARGET_MB, False), factor)
+        )
+    return checks
+
+
+def fmt(value: float | None, spec: str = ".2f") -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def render_table(rows: list[Row], pg: bool) -> str:
+    header = (
+        f"{'endpoint':<36} {'req/s':>8} {'ratio':>6} {'target':>6} {'p99 ms':>8} "
+        f"{'ref p99':>8} {'p99/ref':>7} {'peak MB':>7} {'CPU s srv/db/load':>18} {'errors':>6}"
+    )
+    lines = [header, "-" * len(header)]
+    for r in rows:
+        cpu = f"{r.server_cpu_s:.1f}/{fmt(r.db_cpu_s, '.1f') if pg else 'n/a'}/" + format(
+            r.loadgen_cpu_s, ".1f"
+        )
+        ratio = "1.000" if r.ratio is None else fmt(r.ratio, ".3f")
+        lines.append(
+            f"{r.endpoint.label:<36} {r.rps:8.1f} {ratio:>6} "
+            f"{fmt(r.endpoint.min_ratio):>6} {r.p99_ms:8.2f} {fmt(r.ref_p99_ms):>8} "
+            f"{fmt(r.p99_factor, '.1f'):>7} {r.peak_mb:7.0f} {cpu:>18} {r.errors:>6}"
+        )
+    return "\n".join(lines)
+
+
+@dataclass
+class Report:
+    title: str
+    workers: int
+    table: str
+    checks: list[Check]
+    evaluation: dict[str, float]
+    hwm_mb: float
+    logs: list[dict[str, Any]]
+    rows: list[Row]
+    runs: list[Run]
+
+    def text(self, factor: float) -> str:
+        ev = self.evaluation
+        verdict = "PASS" if ev["evaluate_ms"] < EVAL_TARGET_MS else "FAIL"
+        lines = [
+            self.title,
+            "",
+            self.table,
+            "",
+            f"server peak memory (VmHWM summed over the server's processes): {self.hwm_mb:.0f} MB",
+            f"concern evaluation in-process, zoo bench-zoo-1 ({ev['flags']} flags, median of "
+            f"{ev['repeats']}): rules statement {ev['evaluate_ms']:.1f} ms (target "
+            f"{EVAL_TARGET_MS:g} ms: {verdict}, informational); whole list "
+            f"{ev['list_ms']:.1f} ms",
+            "",
+            f"targets (1 worker; FAIL = more than {(1 - factor) * 100:.0f}% worse than target):"
+            if self.workers == 1
+            else "targets apply to 1 worker; shown for information:",
+        ]
+        for c in self.checks:
+            op = ">=" if c.higher_is_better else "<"
+            shown = c.verdict if self.workers == 1 else f"({c.verdict})"
+            lines.append(f"  {c.what:<40} {c.value:9.3f}  target {op} {c.target:g}  {shown}")
+        for i, summary in enumerate(self.logs):
+            phase = "cache off" if i == 0 else "cache on"
+            if summary.get("non_2xx"):
+                lines.append(f"server log ({phase}): non-2xx answers {summary['non_2xx']}")
+            for exc, n in summary.get("exceptions", {}).items():
+                lines.append(f"server log ({phase}): {n} x {exc}")
+            for d in summary.get("slow_drains", []):
+                lines.append(
+                    f"server ({phase}) needed {d['seconds']} s to finish the requests left "
+                    f"in flight by {d['after']}"
+                )
+        return "\n".join(lines)
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def run_workers(
+    target: Target,
+    workers: int,
+    plan: Plan,
+    endpoints: list[Endpoint],
+    args: argparse.Namespace,
+    cfg: LoadConfig,
+    evaluation: dict[str, float],
+) -> Report:
+    phases = []
+    uncached = [e for e in endpoints if not e.cache]
+    cached = [e for e in endpoints if e.cache]
+    if uncached:
+        phases.append(run_phase(target, workers, False, uncached, plan, args, cfg))
+    if cached:
+        phases.append(run_phase(target, workers, True, cached, plan, args, cfg))
+    rows = summarize(phases, endpoints)
+    hwm = max(p.hwm_mb for p in phases)
+    title = (
+        f"== {target.label}, {workers} worker{'s' if workers > 1 else ''}: medians of "
+        f"{args.rounds} rounds x {args.duration:g} s, {cfg.connections} connections, "
+        f"{cfg.tool} =="
+    )
+    return Report(
+        title=title,
+        workers=workers,
+        table=render_table(rows, target.db == "postgresql"),
+        checks=checks_for(rows, hwm, args.target_factor, workers),
+        evaluation=evaluation,
+        hwm_mb=hwm,
+        logs=[{**p.log, "slow_drains": p.drains} for p in phases],
+        rows=rows,
+        runs=[r for p in phases for r in p.runs],
+    )
+
+
+def write_output(path: Path, reports: list[Report], factor: float, argv: list[str]) -> None:
+    if path.suffix == ".json":
+        data = {
+            "command": "python -m bench.run " + " ".join(argv),
+            "target_factor": factor,
+            "reports": [
+                {
+                    "title": r.title,
+                    "workers": r.workers,
+                    "server_peak_mb": r.hwm_mb,
+                    "evaluation": r.evaluation,
+                    "rows": [{**asdict(row), "endpoint": row.endpoint.name} for row in r.rows],
+                    "checks": [asdict(c) for c in r.checks],
+                    "server_logs": r.logs,
+                    "runs": [asdict(run) for run in r.runs],
+                }
+                for r in reports
+            ],
+        }
+        path.write_text(json.dumps(data, indent=2) + "\n")
+    else:
+        parts = [f"`python -m bench.run {' '.join(argv)}`\n"]
+        parts += [f"```\n{r.text(factor)}\n```\n" for r in reports]
+        path.write_text("\n".join(parts))
+
+
+# --------------------------------------------------------------------------- main
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.run", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("--db", choices=("postgresql", "sqlite"), default="postgresql")
+    parser.add_argument("--size", choices=sorted(SIZES), default="S")
+    parser.add_argument("--generate", action="store_true", help="(re)generate the data first")
+    parser.add_argument(
+        "--workers", type=int, nargs="+", default=[1], help="server workers; e.g. --workers 1 2"
+    )
+    parser.add_argument("--duration", type=int, default=5, help="seconds per load run")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--warmup", type=int, default=1, help="seconds per endpoint, 0: none")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads")
+    parser.add_argument("--timeout", type=float, default=30.0, help="request timeout, seconds")
+    parser.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto")
+    parser.add_argument(
+        "--endpoints",
+        default=",".join(e.name for e in ENDPOINTS),
+        help="comma-separated subset of: " + ", ".join(e.name for e in ENDPOINTS),
+    )
+    parser.add_argument("--target-factor", type=float, default=0.75)
+    parser.add_argument("--eval-repeats", type=int, default=7)
+    parser.add_argument("--output", type=Path, help="result file: .json, else markdown")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "zwr-bench",
+        help="SQLite files and server logs",
+    )
+    parser.add_argument("--pg-server", default=PG_SERVER, help="PostgreSQL URL without database")
+    parser.add_argument("--db-pool-size", type=int, help="ZWR_DB_POOL_SIZE for the server")
+    parser.add_argument("--startup-timeout", type=float, default=60.0)
+    parser.add_argument("--loadgen-spec", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if not 0 < args.target_factor <= 1:
+        parser.error("--target-factor must be in (0, 1]")
+    if args.rounds < 1 or args.duration <= 0:
+        parser.error("--rounds and --duration must be positive")
+    return args
+
+
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    if args.loadgen_spec:
+        result = asyncio.run(_python_load(json.loads(args.loadgen_spec)))
+        print("ZWR_RESULT " + json.dumps(result))
+        return 0
+    # A SIGTERM (CI's timeout) unwinds like Ctrl-C, so the servers are always stopped.
+    signal.signal(signal.SIGTERM, _interrupt)
+    names = [n.strip() for n in args.endpoints.split(",") if n.strip()]
+    by_name = {e.name: e for e in ENDPOINTS}
+    unknown = [n for n in names if n not in by_name]
+    if unknown:
+        raise SystemExit(f"unknown endpoints: {', '.join(unknown)}")
+    endpoints = [by_name[n] for n in names]
+    tool = args.loadgen
+    if tool == "auto":
+        tool = "wrk" if shutil.which("wrk") else "python"
+    elif tool == "wrk" and not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed; use --loadgen python")
+    if tool == "python":
+        log("wrk not used: the Python load generator drives the server (slower, noisier)")
+    cfg = LoadConfig(tool, args.connections, args.threads, args.timeout)
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+
+    target = database_for(args.db, args.size, args.data_dir, args.pg_server)
+    if args.generate:
+        generate(target)
+    check_data(target)
+    size = target.size
+    plan = Plan(zoos=size.zoos, per_zoo=size.animals // size.zoos, key=create_reporter_key(target))
+    evaluation = time_evaluation(target, args.eval_repeats)
+    log(
+        f"concern evaluation, zoo 1: {evaluation['evaluate_ms']:.1f} ms (statement), "
+        f"{evaluation['list_ms']:.1f} ms (whole list)"
+    )
+    reports = []
+    for workers in args.workers:
+        report = run_workers(target, workers, plan, endpoints, args, cfg, evaluation)
+        reports.append(report)
+        print(report.text(args.target_factor) + "\n", flush=True)
+    if args.output:
+        write_output(args.output, reports, args.target_factor, argv)
+        log(f"wrote {args.output}")
+    failed = [c for r in reports if r.workers == 1 for c in r.checks if c.verdict == "FAIL"]
+    if failed:
+        log("FAILED: " + ", ".join(c.what for c in failed))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt as exc:
+        log(f"interrupted ({exc or 'Ctrl-C'}); the server was stopped")
+        sys.exit(130)
+    except (RuntimeError, subprocess.TimeoutExpired) as exc:
+        log(f"benchmark error: {exc}")
+        sys.exit(2)
