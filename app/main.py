@@ -13,7 +13,11 @@ from app.api.routes import bench, docs, health
 from app.core.config import Settings, get_settings
 from app.core.db import is_sqlite, make_engine
 from app.core.errors import install_error_handlers, problem_schemas
-from app.core.middleware import DocsPolicyMiddleware, RequestGuardMiddleware
+from app.core.middleware import (
+    DatabaseConcurrencyMiddleware,
+    DocsPolicyMiddleware,
+    RequestGuardMiddleware,
+)
 from app.core.observability import Metrics, ObservabilityMiddleware
 from app.core.openapi import document_text_rules
 from app.core.ratelimit import WriteRateLimiter
@@ -91,6 +95,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = Metrics()
     app.state.concern_cache = LRUCache(settings.concern_cache_entries)
     install_error_handlers(app)
+    app.add_middleware(
+        DatabaseConcurrencyMiddleware, limit=settings.db_pool_size, prefixes=("/api/", "/readyz")
+    )
     app.add_middleware(RequestGuardMiddleware, max_body_bytes=settings.max_body_bytes)
     # Added last so it is outermost: it sees every response, errors included.
     app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics)

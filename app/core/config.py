@@ -10,8 +10,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ZWR_", env_file=".env", extra="ignore")
 
     database_url: str = "sqlite:///./zoo-registry.db"
-    db_pool_size: int = Field(default=10, ge=1, le=200)
-    db_max_overflow: int = Field(default=10, ge=0, le=200)
+    # A fixed-size pool: requests that use the database are admitted at most this many at a
+    # time per process (below the threadpool's 40 threads), so none waits for a connection.
+    db_pool_size: int = Field(default=20, ge=1, le=39)
     echo_sql: bool = False
 
     # Writes per API key (the `limits` notation); the store is per process unless shared.

@@ -52,8 +52,8 @@ def make_engine(settings: Settings, *, writer: bool = False) -> Engine:
     url = settings.database_url
     if is_sqlite(url):
         in_memory = make_url(url).database in (None, "", ":memory:")
-        single = writer and not in_memory
-        pool_args = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 30} if single else {}
+        size = 1 if writer else settings.db_pool_size
+        pool_args = {} if in_memory else {"pool_size": size, "max_overflow": 0, "pool_timeout": 30}
         engine = create_engine(
             url,
             echo=settings.echo_sql,
@@ -67,7 +67,7 @@ def make_engine(settings: Settings, *, writer: bool = False) -> Engine:
         echo=settings.echo_sql,
         pool_pre_ping=True,
         pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
+        max_overflow=0,
     )
 
 

@@ -1,7 +1,11 @@
 """ASGI guards that run before routing: body size and control characters in the URL."""
 
+import asyncio
+import weakref
+from typing import Any
 from urllib.parse import unquote
 
+import anyio
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -101,3 +105,34 @@ class DocsPolicyMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_policy)
+
+
+class DatabaseConcurrencyMiddleware:
+    """Admits at most `limit` requests at a time to the routes that use the database.
+
+    A request holds its pooled connection across several threadpool hops (dependencies, the
+    route, the session's close). With more requests in flight than connections, every thread
+    can end up waiting for a connection held by a request that is waiting for a thread: a stall
+    until the pool times out. Queueing requests here, at the pool's size, keeps every admitted
+    request able to finish.
+    """
+
+    def __init__(self, app: ASGIApp, *, limit: int, prefixes: tuple[str, ...]) -> None:
+        self.app = app
+        self.limit = limit
+        self.prefixes = prefixes
+        # One per event loop: a server has one loop; test clients each run their own.
+        self._semaphores: weakref.WeakKeyDictionary[Any, anyio.Semaphore] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefixes):
+            await self.app(scope, receive, send)
+            return
+        loop = asyncio.get_running_loop()
+        semaphore = self._semaphores.get(loop)
+        if semaphore is None:
+            semaphore = self._semaphores[loop] = anyio.Semaphore(self.limit)
+        async with semaphore:
+            await self.app(scope, receive, send)

@@ -23,7 +23,7 @@ from app.models.concern import (
 )
 from app.welfare import engine
 from app.welfare.cache import LRUCache
-from app.welfare.rules import REASONS, RULES, Context, FlagRow
+from app.welfare.rules import REASONS, RULES, Context, FlagRow, cited_ids
 
 CSV_COLUMNS = (
     "zoo",
@@ -52,7 +52,7 @@ def rules(*, settings: Settings) -> list[ConcernRulePublic]:
 
 
 def _titles(session: Session, flags: Sequence[FlagRow]) -> dict[int, str]:
-    ids = {i for f in flags for i in f.incident_ids}
+    ids = {i for f in flags for i in cited_ids(f)}
     if not ids:
         return {}
     stmt = select(WelfareIncident.id, WelfareIncident.title).where(col(WelfareIncident.id).in_(ids))
@@ -64,28 +64,41 @@ def _animal_refs(
 ) -> dict[int, tuple[str, SpeciesRef, EnclosureRef | None]]:
     if not ids:
         return {}
+    # Plain columns, not ORM entities: a large zoo names hundreds of animals per list.
     stmt = (
-        select(Animal, Species, Enclosure)
+        select(
+            Animal.id,
+            Animal.name,
+            Animal.identifier,
+            Animal.count,
+            Species.id.label("species_id"),
+            Species.common_name,
+            Species.scientific_name,
+            Enclosure.id.label("enclosure_id"),
+            Enclosure.name.label("enclosure_name"),
+        )
         .join(Species, col(Species.id) == Animal.species_id)
         .outerjoin(Enclosure, col(Enclosure.id) == Animal.enclosure_id)
         .where(col(Animal.id).in_(ids))
     )
     refs = {}
-    for animal, species, enclosure in session.exec(stmt):
-        if animal.name:
-            name = animal.name
-        elif animal.count > 1:
-            name = f"{animal.count} {species.common_name}"
+    for row in session.exec(stmt):
+        if row.name:
+            name = row.name
+        elif row.count > 1:
+            name = f"{row.count} {row.common_name}"
         else:
-            name = f"{species.common_name} {animal.identifier or f'#{animal.id}'}"
-        refs[animal.id] = (
+            name = f"{row.common_name} {row.identifier or f'#{row.id}'}"
+        refs[row.id] = (
             name,
             SpeciesRef(
-                id=species.id,
-                common_name=species.common_name,
-                scientific_name=species.scientific_name,
+                id=row.species_id,
+                common_name=row.common_name,
+                scientific_name=row.scientific_name,
             ),
-            EnclosureRef(id=enclosure.id, name=enclosure.name) if enclosure else None,
+            EnclosureRef(id=row.enclosure_id, name=row.enclosure_name)
+            if row.enclosure_id is not None
+            else None,
         )
     return refs
 

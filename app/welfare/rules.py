@@ -104,7 +104,11 @@ class RuleGroup:
 
 
 def _ids(text: str | None) -> list[int]:
-    return sorted(int(part) for part in text.split(",")) if text else []
+    if not text:
+        return []
+    ids = list(map(int, text.split(",")))
+    ids.sort()
+    return ids
 
 
 def _in_zoo(column: Any, ctx: Context) -> Any:
@@ -132,8 +136,18 @@ def _flagged_ids(condition: Any) -> Any:
     return cast(id_list(_when(condition, WelfareIncident.id)), String)
 
 
+CITED_MAX = 3  # a reason names the first few incidents; incident_ids lists them all
+
+
+def cited_ids(row: FlagRow) -> list[int]:
+    """The incidents a reason names by title."""
+    return row.incident_ids[:CITED_MAX]
+
+
 def _cited(row: FlagRow, titles: dict[int, str]) -> str:
-    return "; ".join(f"#{i} \u201c{titles.get(i, '')}\u201d" for i in row.incident_ids)
+    named = "; ".join(f"#{i} \u201c{titles.get(i, '')}\u201d" for i in cited_ids(row))
+    more = len(row.incident_ids) - CITED_MAX
+    return f"{named}; and {more} more" if more > 0 else named
 
 
 def _sev(value: float | int | None) -> str:

@@ -15,10 +15,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +25,8 @@ import httpx
 import pytest
 
 from app.core import migrations
+from tests.e2e.server import ServedApp
+from tests.e2e.server import served_app as serve
 
 try:
     from playwright.sync_api import expect, sync_playwright
@@ -40,7 +38,6 @@ except ImportError as exc:  # pragma: no cover - depends on the machine
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page, Request, Route
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -58,15 +55,12 @@ LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 # URL schemes that never touch the network.
 OFFLINE_SCHEMES = frozenset({"data", "blob", "about"})
 
-SERVER_START_TIMEOUT_S = 30.0
-CLI_TIMEOUT_S = 120.0
 BROWSER_LAUNCH_TIMEOUT_MS = 30_000
 ACTION_TIMEOUT_MS = 20_000
 RENDER_TIMEOUT_MS = 30_000
 IDLE_TIMEOUT_MS = 15_000
 
 # The console script `zoo-registry` is app.cli:main; run it with this interpreter.
-CLI = [sys.executable, "-c", "from app.cli import main; main()"]
 
 
 def _in_ci() -> bool:
@@ -85,24 +79,6 @@ def _is_local(url: str) -> bool:
     if parts.scheme in OFFLINE_SCHEMES:
         return True
     return parts.hostname in LOCAL_HOSTS
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _tail(path: Path, lines: int = 40) -> str:
-    if not path.exists():
-        return "(no output)"
-    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-
-
-@dataclass
-class ServedApp:
-    base_url: str
-    log: Path
 
 
 @dataclass
@@ -152,64 +128,8 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture(scope="module")
 def served_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedApp]:
     """The real server: `zoo-registry db upgrade` then `zoo-registry serve`, SQLite in a tmp dir."""
-    folder = tmp_path_factory.mktemp("docs-server")
-    env = os.environ | {
-        "ZWR_DATABASE_URL": f"sqlite:///{folder / 'registry.db'}",
-        "PYTHONUNBUFFERED": "1",
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
-    }
-    # The folder as working directory: no developer .env or database is picked up.
-    upgrade = subprocess.run(
-        [*CLI, "db", "upgrade"],
-        cwd=folder,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=CLI_TIMEOUT_S,
-        check=False,
-    )
-    assert upgrade.returncode == 0, f"db upgrade failed:\n{upgrade.stdout}\n{upgrade.stderr}"
-
-    port = _free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    log = folder / "server.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [*CLI, "serve", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=folder,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            _wait_until_live(base_url, process, log)
-            yield ServedApp(base_url=base_url, log=log)
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
-
-
-def _wait_until_live(base_url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-    last_error = "no attempt"
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the server exited with {process.returncode}:\n{_tail(log)}")
-        try:
-            if httpx.get(f"{base_url}/healthz", timeout=1.0).status_code == 200:
-                return
-            last_error = "healthz did not answer 200"
-        except httpx.HTTPError as exc:
-            last_error = repr(exc)
-        time.sleep(0.2)
-    pytest.fail(
-        f"the server did not answer /healthz within {SERVER_START_TIMEOUT_S:.0f} s "
-        f"({last_error}):\n{_tail(log)}"
-    )
+    with serve(tmp_path_factory.mktemp("docs-server")) as app:
+        yield app
 
 
 @pytest.fixture
