@@ -93,7 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.write_rate_limit, settings.rate_limit_storage
     )
     app.state.metrics = Metrics()
-    app.state.concern_cache = LRUCache(settings.concern_cache_entries)
+    app.state.concern_cache = LRUCache(int(settings.concern_cache_mb * 1024 * 1024))
     install_error_handlers(app)
     app.add_middleware(
         DatabaseConcurrencyMiddleware, limit=settings.db_pool_size, prefixes=("/api/", "/readyz")

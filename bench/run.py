@@ -594,7 +594,8 @@ class Server:
             "ZWR_DATABASE_URL": target.url,
             "ZWR_WRITE_RATE_LIMIT": RATE_LIMIT,
             "ZWR_BENCH_ROUTES": "true",
-            "ZWR_CONCERN_CACHE_ENTRIES": str(cache_entries),
+            # Any positive number turns the cache on (MB of rendered lists); 0 turns it off.
+            "ZWR_CONCERN_CACHE_MB": str(cache_entries),
         }
         if pool is not None:
             env["ZWR_DB_POOL_SIZE"] = str(pool)
@@ -792,7 +793,7 @@ def run_phase(
     args: argparse.Namespace,
     cfg: LoadConfig,
 ) -> Phase:
-    cache_entries = max(2000, 4 * target.size.zoos) if cache else 0
+    cache_entries = 64 if cache else 0
     phase = Phase(cache=cache)
     pg = target.db == "postgresql"
     log(f"server: {workers} worker(s), concern cache {'on' if cache else 'off'}")

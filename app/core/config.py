@@ -28,8 +28,8 @@ class Settings(BaseSettings):
     concern_human_interaction_min_flag: int = Field(default=4, ge=1, le=5)
     concern_overcrowded_severe_ratio: float = Field(default=1.5, gt=1)
 
-    # Evaluated concern lists kept per process (keyed by the zoo's concern_version and date).
-    concern_cache_entries: int = Field(default=2000, ge=0)
+    # Rendered concern lists kept per process, keyed by the zoo's concern_version and the date.
+    concern_cache_mb: float = Field(default=64, ge=0)
 
     # Adds GET /bench/noop, the no-op reference the benchmark measures against.
     bench_routes: bool = False

@@ -5,6 +5,7 @@ import hashlib
 import io
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import Session, col, select
@@ -21,6 +22,7 @@ from app.models.concern import (
     ZooConcernSummary,
     ZooRef,
 )
+from app.models.page import Page
 from app.welfare import engine
 from app.welfare.cache import LRUCache
 from app.welfare.rules import REASONS, RULES, Context, FlagRow, cited_ids
@@ -186,29 +188,14 @@ def filtered(
     return kept
 
 
-def evaluated(
-    *,
-    session: Session,
-    settings: Settings,
-    zoo_id: int,
-    cache: LRUCache | None = None,
-    now: datetime | None = None,
-) -> tuple[list[ConcernItem], str]:
-    """The zoo's whole list and its cache key; from the cache while the zoo's concern_version
-    and the date are unchanged."""
+def list_key(*, session: Session, zoo_id: int, now: datetime | None = None) -> str:
+    """What a zoo's list depends on: the zoo's concern_version and the date (one lookup)."""
     now = now or utcnow()
     version, created_at = session.exec(
         select(Zoo.concern_version, Zoo.created_at).where(Zoo.id == zoo_id)
     ).one()
     # created_at tells apart a zoo that reuses a deleted zoo's id (SQLite reuses ids).
-    key = f"{zoo_id}.{created_at.timestamp():.6f}-{version}-{now.date().isoformat()}"
-    items = cache.get(key) if cache is not None else None
-    if items is None:
-        ctx = Context(settings=settings, zoo_id=zoo_id, now=now)
-        items = build_items(session, engine.evaluate(session, ctx))
-        if cache is not None:
-            cache.put(key, items)
-    return items, key
+    return f"{zoo_id}.{created_at.timestamp():.6f}-{version}-{now.date().isoformat()}"
 
 
 def zoo_concerns(
@@ -220,17 +207,75 @@ def zoo_concerns(
     rule_ids: Sequence[str] | None = None,
     subject_type: str | None = None,
     now: datetime | None = None,
-    cache: LRUCache | None = None,
 ) -> list[ConcernItem]:
     """The zoo's flagged animals and enclosures, most concerning first."""
-    items, _ = evaluated(
+    ctx = Context(settings=settings, zoo_id=zoo.id, now=now or utcnow())
+    flags = engine.evaluate(session, ctx, engine.select_rules(rule_ids, subject_type))
+    if min_severity is not None:
+        flags = [f for f in flags if f.severity >= min_severity]
+    return build_items(session, flags)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    body: bytes
+    media_type: str
+    etag: str
+    filename: str | None = None
+    not_modified: bool = False
+
+
+@dataclass(frozen=True)
+class ListRequest:
+    min_severity: int | None
+    rule_ids: tuple[str, ...] | None
+    subject_type: str | None
+    limit: int | None  # None: the whole list (a CSV download)
+    offset: int
+    as_csv: bool
+
+
+def render_zoo_concerns(
+    *,
+    session: Session,
+    settings: Settings,
+    zoo: Zoo,
+    request: ListRequest,
+    cache: LRUCache | None,
+    if_none_match: str | None = None,
+) -> Rendered:
+    """The list as the response body, from the cache while nothing it depends on changed.
+
+    The cache holds rendered bodies (bytes) under their ETag, so its memory is what was
+    served, and a hit costs one lookup of the zoo's concern_version.
+    """
+    tag = etag(list_key(session=session, zoo_id=zoo.id), request)  # type: ignore[arg-type]
+    if etag_matches(if_none_match, tag):
+        return Rendered(b"", "", tag, not_modified=True)
+    cached = cache.get(tag) if cache is not None else None
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    items = zoo_concerns(
         session=session,
         settings=settings,
-        zoo_id=zoo.id,
-        cache=cache,
-        now=now,  # type: ignore[arg-type]
+        zoo=zoo,
+        min_severity=request.min_severity,
+        rule_ids=request.rule_ids,
+        subject_type=request.subject_type,
     )
-    return filtered(items, min_severity, rule_ids, subject_type)
+    end = None if request.limit is None else request.offset + request.limit
+    window = items[request.offset : end]
+    if request.as_csv:
+        filename = f"{zoo.slug}-concerns-{utcnow().date().isoformat()}.csv"
+        rendered = Rendered(to_csv(zoo, window).encode(), "text/csv; charset=utf-8", tag, filename)
+    else:
+        page = Page[ConcernItem](
+            items=window, total=len(items), limit=request.limit or 0, offset=request.offset
+        )
+        rendered = Rendered(page.model_dump_json().encode(), "application/json", tag)
+    if cache is not None:
+        cache.put(tag, rendered, size=len(rendered.body))
+    return rendered
 
 
 def etag(key: str, *parts: object) -> str:
@@ -247,20 +292,12 @@ def etag_matches(if_none_match: str | None, tag: str) -> bool:
 
 
 def animal_concerns(
-    *,
-    session: Session,
-    settings: Settings,
-    animal: Animal,
-    now: datetime | None = None,
-    cache: LRUCache | None = None,
+    *, session: Session, settings: Settings, animal: Animal, now: datetime | None = None
 ) -> ConcernItem | None:
-    """One animal's flags (None when it raises none), from its zoo's (cached) list."""
-    items, _ = evaluated(
-        session=session, settings=settings, zoo_id=animal.zoo_id, cache=cache, now=now
-    )
-    return next(
-        (i for i in items if i.subject_type == "animal" and i.subject_id == animal.id), None
-    )
+    """One animal's flags (None when it raises none), evaluated for that animal alone."""
+    ctx = Context(settings=settings, zoo_id=animal.zoo_id, now=now or utcnow(), animal_id=animal.id)
+    items = build_items(session, engine.evaluate(session, ctx, engine.select_rules(None, "animal")))
+    return items[0] if items else None
 
 
 def ranking(

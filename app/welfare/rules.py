@@ -39,6 +39,7 @@ class Context:
     settings: Settings
     zoo_id: int | None
     now: datetime
+    animal_id: int | None = None  # one animal's flags only
 
     @property
     def today(self) -> date:
@@ -117,6 +118,13 @@ def _in_zoo(column: Any, ctx: Context) -> Any:
 
 def _living(ctx: Context) -> Any:
     return and_(Animal.status == AnimalStatus.alive, _in_zoo(Animal.zoo_id, ctx))
+
+
+def _subject_animals(ctx: Context) -> Any:
+    """The animals being evaluated: the zoo's living ones, or the one asked for."""
+    if ctx.animal_id is None:
+        return _living(ctx)
+    return and_(_living(ctx), Animal.id == ctx.animal_id)
 
 
 def _when(condition: Any, value: Any) -> Any:
@@ -201,7 +209,7 @@ def _animal_open_incidents(ctx: Context) -> Select[Any]:
         )
         .join(Animal, Animal.id == inc.animal_id)
         .where(
-            _living(ctx),
+            _subject_animals(ctx),
             _in_zoo(inc.zoo_id, ctx),
             inc.status.in_(OPEN_STATUSES),
             or_(severe, confirmed, human),
@@ -252,7 +260,7 @@ def _animal_recent_incidents(ctx: Context) -> Select[Any]:
         )
         .join(Animal, Animal.id == inc.animal_id)
         .where(
-            _living(ctx),
+            _subject_animals(ctx),
             _in_zoo(inc.zoo_id, ctx),
             inc.status != IncidentStatus.dismissed,
             inc.last_observed_at >= since,
@@ -349,7 +357,7 @@ def _animal_placement(ctx: Context) -> Select[Any]:
                 group.c.species_id == Animal.species_id,
             ),
         )
-        .where(_living(ctx), or_(isolated, mismatch, undocumented))
+        .where(_subject_animals(ctx), or_(isolated, mismatch, undocumented))
     )
 
 

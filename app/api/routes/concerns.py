@@ -1,7 +1,6 @@
 """Flagged-welfare queries: per-zoo concern lists (JSON or CSV), the cross-zoo ranking, one
 animal's flags, and the published rules."""
 
-from datetime import date
 from enum import StrEnum
 from typing import Annotated
 
@@ -82,36 +81,29 @@ def zoo_concerns(
     severities), then by their worst flag. Each flag names its rule, its severity, the reason in
     plain words and the incidents behind it. Responses carry an `ETag`; send it back as
     `If-None-Match` for a 304 while nothing that could change the list has been written."""
-    items, key = concern_service.evaluated(
+    as_csv = _wants_csv(format, accept)
+    whole = as_csv and "limit" not in request.query_params  # a CSV download is the whole list
+    rendered = concern_service.render_zoo_concerns(
         session=session,
         settings=settings,
-        zoo_id=zoo.id,  # type: ignore[arg-type]
+        zoo=zoo,
+        request=concern_service.ListRequest(
+            min_severity=min_severity,
+            rule_ids=tuple(sorted(r.value for r in rule)) if rule else None,
+            subject_type=subject_type.value if subject_type else None,
+            limit=None if whole else page.limit,
+            offset=page.offset,
+            as_csv=as_csv,
+        ),
         cache=request.app.state.concern_cache,
+        if_none_match=if_none_match,
     )
-    rule_ids = sorted(r.value for r in rule) if rule else None
-    as_csv = _wants_csv(format, accept)
-    tag = concern_service.etag(
-        key, min_severity, rule_ids, subject_type, page.limit, page.offset, as_csv
-    )
-    if concern_service.etag_matches(if_none_match, tag):
-        return Response(status_code=304, headers={"ETag": tag})
-    items = concern_service.filtered(
-        items, min_severity, rule_ids, subject_type.value if subject_type else None
-    )
-    if as_csv and "limit" not in request.query_params:
-        # A CSV download is the whole list unless a page is asked for explicitly.
-        window = items[page.offset :]
-    else:
-        window = items[page.offset : page.offset + page.limit]
-    if as_csv:
-        filename = f"{zoo.slug}-concerns-{date.today().isoformat()}.csv"
-        return Response(
-            concern_service.to_csv(zoo, window),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{filename}"', "ETag": tag},
-        )
-    body = Page[ConcernItem](items=window, total=len(items), limit=page.limit, offset=page.offset)
-    return Response(body.model_dump_json(), media_type="application/json", headers={"ETag": tag})
+    headers = {"ETag": rendered.etag}
+    if rendered.not_modified:
+        return Response(status_code=304, headers=headers)
+    if rendered.filename:
+        headers["Content-Disposition"] = f'attachment; filename="{rendered.filename}"'
+    return Response(rendered.body, media_type=rendered.media_type, headers=headers)
 
 
 @router.get(
@@ -146,13 +138,9 @@ def ranking(
     summary="One animal's concerns",
     responses=problem_responses(404, 422),
 )
-def animal_concerns(
-    request: Request, session: SessionDep, settings: SettingsDep, animal: AnimalDep
-) -> ConcernItem:
+def animal_concerns(session: SessionDep, settings: SettingsDep, animal: AnimalDep) -> ConcernItem:
     """The flags the rules raise for this animal; an empty list (score 0) when there are none."""
-    item = concern_service.animal_concerns(
-        session=session, settings=settings, animal=animal, cache=request.app.state.concern_cache
-    )
+    item = concern_service.animal_concerns(session=session, settings=settings, animal=animal)
     if item is not None:
         return item
     return concern_service.unflagged_item(session=session, animal=animal)
