@@ -46,9 +46,14 @@ def record_event(
 
 def touch(session: Session, incident: WelfareIncident) -> None:
     """Marks a change: new version (and so a new ETag), updated_at, and a stale concern list."""
+    touch_fields(incident)
+    concern_cache.bump(session, [incident.zoo_id])
+
+
+def touch_fields(incident: WelfareIncident) -> None:
+    """The version and time of a change whose caller marks the concern list stale itself."""
     incident.version += 1
     incident.updated_at = utcnow()
-    concern_cache.bump(session, [incident.zoo_id])
 
 
 def list_incidents(

@@ -165,7 +165,6 @@ def _existing_incident(
             note="reopened by a new report",
         )
         incident.status = IncidentStatus.under_review
-    incident_service.touch(session, incident)
     return incident
 
 
@@ -186,6 +185,8 @@ def file_report(
     session.flush()
 
     before = incident.severity
+    if report_in.incident_id is not None:
+        incident_service.touch_fields(incident)
     incident.report_count += 1
     incident.first_observed_at = min(incident.first_observed_at, report.observed_at)
     incident.last_observed_at = max(incident.last_observed_at, report.observed_at)
