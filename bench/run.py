@@ -543,7 +543,7 @@ def time_evaluation(target: Target, repeats: int) -> dict[str, float]:
                 t0 = time.perf_counter()
                 rows = evaluate(session, ctx)
                 t1 = time.perf_counter()
-                build_items(session, rows)
+                build_items(session, rows, 0, 50)
                 t2 = time.perf_counter()
                 session.rollback()
                 if i:

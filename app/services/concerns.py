@@ -112,27 +112,29 @@ def _enclosure_names(session: Session, ids: set[int]) -> dict[int, str]:
     return {row.id: row.name for row in session.exec(stmt)}
 
 
-def build_items(session: Session, flags: Sequence[FlagRow]) -> list[ConcernItem]:
-    """Groups flags by subject, names each subject, scores and orders the list."""
-    titles = _titles(session, flags)
+def build_items(
+    session: Session, flags: Sequence[FlagRow], offset: int = 0, limit: int | None = None
+) -> tuple[list[ConcernItem], int]:
+    """Groups flags by subject, orders subjects by score, and names and explains only the
+    subjects on the requested page; returns the page and the number of flagged subjects."""
     grouped: dict[tuple[str, int], list[FlagRow]] = defaultdict(list)
     for flag in flags:
         grouped[(flag.subject_type, flag.subject_id)].append(flag)
-    animals = _animal_refs(session, {sid for kind, sid in grouped if kind == "animal"})
-    enclosures = _enclosure_names(session, {sid for kind, sid in grouped if kind == "enclosure"})
-
-    items = []
-    for (kind, subject_id), rows in grouped.items():
+    for rows in grouped.values():
         rows.sort(key=lambda f: (-f.severity, f.rule))
-        item_flags = [
-            ConcernFlag(
-                rule=f.rule,
-                severity=f.severity,
-                reason=REASONS[(f.rule, kind)](f, titles),
-                incident_ids=f.incident_ids,
-            )
-            for f in rows
-        ]
+    order = sorted(
+        grouped,
+        key=lambda s: (-sum(f.severity for f in grouped[s]), -grouped[s][0].severity, *s),
+    )
+    page = order[offset : None if limit is None else offset + limit]
+
+    page_flags = [f for subject in page for f in grouped[subject]]
+    titles = _titles(session, page_flags)
+    animals = _animal_refs(session, {sid for kind, sid in page if kind == "animal"})
+    enclosures = _enclosure_names(session, {sid for kind, sid in page if kind == "enclosure"})
+    items = []
+    for kind, subject_id in page:
+        rows = grouped[(kind, subject_id)]
         species = enclosure = None
         if kind == "animal":
             name, species, enclosure = animals[subject_id]
@@ -148,44 +150,18 @@ def build_items(session: Session, flags: Sequence[FlagRow]) -> list[ConcernItem]
                 enclosure=enclosure,
                 score=sum(f.severity for f in rows),
                 max_severity=rows[0].severity,
-                flags=item_flags,
+                flags=[
+                    ConcernFlag(
+                        rule=f.rule,
+                        severity=f.severity,
+                        reason=REASONS[(f.rule, kind)](f, titles),
+                        incident_ids=f.incident_ids,
+                    )
+                    for f in rows
+                ],
             )
         )
-    items.sort(key=lambda i: (-i.score, -i.max_severity, i.subject_type, i.subject_id))
-    return items
-
-
-def filtered(
-    items: Sequence[ConcernItem],
-    min_severity: int | None,
-    rule_ids: Sequence[str] | None,
-    subject_type: str | None,
-) -> list[ConcernItem]:
-    """Keeps the flags the filters ask for; subjects left with none drop out, scores follow."""
-    if min_severity is None and not rule_ids and subject_type is None:
-        return list(items)
-    kept = []
-    for item in items:
-        if subject_type is not None and item.subject_type != subject_type:
-            continue
-        flags = [
-            f
-            for f in item.flags
-            if (min_severity is None or f.severity >= min_severity)
-            and (not rule_ids or f.rule in rule_ids)
-        ]
-        if flags:
-            kept.append(
-                item.model_copy(
-                    update={
-                        "flags": flags,
-                        "score": sum(f.severity for f in flags),
-                        "max_severity": max(f.severity for f in flags),
-                    }
-                )
-            )
-    kept.sort(key=lambda i: (-i.score, -i.max_severity, i.subject_type, i.subject_id))
-    return kept
+    return items, len(order)
 
 
 def list_key(*, session: Session, zoo_id: int, now: datetime | None = None) -> str:
@@ -209,11 +185,36 @@ def zoo_concerns(
     now: datetime | None = None,
 ) -> list[ConcernItem]:
     """The zoo's flagged animals and enclosures, most concerning first."""
+    items, _ = zoo_concerns_page(
+        session=session,
+        settings=settings,
+        zoo=zoo,
+        min_severity=min_severity,
+        rule_ids=rule_ids,
+        subject_type=subject_type,
+        now=now,
+    )
+    return items
+
+
+def zoo_concerns_page(
+    *,
+    session: Session,
+    settings: Settings,
+    zoo: Zoo,
+    min_severity: int | None = None,
+    rule_ids: Sequence[str] | None = None,
+    subject_type: str | None = None,
+    now: datetime | None = None,
+    offset: int = 0,
+    limit: int | None = None,
+) -> tuple[list[ConcernItem], int]:
+    """One page of the zoo's list, most concerning first, and how many subjects it has."""
     ctx = Context(settings=settings, zoo_id=zoo.id, now=now or utcnow())
     flags = engine.evaluate(session, ctx, engine.select_rules(rule_ids, subject_type))
     if min_severity is not None:
         flags = [f for f in flags if f.severity >= min_severity]
-    return build_items(session, flags)
+    return build_items(session, flags, offset, limit)
 
 
 @dataclass(frozen=True)
@@ -255,22 +256,22 @@ def render_zoo_concerns(
     cached = cache.get(tag) if cache is not None else None
     if cached is not None:
         return cached  # type: ignore[no-any-return]
-    items = zoo_concerns(
+    window, total = zoo_concerns_page(
         session=session,
         settings=settings,
         zoo=zoo,
         min_severity=request.min_severity,
         rule_ids=request.rule_ids,
         subject_type=request.subject_type,
+        offset=request.offset,
+        limit=request.limit,
     )
-    end = None if request.limit is None else request.offset + request.limit
-    window = items[request.offset : end]
     if request.as_csv:
         filename = f"{zoo.slug}-concerns-{utcnow().date().isoformat()}.csv"
         rendered = Rendered(to_csv(zoo, window).encode(), "text/csv; charset=utf-8", tag, filename)
     else:
         page = Page[ConcernItem](
-            items=window, total=len(items), limit=request.limit or 0, offset=request.offset
+            items=window, total=total, limit=request.limit or 0, offset=request.offset
         )
         rendered = Rendered(page.model_dump_json().encode(), "application/json", tag)
     if cache is not None:
@@ -296,7 +297,9 @@ def animal_concerns(
 ) -> ConcernItem | None:
     """One animal's flags (None when it raises none), evaluated for that animal alone."""
     ctx = Context(settings=settings, zoo_id=animal.zoo_id, now=now or utcnow(), animal_id=animal.id)
-    items = build_items(session, engine.evaluate(session, ctx, engine.select_rules(None, "animal")))
+    items, _ = build_items(
+        session, engine.evaluate(session, ctx, engine.select_rules(None, "animal"))
+    )
     return items[0] if items else None
 
 
