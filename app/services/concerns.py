@@ -164,14 +164,12 @@ def build_items(
     return items, len(order)
 
 
-def list_key(*, session: Session, zoo_id: int, now: datetime | None = None) -> str:
-    """What a zoo's list depends on: the zoo's concern_version and the date (one lookup)."""
-    now = now or utcnow()
-    version, created_at = session.exec(
-        select(Zoo.concern_version, Zoo.created_at).where(Zoo.id == zoo_id)
-    ).one()
+def list_key(zoo: Zoo, now: datetime | None = None) -> str:
+    """What a zoo's list depends on: the zoo's concern_version and the date. The zoo must have
+    been read in this request (get_by_ref reads it afresh), so the version is current."""
+    today = (now or utcnow()).date().isoformat()
     # created_at tells apart a zoo that reuses a deleted zoo's id (SQLite reuses ids).
-    return f"{zoo_id}.{created_at.timestamp():.6f}-{version}-{now.date().isoformat()}"
+    return f"{zoo.id}.{zoo.created_at.timestamp():.6f}-{zoo.concern_version}-{today}"
 
 
 def zoo_concerns(
@@ -250,7 +248,7 @@ def render_zoo_concerns(
     The cache holds rendered bodies (bytes) under their ETag, so its memory is what was
     served, and a hit costs one lookup of the zoo's concern_version.
     """
-    tag = etag(list_key(session=session, zoo_id=zoo.id), request)  # type: ignore[arg-type]
+    tag = etag(list_key(zoo), request)
     if etag_matches(if_none_match, tag):
         return Rendered(b"", "", tag, not_modified=True)
     cached = cache.get(tag) if cache is not None else None

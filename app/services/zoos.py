@@ -22,11 +22,14 @@ from app.welfare import cache as concern_cache
 
 def get_by_ref(*, session: Session, ref: str) -> Zoo:
     """Finds a zoo by numeric id or by slug."""
-    is_id = ref.isascii() and ref.isdigit()
-    if is_id:
-        zoo = session.get(Zoo, int(ref)) if int(ref) <= MAX_ID else None
+    if ref.isascii() and ref.isdigit():
+        if int(ref) > MAX_ID:
+            raise NotFound(f"No zoo with id or slug '{ref}'.")
+        where = Zoo.id == int(ref)
     else:
-        zoo = session.exec(select(Zoo).where(Zoo.slug == ref)).first()
+        where = Zoo.slug == ref
+    # Always read the row afresh: its concern_version keys the concern-list cache.
+    zoo = session.exec(select(Zoo).where(where).execution_options(populate_existing=True)).first()
     if zoo is None:
         raise NotFound(f"No zoo with id or slug '{ref}'.")
     return zoo
