@@ -138,5 +138,21 @@ def keys_revoke(
     typer.echo(f"key {prefix} revoked")
 
 
+@cli.command("purge-idempotency")
+def purge_idempotency(
+    hours: int = typer.Option(24, min=24, help="Delete records older than this many hours."),
+) -> None:
+    """Deletes Idempotency-Key records past their retention (kept at least 24 hours)."""
+    from datetime import timedelta
+
+    from app.services import reports as report_service
+
+    with _session() as session:
+        removed = report_service.purge_idempotency_records(
+            session=session, older_than=timedelta(hours=hours)
+        )
+    typer.echo(f"removed {removed} idempotency records older than {hours} h")
+
+
 def main() -> None:
     cli()

@@ -13,7 +13,9 @@ from app.api.routes import (
     species,
     zoos,
 )
+from app.core.errors import problem_responses
 
-api_router = APIRouter(prefix="/api/v1")
+# Every operation reads the database, so any of them can meet an outage: 503 with Retry-After.
+api_router = APIRouter(prefix="/api/v1", responses=problem_responses(503))
 for module in (zoos, species, enclosures, gifts, animals, reports, incidents, concerns, keys):
     api_router.include_router(module.router)

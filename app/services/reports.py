@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, delete, select
 
 from app.core.errors import Unprocessable, field_error
 from app.models import (
@@ -242,3 +242,12 @@ def list_for_incident(
         .order_by(col(WelfareReport.id))
     )
     return paginate(session, stmt, limit=limit, offset=offset)
+
+
+def purge_idempotency_records(*, session: Session, older_than: timedelta) -> int:
+    """Deletes idempotency records older than the given age (never younger than 24 hours)."""
+    age = max(older_than, IDEMPOTENCY_RETENTION)
+    stmt = delete(IdempotencyRecord).where(col(IdempotencyRecord.created_at) < utcnow() - age)
+    removed = session.execute(stmt).rowcount
+    commit(session)
+    return int(removed or 0)
