@@ -31,7 +31,8 @@ class PageParams(BaseModel):
     offset: int
 
 
-def page_params(
+# Dependencies without I/O are async: they run on the event loop, not in a threadpool hop.
+async def page_params(
     limit: Annotated[
         int, Query(ge=1, le=MAX_LIMIT, description=f"Page size, at most {MAX_LIMIT}.")
     ] = DEFAULT_LIMIT,
@@ -159,7 +160,7 @@ IncidentDep = Annotated[WelfareIncident, Depends(get_incident_or_404)]
 ReportDep = Annotated[WelfareReport, Depends(get_report_or_404)]
 
 
-def get_settings_from_app(request: Request) -> Settings:
+async def get_settings_from_app(request: Request) -> Settings:
     return request.app.state.settings
 
 
