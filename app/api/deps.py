@@ -15,6 +15,7 @@ from app.core.db import get_session
 from app.core.errors import Unauthorized
 from app.models import Animal, ApiKey, Enclosure, Gift, Species, WelfareIncident, WelfareReport, Zoo
 from app.models.api_key import Role
+from app.models.base import ID_MAX
 from app.services import api_keys as api_key_service
 from app.services import zoos as zoo_service
 from app.services.access import ensure_role
@@ -54,8 +55,8 @@ def _iso_text(value: object) -> object:
 ISO_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}")
 DateQuery = Annotated[date | None, BeforeValidator(_iso_text)]
 AwareDatetimeQuery = Annotated[AwareDatetime | None, BeforeValidator(_iso_text)]
-IdPath = Annotated[int, Path(ge=1, le=2_147_483_647)]
-IdQuery = Annotated[int | None, Query(ge=1, le=2_147_483_647)]
+IdPath = Annotated[int, Path(ge=1, le=ID_MAX)]
+IdQuery = Annotated[int | None, Query(ge=1, le=ID_MAX)]
 
 
 def get_zoo_or_404(

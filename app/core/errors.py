@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, Operation
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("zwr.errors")  # the zwr loggers write to stderr (main.py)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "urn:zwr:problem:"
@@ -244,7 +244,8 @@ def _is_operational(exc: DBAPIError) -> bool:
     return isinstance(exc, OperationalError | InterfaceError)
 
 
-async def _unhandled_handler(request: Request, exc: Exception) -> JSONResponse:
+def internal_error_response(request: Request) -> JSONResponse:
+    """The 500 problem: logged with its traceback, shown without it."""
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem_response(
         request,
@@ -252,6 +253,10 @@ async def _unhandled_handler(request: Request, exc: Exception) -> JSONResponse:
         detail="An unexpected error occurred; it has been logged.",
         slug="internal-error",
     )
+
+
+async def _unhandled_handler(request: Request, exc: Exception) -> JSONResponse:
+    return internal_error_response(request)
 
 
 def install_error_handlers(app: FastAPI) -> None:

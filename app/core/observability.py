@@ -11,10 +11,9 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.errors import problem_response
+from app.core.errors import internal_error_response
 
 access_log = logging.getLogger("zwr.access")
-logger = logging.getLogger("zwr.errors")
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -85,14 +84,8 @@ class ObservabilityMiddleware:
             await self.app(scope, receive, send_with_id)
         except Exception:
             # Answered here, inside this middleware, so even a 500 carries the request id.
-            logger.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            response = internal_error_response(Request(scope))
             if status_sent is None:
-                response = problem_response(
-                    Request(scope),
-                    status=500,
-                    detail="An unexpected error occurred; it has been logged.",
-                    slug="internal-error",
-                )
                 await response(scope, receive, send_with_id)
         finally:
             duration = time.perf_counter() - started

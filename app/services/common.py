@@ -9,11 +9,9 @@ from sqlmodel import Session, SQLModel, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from app.core.errors import Conflict, NotFound, Unprocessable, field_error
-from app.models.base import ID_MAX, utcnow
+from app.models.base import utcnow
 
 M = TypeVar("M", bound=SQLModel)
-
-MAX_ID = ID_MAX
 
 
 def get_or_404(session: Session, model: type[M], id_: int, label: str) -> M:

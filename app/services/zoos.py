@@ -6,10 +6,10 @@ from sqlmodel import Session, col, or_, select
 
 from app.core.errors import NotFound
 from app.models import Animal, ApiKey, Enclosure, Gift, WelfareIncident, WelfareReport, Zoo
+from app.models.base import ID_MAX
 from app.models.zoo import ZooCreate, ZooUpdate
 from app.services.access import ensure_zoo_scope
 from app.services.common import (
-    MAX_ID,
     apply_update,
     commit,
     ensure_absent,
@@ -23,7 +23,7 @@ from app.welfare import cache as concern_cache
 def get_by_ref(*, session: Session, ref: str) -> Zoo:
     """Finds a zoo by numeric id or by slug."""
     if ref.isascii() and ref.isdigit():
-        if int(ref) > MAX_ID:
+        if int(ref) > ID_MAX:
             raise NotFound(f"No zoo with id or slug '{ref}'.")
         where = Zoo.id == int(ref)
     else:

@@ -10,7 +10,7 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from app.models import Animal, Zoo
@@ -37,13 +37,6 @@ def bump_where_animals(session: Session, *criteria: Any) -> None:
         .values(concern_version=Zoo.concern_version + 1)
         .execution_options(synchronize_session=False)
     )
-
-
-def registry_version(session: Session) -> int:
-    """A number that changes whenever any zoo's list may have changed (for the ranking)."""
-    total = select(func.coalesce(func.sum(Zoo.concern_version), 0), func.count(Zoo.id))
-    version, zoos = session.exec(total).one()
-    return hash((int(version), int(zoos)))
 
 
 class LRUCache:
