@@ -3,11 +3,14 @@
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
+from sqlmodel import Session
 
+from app.api.fastpath import CachedConcernsMiddleware
 from app.api.router import api_router
 from app.api.routes import bench, docs, health
 from app.core.config import Settings, get_settings
@@ -22,6 +25,7 @@ from app.core.observability import Metrics, ObservabilityMiddleware
 from app.core.openapi import document_text_rules
 from app.core.ratelimit import WriteRateLimiter
 from app.welfare.cache import LRUCache
+from app.welfare.stamps import StampReader
 
 DESCRIPTION = """
 Records zoos, the animals they hold, where those animals came from (diplomatic and other
@@ -93,11 +97,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.write_rate_limit, settings.rate_limit_storage
     )
     app.state.metrics = Metrics()
+    # Sessions for work outside the request's dependencies (batched reads, thread hops).
+    app.state.read_sessions = partial(Session, engine, expire_on_commit=False)
+    app.state.zoo_stamps = StampReader()
     app.state.concern_cache = LRUCache(int(settings.concern_cache_mb * 1024 * 1024))
     install_error_handlers(app)
     app.add_middleware(
         DatabaseConcurrencyMiddleware, limit=settings.db_pool_size, prefixes=("/api/", "/readyz")
     )
+    # Outside the admission limit: a repeated concern list needs no connection of its own.
+    app.add_middleware(CachedConcernsMiddleware)
     app.add_middleware(RequestGuardMiddleware, max_body_bytes=settings.max_body_bytes)
     # Added last so it is outermost: it sees every response, errors included.
     app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics)

@@ -10,10 +10,10 @@ from sqlmodel import Session
 
 from app.core import migrations
 from app.core.config import Settings
-from app.core.db import get_session, make_engine
+from app.core.db import make_engine
 from app.main import create_app
 from app.models.api_key import Role
-from tests.dbutil import backend, create_database, drop_database
+from tests.dbutil import backend, create_database, drop_database, share_session
 from tests.factories import make_key
 
 
@@ -71,7 +71,7 @@ def session(engine: Engine) -> Iterator[Session]:
 @pytest.fixture
 def app(settings: Settings, session: Session) -> Iterator[FastAPI]:
     app = create_app(settings)
-    app.dependency_overrides[get_session] = lambda: session
+    share_session(app, session)
     yield app
     app.state.engine.dispose()
     app.state.write_engine.dispose()

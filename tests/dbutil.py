@@ -3,10 +3,16 @@
 import os
 import tempfile
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+from fastapi import FastAPI
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlmodel import Session
+
+from app.core.db import get_session
 
 # Unset: SQLite in a temporary folder. A PostgreSQL URL names a server (and an admin
 # database to connect to); the suite creates its own uniquely named database there.
@@ -43,3 +49,19 @@ def drop_database(url: str) -> None:
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
     admin.dispose()
+
+
+def override_sessions(app: FastAPI, sessions: Callable[[], Iterator[Session]]) -> None:
+    """Gives the app's routes their sessions from `sessions`, a generator function like
+    get_session: both the request dependency and the reads made outside it."""
+    app.dependency_overrides[get_session] = sessions
+    app.state.read_sessions = contextmanager(sessions)
+
+
+def share_session(app: FastAPI, session: Session) -> None:
+    """Every request of the app uses this one (rolled-back) test session."""
+
+    def sessions() -> Iterator[Session]:
+        yield session
+
+    override_sessions(app, sessions)

@@ -26,9 +26,9 @@ from sqlalchemy import text
 from sqlmodel import Session, SQLModel
 
 from app.core.config import Settings
-from app.core.db import get_session
 from app.core.ratelimit import WriteRateLimiter
 from app.main import create_app
+from tests.dbutil import override_sessions
 from tests.factories import make_animal, make_enclosure, make_gift, make_species, make_zoo
 
 _SCHEMA_ONLY_DB = Path(tempfile.gettempdir()) / "zwr-fuzz-schema-only-never-opened.db"
@@ -149,7 +149,7 @@ def fuzz_app(app: FastAPI, session: Session, admin_key: str) -> Iterator[FastAPI
         ) as request_session:
             yield request_session
 
-    app.dependency_overrides[get_session] = per_request_session
+    override_sessions(app, per_request_session)
     # Hundreds of writes with one key would otherwise mostly meet the documented 429.
     app.state.rate_limiter = WriteRateLimiter("1000000/minute", "memory://")
 

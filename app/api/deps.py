@@ -59,18 +59,18 @@ IdPath = Annotated[int, Path(ge=1, le=ID_MAX)]
 IdQuery = Annotated[int | None, Query(ge=1, le=ID_MAX)]
 
 
-def get_zoo_or_404(
-    session: SessionDep,
-    zoo: Annotated[
-        str,
-        Path(
-            min_length=1,
-            max_length=80,
-            description="The zoo's numeric id or its slug.",
-            examples=["korea-central-zoo"],
-        ),
-    ],
-) -> Zoo:
+ZooRefPath = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=80,
+        description="The zoo's numeric id or its slug.",
+        examples=["korea-central-zoo"],
+    ),
+]
+
+
+def get_zoo_or_404(session: SessionDep, zoo: ZooRefPath) -> Zoo:
     return zoo_service.get_by_ref(session=session, ref=zoo)
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import Session, col, select
+from starlette.concurrency import run_in_threadpool
 
 from app.core.config import Settings
 from app.models import Animal, Enclosure, Species, WelfareIncident, Zoo
@@ -26,6 +27,7 @@ from app.models.page import Page
 from app.welfare import engine
 from app.welfare.cache import LRUCache
 from app.welfare.rules import REASONS, RULES, Context, FlagRow, cited_ids
+from app.welfare.stamps import Sessions, StampReader, ZooStamp
 
 CSV_COLUMNS = (
     "zoo",
@@ -164,9 +166,9 @@ def build_items(
     return items, len(order)
 
 
-def list_key(zoo: Zoo, now: datetime | None = None) -> str:
-    """What a zoo's list depends on: the zoo's concern_version and the date. The zoo must have
-    been read in this request (get_by_ref reads it afresh), so the version is current."""
+def list_key(zoo: Zoo | ZooStamp, now: datetime | None = None) -> str:
+    """What a zoo's list depends on: the zoo's concern_version and the date. The version must
+    have been read after the request arrived, so it is current."""
     today = (now or utcnow()).date().isoformat()
     # created_at tells apart a zoo that reuses a deleted zoo's id (SQLite reuses ids).
     return f"{zoo.id}.{zoo.created_at.timestamp():.6f}-{zoo.concern_version}-{today}"
@@ -176,7 +178,7 @@ def zoo_concerns(
     *,
     session: Session,
     settings: Settings,
-    zoo: Zoo,
+    zoo: Zoo | ZooStamp,
     min_severity: int | None = None,
     rule_ids: Sequence[str] | None = None,
     subject_type: str | None = None,
@@ -199,7 +201,7 @@ def zoo_concerns_page(
     *,
     session: Session,
     settings: Settings,
-    zoo: Zoo,
+    zoo: Zoo | ZooStamp,
     min_severity: int | None = None,
     rule_ids: Sequence[str] | None = None,
     subject_type: str | None = None,
@@ -234,47 +236,96 @@ class ListRequest:
     as_csv: bool
 
 
-def render_zoo_concerns(
+# A raw request (zoo ref, query string, Accept header) already answered with a 200. The same
+# bytes validate the same way, so its answer can be given again without parsing them.
+RequestAlias = tuple[str, str, bytes, str | None]
+ALIAS_SIZE = 256  # the alias shares the rendered body; count only its own entry
+
+
+def request_alias(ref: str, query_string: bytes, accept: str | None) -> RequestAlias:
+    return ("request", ref, query_string, accept)
+
+
+async def zoo_concern_list(
     *,
-    session: Session,
+    sessions: Sessions,
+    stamps: StampReader,
     settings: Settings,
-    zoo: Zoo,
+    ref: str,
     request: ListRequest,
     cache: LRUCache | None,
     if_none_match: str | None = None,
+    alias: RequestAlias | None = None,
 ) -> Rendered:
-    """The list as the response body, from the cache while nothing it depends on changed.
+    """The zoo's list as the response body, from the cache while nothing it depends on changed.
 
-    The cache holds rendered bodies (bytes) under their ETag, so its memory is what was
-    served, and a hit costs one lookup of the zoo's concern_version.
+    The cache holds rendered bodies (bytes) under their ETag, so its memory is what was served.
+    A hit costs a share of one batched read of the zoos' concern_version, on the event loop;
+    only a miss takes a worker thread and a session to evaluate the rules. With `alias`, the
+    raw request is remembered too, so `cached_response` can answer it again before routing.
     """
-    tag = etag(list_key(zoo), request)
+    zoo = await stamps.get(ref, sessions)
+    key = list_key(zoo)
+    tag = etag(key, request)
     if etag_matches(if_none_match, tag):
         return Rendered(b"", "", tag, not_modified=True)
-    cached = cache.get(tag) if cache is not None else None
-    if cached is not None:
-        return cached  # type: ignore[no-any-return]
-    window, total = zoo_concerns_page(
-        session=session,
-        settings=settings,
-        zoo=zoo,
-        min_severity=request.min_severity,
-        rule_ids=request.rule_ids,
-        subject_type=request.subject_type,
-        offset=request.offset,
-        limit=request.limit,
-    )
+    rendered = cache.get(tag) if cache is not None else None
+    if rendered is None:
+        rendered = await run_in_threadpool(_render, sessions, settings, zoo, request, tag)
+        if cache is not None:
+            cache.put(tag, rendered, size=len(rendered.body))
+    if cache is not None and alias is not None:
+        cache.put(alias, (key, rendered), size=ALIAS_SIZE)
+    return rendered  # type: ignore[no-any-return]
+
+
+async def cached_response(
+    *,
+    sessions: Sessions,
+    stamps: StampReader,
+    cache: LRUCache | None,
+    alias: RequestAlias,
+    if_none_match: str | None,
+) -> Rendered | None:
+    """The answer to a request seen before, if the zoo's list has not changed since; None when
+    it must go the whole way (never seen, stale, unknown zoo, or the database failing)."""
+    entry = cache.get(alias) if cache is not None else None
+    if entry is None:
+        return None
+    key, rendered = entry
+    try:
+        zoo = await stamps.get(alias[1], sessions)
+    except Exception:  # the route answers with the right problem document
+        return None
+    if list_key(zoo) != key:
+        return None
+    if etag_matches(if_none_match, rendered.etag):
+        return Rendered(b"", "", rendered.etag, not_modified=True)
+    return rendered  # type: ignore[no-any-return]
+
+
+def _render(
+    sessions: Sessions, settings: Settings, zoo: ZooStamp, request: ListRequest, tag: str
+) -> Rendered:
+    # The rules read after the version was: the body is at least as new as its key.
+    with sessions() as session:
+        window, total = zoo_concerns_page(
+            session=session,
+            settings=settings,
+            zoo=zoo,
+            min_severity=request.min_severity,
+            rule_ids=request.rule_ids,
+            subject_type=request.subject_type,
+            offset=request.offset,
+            limit=request.limit,
+        )
     if request.as_csv:
         filename = f"{zoo.slug}-concerns-{utcnow().date().isoformat()}.csv"
-        rendered = Rendered(to_csv(zoo, window).encode(), "text/csv; charset=utf-8", tag, filename)
-    else:
-        page = Page[ConcernItem](
-            items=window, total=total, limit=request.limit or 0, offset=request.offset
-        )
-        rendered = Rendered(page.model_dump_json().encode(), "application/json", tag)
-    if cache is not None:
-        cache.put(tag, rendered, size=len(rendered.body))
-    return rendered
+        return Rendered(to_csv(zoo, window).encode(), "text/csv; charset=utf-8", tag, filename)
+    page = Page[ConcernItem](
+        items=window, total=total, limit=request.limit or 0, offset=request.offset
+    )
+    return Rendered(page.model_dump_json().encode(), "application/json", tag)
 
 
 def etag(key: str, *parts: object) -> str:
@@ -327,7 +378,7 @@ def ranking(
     return summaries[offset : offset + limit], len(summaries)
 
 
-def to_csv(zoo: Zoo, items: Sequence[ConcernItem]) -> str:
+def to_csv(zoo: Zoo | ZooStamp, items: Sequence[ConcernItem]) -> str:
     """The concern list as CSV, one row per flag, with a header row."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")

@@ -14,13 +14,13 @@ from sqlmodel import Session
 
 from app.core import migrations
 from app.core.config import Settings
-from app.core.db import get_session, make_engine
+from app.core.db import make_engine
 from app.main import create_app
 from app.models import Animal, Enclosure, Species, WelfareIncident, Zoo
 from app.seed.loader import load_seed
 from tests.api.test_errors import assert_problem
 from tests.api.test_reports import post_report, walk
-from tests.dbutil import create_database, drop_database
+from tests.dbutil import create_database, drop_database, share_session
 from tests.factories import make_animal, make_enclosure, make_gift, make_species, make_zoo
 
 API = "/api/v1"
@@ -666,7 +666,7 @@ def strict_client(settings: Settings, session: Session) -> Iterator[TestClient]:
         }
     )
     app = create_app(strict)
-    app.dependency_overrides[get_session] = lambda: session
+    share_session(app, session)
     with TestClient(app) as client:
         yield client
     app.state.engine.dispose()

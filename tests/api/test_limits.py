@@ -13,11 +13,11 @@ from httpx import Response
 from sqlmodel import Session, select
 
 from app.core.config import Settings
-from app.core.db import get_session
 from app.main import create_app
 from app.models import Enclosure, Species, Zoo
 from app.models.api_key import Role
 from tests.api.test_errors import assert_problem, row_counts
+from tests.dbutil import share_session
 from tests.factories import make_animal, make_enclosure, make_key, make_species, make_zoo
 
 API = "/api/v1"
@@ -364,7 +364,7 @@ def test_opened_year_in_the_future_is_422(client: TestClient, session: Session) 
 @pytest.fixture
 def limited_app(settings: Settings, session: Session) -> Iterator[FastAPI]:
     app = create_app(settings.model_copy(update={"write_rate_limit": "3/minute"}))
-    app.dependency_overrides[get_session] = lambda: session
+    share_session(app, session)
     yield app
     app.state.engine.dispose()
 

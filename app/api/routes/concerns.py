@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response
 
-from app.api.deps import AnimalDep, PageDep, SessionDep, SettingsDep, ZooDep
+from app.api.deps import AnimalDep, PageDep, SessionDep, SettingsDep, ZooRefPath
 from app.core.errors import problem_responses
 from app.models.concern import ConcernItem, ConcernRulePublic, ZooConcernSummary
 from app.models.page import Page
@@ -53,11 +53,10 @@ def _wants_csv(format_: ListFormat | None, accept: str | None) -> bool:
     summary="A zoo's concern list",
     responses={**CSV_RESPONSE, **problem_responses(404, 422)},
 )
-def zoo_concerns(
+async def zoo_concerns(
     request: Request,
-    session: SessionDep,
     settings: SettingsDep,
-    zoo: ZooDep,
+    zoo: ZooRefPath,
     page: PageDep,
     min_severity: Annotated[
         int | None, Query(ge=1, le=5, description="Only flags of this severity or more.")
@@ -83,10 +82,12 @@ def zoo_concerns(
     `If-None-Match` for a 304 while nothing that could change the list has been written."""
     as_csv = _wants_csv(format, accept)
     whole = as_csv and "limit" not in request.query_params  # a CSV download is the whole list
-    rendered = concern_service.render_zoo_concerns(
-        session=session,
+    state = request.app.state
+    rendered = await concern_service.zoo_concern_list(
+        sessions=state.read_sessions,
+        stamps=state.zoo_stamps,
         settings=settings,
-        zoo=zoo,
+        ref=zoo,
         request=concern_service.ListRequest(
             min_severity=min_severity,
             rule_ids=tuple(sorted(r.value for r in rule)) if rule else None,
@@ -95,9 +96,14 @@ def zoo_concerns(
             offset=page.offset,
             as_csv=as_csv,
         ),
-        cache=request.app.state.concern_cache,
+        cache=state.concern_cache,
         if_none_match=if_none_match,
+        alias=concern_service.request_alias(zoo, request.scope["query_string"], accept),
     )
+    return as_response(rendered)
+
+
+def as_response(rendered: concern_service.Rendered) -> Response:
     headers = {"ETag": rendered.etag}
     if rendered.not_modified:
         return Response(status_code=304, headers=headers)

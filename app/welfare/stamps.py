@@ -1,0 +1,104 @@
+"""Zoo stamps: a zoo's identity and concern_version, read in shared batches for cached reads.
+
+A cached concern list is current when the zoo's concern_version in the database is the one it
+was rendered at. Reading that version is the only database work of a cache hit, so concurrent
+hits share it: requests that arrive while a batch is being read wait for the next batch, and
+one statement serves them all. Each request is answered from a read that started after it
+arrived, so it sees every write committed before it arrived, on any worker or server.
+"""
+
+import asyncio
+import weakref
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlmodel import Session, col
+from starlette.concurrency import run_in_threadpool
+
+from app.core.errors import NotFound
+from app.models import Zoo
+from app.models.base import ID_MAX
+
+
+@dataclass(frozen=True)
+class ZooStamp:
+    id: int
+    slug: str
+    created_at: datetime
+    concern_version: int
+
+
+def _is_id(ref: str) -> bool:
+    return ref.isascii() and ref.isdigit()
+
+
+Sessions = Callable[[], AbstractContextManager[Session]]
+
+
+def fetch(sessions: Sessions, refs: Sequence[str]) -> dict[str, ZooStamp]:
+    """The stamps of the zoos named by id or slug, in one statement; unknown refs are left out."""
+    ids = [int(r) for r in refs if _is_id(r) and int(r) <= ID_MAX]
+    slugs = [r for r in refs if not _is_id(r)]
+    stmt = select(Zoo.id, Zoo.slug, Zoo.created_at, Zoo.concern_version).where(
+        or_(col(Zoo.id).in_(ids), col(Zoo.slug).in_(slugs))
+    )
+    with sessions() as session:
+        rows = session.execute(stmt).all()
+    stamps: dict[str, ZooStamp] = {}
+    for row in rows:
+        stamp = ZooStamp(row.id, row.slug, row.created_at, row.concern_version)
+        stamps[str(row.id)] = stamps[row.slug] = stamp
+    return stamps
+
+
+class _Batches:
+    """The waiting requests of one event loop and whether a batch is being read."""
+
+    def __init__(self) -> None:
+        self.waiting: dict[str, list[asyncio.Future[ZooStamp | None]]] = {}
+        self.reader: asyncio.Task[None] | None = None
+
+
+class StampReader:
+    def __init__(self) -> None:
+        # One per event loop: a server has one loop; test clients each run their own.
+        self._loops: weakref.WeakKeyDictionary[Any, _Batches] = weakref.WeakKeyDictionary()
+
+    async def get(self, ref: str, sessions: Sessions) -> ZooStamp:
+        """The zoo's current stamp, or NotFound. `sessions` opens a read session (one app has
+        one; the batch uses that of the request that started it)."""
+        loop = asyncio.get_running_loop()
+        batches = self._loops.get(loop)
+        if batches is None:
+            batches = self._loops[loop] = _Batches()
+        future: asyncio.Future[ZooStamp | None] = loop.create_future()
+        batches.waiting.setdefault(ref, []).append(future)
+        if batches.reader is None:
+            batches.reader = loop.create_task(self._read(batches, sessions))
+        stamp = await future
+        if stamp is None:
+            raise NotFound(f"No zoo with id or slug '{ref}'.")
+        return stamp
+
+    async def _read(self, batches: _Batches, sessions: Sessions) -> None:
+        try:
+            while batches.waiting:
+                batch, batches.waiting = batches.waiting, {}
+                try:
+                    stamps = await run_in_threadpool(fetch, sessions, list(batch))
+                except Exception as exc:  # every waiter of this batch gets the error
+                    for futures in batch.values():
+                        for future in futures:
+                            if not future.done():
+                                future.set_exception(exc)
+                    continue
+                for ref, futures in batch.items():
+                    for future in futures:
+                        if not future.done():
+                            future.set_result(stamps.get(ref))
+        finally:
+            batches.reader = None

@@ -1,0 +1,130 @@
+"""Repeated concern-list requests answered before routing (app/api/fastpath.py): the same
+answer as the route's, only while the list is unchanged, and never for what the route refuses."""
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from app.models import Zoo
+from app.services import concerns as concern_service
+from tests.factories import make_animal, make_enclosure, make_species, make_zoo
+
+
+@pytest.fixture
+def zoo(session: Session) -> Zoo:
+    zoo = make_zoo(session)
+    species = make_species(session, social_structure="group", min_group_size=3)
+    pen = make_enclosure(session, zoo, capacity=1, last_inspected_on=datetime.now(UTC).date())
+    make_animal(session, zoo, species, enclosure_id=pen.id)  # alone: social_isolation
+    return zoo
+
+
+@pytest.fixture
+def routed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The refs of the requests that reached the route (the fast path answers the others)."""
+    calls: list[str] = []
+    original: Callable[..., Any] = concern_service.zoo_concern_list
+
+    async def spy(**kwargs: Any) -> concern_service.Rendered:
+        calls.append(kwargs["ref"])
+        return await original(**kwargs)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(concern_service, "zoo_concern_list", spy)
+    return calls
+
+
+def test_a_repeat_gets_the_same_answer_without_routing(
+    anon_client: TestClient, zoo: Zoo, routed: list[str]
+) -> None:
+    url = f"/api/v1/zoos/{zoo.slug}/concerns?limit=5"
+    first = anon_client.get(url)
+    second = anon_client.get(url)
+    assert first.status_code == second.status_code == 200
+    assert routed == [zoo.slug]
+    assert second.content == first.content
+    assert second.headers["etag"] == first.headers["etag"]
+    assert second.headers["content-type"] == first.headers["content-type"] == "application/json"
+    assert second.headers["x-request-id"] != first.headers["x-request-id"]
+    metrics = anon_client.get("/metrics").text
+    assert 'route="/api/v1/zoos/{zoo}/concerns",status="200"} 2.0' in metrics
+
+
+def test_a_repeat_with_the_tag_gets_304(
+    anon_client: TestClient, zoo: Zoo, routed: list[str]
+) -> None:
+    url = f"/api/v1/zoos/{zoo.id}/concerns"
+    tag = anon_client.get(url).headers["etag"]
+    again = anon_client.get(url, headers={"If-None-Match": tag})
+    assert again.status_code == 304
+    assert again.headers["etag"] == tag
+    assert routed == [str(zoo.id)]
+
+
+def test_a_write_sends_the_repeat_back_to_the_route(
+    client: TestClient, zoo: Zoo, routed: list[str]
+) -> None:
+    url = f"/api/v1/zoos/{zoo.slug}/concerns"
+    before = client.get(url)
+    assert [f["rule"] for f in before.json()["items"][0]["flags"]] == ["social_isolation"]
+    report = {
+        "zoo_id": zoo.id,
+        "animal_id": before.json()["items"][0]["subject_id"],
+        "category": "health",
+        "severity": 5,
+        "title": "Open wound",
+        "observed_at": datetime.now(UTC).isoformat(),
+    }
+    assert client.post("/api/v1/reports", json=report).status_code == 201
+
+    after = client.get(url)
+    assert routed == [zoo.slug, zoo.slug]
+    assert after.headers["etag"] != before.headers["etag"]
+    rules = {f["rule"] for f in after.json()["items"][0]["flags"]}
+    assert rules == {"social_isolation", "severe_open_incident"}
+
+
+def test_each_spelling_of_a_request_is_its_own_entry(
+    anon_client: TestClient, zoo: Zoo, routed: list[str]
+) -> None:
+    base = f"/api/v1/zoos/{zoo.slug}/concerns"
+    as_json = anon_client.get(base)
+    as_csv = anon_client.get(base, headers={"Accept": "text/csv"})
+    assert as_csv.headers["content-type"].startswith("text/csv")
+    assert "attachment" in as_csv.headers["content-disposition"]
+    again_csv = anon_client.get(base, headers={"Accept": "text/csv"})
+    again_json = anon_client.get(base)
+    assert again_csv.content == as_csv.content
+    assert again_csv.headers["content-disposition"] == as_csv.headers["content-disposition"]
+    assert again_json.content == as_json.content
+    assert routed == [zoo.slug, zoo.slug]
+
+
+def test_refused_requests_are_never_remembered(
+    anon_client: TestClient, zoo: Zoo, routed: list[str]
+) -> None:
+    bad = f"/api/v1/zoos/{zoo.slug}/concerns?limit=0"
+    for _ in range(2):
+        response = anon_client.get(bad)
+        assert response.status_code == 422
+        assert response.headers["content-type"] == "application/problem+json"
+    long_tag = anon_client.get(
+        f"/api/v1/zoos/{zoo.slug}/concerns", headers={"If-None-Match": "x" * 1001}
+    )
+    assert long_tag.status_code == 422
+
+
+def test_a_deleted_zoo_is_404_even_after_its_list_was_served(
+    client: TestClient, session: Session, routed: list[str]
+) -> None:
+    empty = make_zoo(session)
+    url = f"/api/v1/zoos/{empty.slug}/concerns"
+    assert client.get(url).status_code == 200
+    assert client.delete(f"/api/v1/zoos/{empty.slug}").status_code == 204
+    gone = client.get(url)
+    assert gone.status_code == 404
+    assert gone.headers["content-type"] == "application/problem+json"
+    assert routed == [empty.slug, empty.slug]
