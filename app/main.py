@@ -99,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = Metrics()
     # Sessions for work outside the request's dependencies (batched reads, thread hops).
     app.state.read_sessions = partial(Session, engine, expire_on_commit=False)
+    app.state.write_sessions = partial(Session, write_engine, expire_on_commit=False)
     app.state.zoo_stamps = StampReader()
     app.state.concern_cache = LRUCache(int(settings.concern_cache_mb * 1024 * 1024))
     install_error_handlers(app)

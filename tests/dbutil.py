@@ -55,7 +55,7 @@ def override_sessions(app: FastAPI, sessions: Callable[[], Iterator[Session]]) -
     """Gives the app's routes their sessions from `sessions`, a generator function like
     get_session: both the request dependency and the reads made outside it."""
     app.dependency_overrides[get_session] = sessions
-    app.state.read_sessions = contextmanager(sessions)
+    app.state.read_sessions = app.state.write_sessions = contextmanager(sessions)
 
 
 def share_session(app: FastAPI, session: Session) -> None:

@@ -18,7 +18,6 @@ from app.models.api_key import Role
 from app.models.base import ID_MAX
 from app.services import api_keys as api_key_service
 from app.services import zoos as zoo_service
-from app.services.access import ensure_role
 from app.services.common import get_or_404
 
 DEFAULT_LIMIT = 50
@@ -116,19 +115,29 @@ def get_optional_key(
     return api_key_service.authenticate(session=session, token=credentials.credentials)
 
 
+async def bearer_token(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> str:
+    """The bearer token, checked later; no token at all is refused before anything else."""
+    if credentials is None:
+        raise Unauthorized("This needs an API key: send Authorization: Bearer <key>.")
+    return credentials.credentials
+
+
+BearerTokenDep = Annotated[str, Depends(bearer_token)]
+
+
 def require_role(role: Role) -> Callable[..., ApiKey]:
     """A dependency that admits keys whose role includes `role`, and counts their writes."""
 
-    def dependency(
-        request: Request,
-        key: Annotated[ApiKey | None, Depends(get_optional_key)],
-    ) -> ApiKey:
-        if key is None:
-            raise Unauthorized("This needs an API key: send Authorization: Bearer <key>.")
-        ensure_role(key, role)
-        if request.method not in ("GET", "HEAD", "OPTIONS"):
-            request.app.state.rate_limiter.hit(key.id)
-        return key
+    def dependency(session: SessionDep, request: Request, token: BearerTokenDep) -> ApiKey:
+        writes = request.method not in ("GET", "HEAD", "OPTIONS")
+        return api_key_service.admit(
+            session=session,
+            token=token,
+            role=role,
+            limiter=request.app.state.rate_limiter if writes else None,
+        )
 
     dependency.__name__ = f"require_{role.value}"
     return dependency

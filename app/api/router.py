@@ -17,5 +17,6 @@ from app.core.errors import problem_responses
 
 # Every operation reads the database, so any of them can meet an outage: 503 with Retry-After.
 api_router = APIRouter(prefix="/api/v1", responses=problem_responses(503))
-for module in (zoos, species, enclosures, gifts, animals, reports, incidents, concerns, keys):
+# Routes are matched in order: the busiest (reports, concern lists) first.
+for module in (reports, concerns, incidents, zoos, species, enclosures, gifts, animals, keys):
     api_router.include_router(module.router)

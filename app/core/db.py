@@ -1,7 +1,8 @@
 """Engine and session factory for SQLite (embedded default) and PostgreSQL."""
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 
 from fastapi import Request
 from sqlalchemy import Engine, event
@@ -62,14 +63,19 @@ def make_engine(settings: Settings, *, writer: bool = False) -> Engine:
         )
         _enable_sqlite_pragmas(engine, begin="BEGIN IMMEDIATE" if writer else "BEGIN")
         return engine
+    # No pre-ping (a round trip on every checkout): a connection lost to a database restart
+    # fails its request with a 503, and SQLAlchemy then replaces every older pooled connection.
     return create_engine(
         url,
         echo=settings.echo_sql,
-        pool_pre_ping=True,
         pool_size=settings.db_pool_size,
         max_overflow=0,
     )
 
+
+# Opens a session for work outside a request's dependencies (batched reads, one thread hop);
+# the app keeps one for reads and one for writes (app.state.read_sessions / write_sessions).
+Sessions = Callable[[], AbstractContextManager[Session]]
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 

@@ -6,10 +6,12 @@ from datetime import timedelta
 from sqlmodel import Session, col, select
 
 from app.core.errors import Conflict, Unauthorized
+from app.core.ratelimit import WriteRateLimiter
 from app.core.security import generate_key, hash_secret, parse_key, secret_matches
-from app.models.api_key import ApiKey, ApiKeyCreate
+from app.models.api_key import ApiKey, ApiKeyCreate, Role
 from app.models.base import utcnow
 from app.services import zoos as zoo_service
+from app.services.access import ensure_role
 from app.services.common import commit, paginate
 
 # last_used_at is bookkeeping; writing it on every request would turn reads into writes.
@@ -77,4 +79,14 @@ def authenticate(*, session: Session, token: str) -> ApiKey:
         key.last_used_at = now
         session.add(key)
         commit(session)
+    return key
+
+
+def admit(*, session: Session, token: str, role: Role, limiter: WriteRateLimiter | None) -> ApiKey:
+    """The live key a bearer token names, if its role includes `role`; with a limiter, the
+    write is counted against the key's budget (429 once over it)."""
+    key = authenticate(session=session, token=token)
+    ensure_role(key, role)
+    if limiter is not None:
+        limiter.hit(key.id)  # type: ignore[arg-type]
     return key

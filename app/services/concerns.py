@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
 from app.core.config import Settings
+from app.core.db import Sessions
 from app.models import Animal, Enclosure, Species, WelfareIncident, Zoo
 from app.models.base import utcnow
 from app.models.concern import (
@@ -27,7 +28,7 @@ from app.models.page import Page
 from app.welfare import engine
 from app.welfare.cache import LRUCache
 from app.welfare.rules import REASONS, RULES, Context, FlagRow, cited_ids
-from app.welfare.stamps import Sessions, StampReader, ZooStamp
+from app.welfare.stamps import StampReader, ZooStamp
 
 CSV_COLUMNS = (
     "zoo",

@@ -3,18 +3,22 @@
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import and_, bindparam, exists, insert, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
 
+from app.core.db import Sessions
 from app.core.errors import Unprocessable, field_error
+from app.core.ratelimit import WriteRateLimiter
 from app.models import (
     Animal,
     ApiKey,
     Enclosure,
     IdempotencyRecord,
+    IncidentEvent,
     WelfareIncident,
     WelfareReport,
     Zoo,
@@ -24,12 +28,17 @@ from app.models.base import utcnow
 from app.models.enums import EventKind, IncidentStatus
 from app.models.incident import OPEN_STATUSES
 from app.models.report import WelfareReportCreate, WelfareReportPublic
+from app.services import api_keys as api_key_service
 from app.services import incidents as incident_service
 from app.services.access import ensure_zoo_scope
-from app.services.common import commit, paginate, require_ref
+from app.services.common import commit, paginate
 from app.welfare import cache as concern_cache
 
 IDEMPOTENCY_RETENTION = timedelta(hours=24)
+# Plain tables for the write path: inserts without the ORM's unit of work.
+INCIDENTS = WelfareIncident.__table__  # type: ignore[attr-defined]
+REPORTS = WelfareReport.__table__  # type: ignore[attr-defined]
+EVENTS = IncidentEvent.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -103,49 +112,101 @@ def _claim_key(
 
 
 def _check_subject(session: Session, report_in: WelfareReportCreate) -> None:
-    require_ref(session, Zoo, report_in.zoo_id, "zoo_id", "zoo")
-    for field, model, label in (
-        ("animal_id", Animal, "animal"),
-        ("enclosure_id", Enclosure, "enclosure"),
+    """The zoo exists and the animal and enclosure named are in it: one statement."""
+    found = session.execute(
+        select(
+            select(Zoo.id).where(Zoo.id == report_in.zoo_id).scalar_subquery(),
+            select(Animal.zoo_id).where(Animal.id == report_in.animal_id).scalar_subquery(),
+            select(Enclosure.zoo_id)
+            .where(Enclosure.id == report_in.enclosure_id)
+            .scalar_subquery(),
+        )
+    ).one()
+    for field, label, ref_id, zoo_id in (
+        ("zoo_id", "zoo", report_in.zoo_id, found[0]),
+        ("animal_id", "animal", report_in.animal_id, found[1]),
+        ("enclosure_id", "enclosure", report_in.enclosure_id, found[2]),
     ):
-        ref_id = getattr(report_in, field)
         if ref_id is None:
             continue
-        row = require_ref(session, model, ref_id, field, label)
-        if row.zoo_id != report_in.zoo_id:
-            message = f"The {label} {ref_id} is in zoo {row.zoo_id}, not zoo {report_in.zoo_id}."
+        if zoo_id is None:
+            message = f"No {label} with id {ref_id}."
+            raise Unprocessable(message, errors=[field_error(["body", field], message)])
+        if field != "zoo_id" and zoo_id != report_in.zoo_id:
+            message = f"The {label} {ref_id} is in zoo {zoo_id}, not zoo {report_in.zoo_id}."
             raise Unprocessable(message, errors=[field_error(["body", field], message)])
 
 
-def _open_incident(
-    session: Session, report_in: WelfareReportCreate, actor: ApiKey | None
-) -> WelfareIncident:
-    incident = WelfareIncident(
-        zoo_id=report_in.zoo_id,
-        animal_id=report_in.animal_id,
-        enclosure_id=report_in.enclosure_id,
-        category=report_in.category,
-        severity=report_in.severity,
-        title=report_in.title,
-        first_observed_at=report_in.observed_at,
-        last_observed_at=report_in.observed_at,
-    )
-    session.add(incident)
-    session.flush()
-    incident_service.record_event(
-        session,
-        incident,
-        EventKind.created,
-        actor,
-        to_status=incident.status,
-        to_severity=incident.severity,
-    )
-    return incident
+def _event(
+    incident_id: int, kind: EventKind, actor: ApiKey | None, **fields: Any
+) -> dict[str, Any]:
+    empty = dict.fromkeys(("from_status", "to_status", "from_severity", "to_severity"))
+    return empty | {
+        "incident_id": incident_id,
+        "at": utcnow(),
+        "actor_key_id": actor.id if actor else None,
+        "kind": kind,
+        "report_id": None,
+        "note": None,
+        **fields,
+    }
 
 
-def _existing_incident(
+def _insert_incident() -> Any:
+    """INSERT ... SELECT of a new incident, with its first report already counted, guarded so
+    it writes nothing unless the zoo exists and the animal and enclosure are in it: the checks
+    and the insert in one round trip. Built once; the values are bound per report."""
+    columns = [c.name for c in INCIDENTS.c if c.name != "id"]
+    bound = {name: bindparam(name, type_=INCIDENTS.c[name].type) for name in columns}
+    zoo, animal, enclosure = bound["zoo_id"], bound["animal_id"], bound["enclosure_id"]
+    animals, enclosures = Animal.__table__.c, Enclosure.__table__.c  # type: ignore[attr-defined]
+    guard = and_(
+        exists().where(Zoo.__table__.c.id == zoo),  # type: ignore[attr-defined]
+        or_(animal.is_(None), exists().where(animals.id == animal, animals.zoo_id == zoo)),
+        or_(
+            enclosure.is_(None),
+            exists().where(enclosures.id == enclosure, enclosures.zoo_id == zoo),
+        ),
+    )
+    chosen = select(*(bound[name] for name in columns)).where(guard)
+    return insert(INCIDENTS).from_select(columns, chosen).returning(INCIDENTS.c.id)
+
+
+INSERT_INCIDENT = _insert_incident()
+INSERT_REPORT = insert(REPORTS).returning(REPORTS.c.id)
+
+
+def _open_incident(session: Session, report_in: WelfareReportCreate, now: datetime) -> int:
+    """Inserts the new incident; a zoo, animal or enclosure that is missing or elsewhere is a
+    422 naming the field."""
+    values = {
+        "zoo_id": report_in.zoo_id,
+        "animal_id": report_in.animal_id,
+        "enclosure_id": report_in.enclosure_id,
+        "category": report_in.category,
+        "severity": report_in.severity,
+        "severity_set_by_inspector": False,
+        "status": IncidentStatus.reported,
+        "title": report_in.title,
+        "first_observed_at": report_in.observed_at,
+        "last_observed_at": report_in.observed_at,
+        "report_count": 1,
+        "created_at": now,
+        "updated_at": now,
+        "version": 1,
+    }
+    incident_id = session.connection().execute(INSERT_INCIDENT, values).scalar()
+    if incident_id is None:
+        _check_subject(session, report_in)  # raises the 422 that says what is wrong
+        raise Unprocessable("The zoo, animal or enclosure changed while the report was filed.")
+    return int(incident_id)
+
+
+def _feed_incident(
     session: Session, report_in: WelfareReportCreate, actor: ApiKey | None
-) -> WelfareIncident:
+) -> tuple[WelfareIncident, list[dict[str, Any]], int]:
+    """Locks the incident a report adds to, reopens it if closed and counts the report in;
+    returns it, the events so far and its severity before."""
     incident = incident_service.lock(session, report_in.incident_id)  # type: ignore[arg-type]
     if incident is None:
         message = f"No incident with id {report_in.incident_id}."
@@ -153,56 +214,77 @@ def _existing_incident(
     if incident.zoo_id != report_in.zoo_id:
         message = f"Incident {incident.id} is about zoo {incident.zoo_id}, not {report_in.zoo_id}."
         raise Unprocessable(message, errors=[field_error(["body", "zoo_id"], message)])
+    events = []
     if incident.status not in OPEN_STATUSES:
         # resolved -> under_review and dismissed -> under_review are the allowed reopenings.
-        incident_service.record_event(
-            session,
-            incident,
-            EventKind.status_changed,
-            actor,
-            from_status=incident.status,
-            to_status=IncidentStatus.under_review,
-            note="reopened by a new report",
+        events.append(
+            _event(
+                incident.id,  # type: ignore[arg-type]
+                EventKind.status_changed,
+                actor,
+                from_status=incident.status,
+                to_status=IncidentStatus.under_review,
+                note="reopened by a new report",
+            )
         )
         incident.status = IncidentStatus.under_review
-    return incident
+    before = incident.severity
+    incident_service.touch_fields(incident)
+    incident.report_count += 1
+    incident.first_observed_at = min(incident.first_observed_at, report_in.observed_at)
+    incident.last_observed_at = max(incident.last_observed_at, report_in.observed_at)
+    if not incident.severity_set_by_inspector and report_in.severity > incident.severity:
+        incident.severity = report_in.severity
+    session.add(incident)
+    return incident, events, before
 
 
 def file_report(
     session: Session, report_in: WelfareReportCreate, actor: ApiKey | None
 ) -> WelfareReport:
-    """Stores the report and feeds its incident; the caller commits. Shared with the seed."""
-    _check_subject(session, report_in)
-    if report_in.incident_id is None:
-        incident = _open_incident(session, report_in, actor)
-    else:
-        incident = _existing_incident(session, report_in, actor)
-    report = WelfareReport.model_validate(
-        report_in.model_dump(exclude={"incident_id"})
-        | {"incident_id": incident.id, "api_key_id": actor.id if actor else None}
-    )
-    session.add(report)
-    session.flush()
+    """Stores the report and feeds its incident; the caller commits. Shared with the seed.
 
-    before = incident.severity
-    if report_in.incident_id is not None:
-        incident_service.touch_fields(incident)
-    incident.report_count += 1
-    incident.first_observed_at = min(incident.first_observed_at, report.observed_at)
-    incident.last_observed_at = max(incident.last_observed_at, report.observed_at)
-    if not incident.severity_set_by_inspector and report.severity > incident.severity:
-        incident.severity = report.severity
-    incident_service.record_event(
-        session,
-        incident,
-        EventKind.report_added,
-        actor,
-        report_id=report.id,
-        from_severity=before if incident.severity != before else None,
-        to_severity=incident.severity if incident.severity != before else None,
+    A new incident is written with plain inserts (the common case, and the one that must be
+    fast); adding to an existing incident locks and updates it through the ORM.
+    """
+    now = utcnow()
+    if report_in.incident_id is None:
+        incident_id = _open_incident(session, report_in, now)
+        events = [
+            _event(
+                incident_id,
+                EventKind.created,
+                actor,
+                to_status=IncidentStatus.reported,
+                to_severity=report_in.severity,
+            )
+        ]
+        before = after = report_in.severity
+    else:
+        _check_subject(session, report_in)
+        incident, events, before = _feed_incident(session, report_in, actor)
+        incident_id, after = incident.id, incident.severity  # type: ignore[assignment]
+    report = WelfareReport(
+        **report_in.model_dump(exclude={"incident_id"}),
+        incident_id=incident_id,
+        api_key_id=actor.id if actor else None,
+        created_at=now,
     )
-    session.add(incident)
-    concern_cache.bump(session, [incident.zoo_id])
+    values = report.model_dump(exclude={"id"})
+    connection = session.connection()
+    report.id = connection.execute(INSERT_REPORT, values).scalar_one()
+    events.append(
+        _event(
+            incident_id,
+            EventKind.report_added,
+            actor,
+            report_id=report.id,
+            from_severity=before if after != before else None,
+            to_severity=after if after != before else None,
+        )
+    )
+    connection.execute(insert(EVENTS).values(events))  # one multi-row INSERT
+    concern_cache.bump(session, [report_in.zoo_id])
     return report
 
 
@@ -230,6 +312,25 @@ def submit(
         session.add(record)
     commit(session)
     return Submitted(body, location, replayed=False)
+
+
+def submit_as(
+    *,
+    sessions: Sessions,
+    token: str,
+    limiter: WriteRateLimiter,
+    report_in: WelfareReportCreate,
+    idempotency_key: str | None,
+) -> Submitted:
+    """`submit` for the key a bearer token names, which must be a reporter's or above; the
+    whole submission in one session."""
+    with sessions() as session:
+        actor = api_key_service.admit(
+            session=session, token=token, role=Role.reporter, limiter=limiter
+        )
+        return submit(
+            session=session, report_in=report_in, actor=actor, idempotency_key=idempotency_key
+        )
 
 
 def list_for_incident(

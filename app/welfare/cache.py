@@ -10,22 +10,27 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
 from app.models import Animal, Zoo
 
+ZOOS = Zoo.__table__  # type: ignore[attr-defined]
+BUMP = (
+    update(ZOOS)
+    .where(ZOOS.c.id.in_(bindparam("ids", expanding=True)))
+    .values(concern_version=ZOOS.c.concern_version + 1)
+)
+
 
 def bump(session: Session, zoo_ids: Iterable[int | None]) -> None:
-    """Marks the zoos' concern lists stale; part of the caller's transaction."""
+    """Marks the zoos' concern lists stale; part of the caller's transaction. Plain SQL on the
+    session's connection: pending ORM changes are flushed first, so they are in the same
+    transaction before the zoo rows are locked (as late as possible)."""
     ids = sorted({z for z in zoo_ids if z is not None})
     if ids:
-        session.execute(
-            update(Zoo)
-            .where(col(Zoo.id).in_(ids))
-            .values(concern_version=Zoo.concern_version + 1)
-            .execution_options(synchronize_session=False)
-        )
+        session.flush()
+        session.connection().execute(BUMP, {"ids": ids})
 
 
 def bump_where_animals(session: Session, *criteria: Any) -> None:

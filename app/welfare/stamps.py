@@ -9,16 +9,16 @@ arrived, so it sees every write committed before it arrived, on any worker or se
 
 import asyncio
 import weakref
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_, select
-from sqlmodel import Session, col
+from sqlmodel import col
 from starlette.concurrency import run_in_threadpool
 
+from app.core.db import Sessions
 from app.core.errors import NotFound
 from app.models import Zoo
 from app.models.base import ID_MAX
@@ -34,9 +34,6 @@ class ZooStamp:
 
 def _is_id(ref: str) -> bool:
     return ref.isascii() and ref.isdigit()
-
-
-Sessions = Callable[[], AbstractContextManager[Session]]
 
 
 def fetch(sessions: Sessions, refs: Sequence[str]) -> dict[str, ZooStamp]:
