@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, insert, or_
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
 
@@ -18,7 +18,6 @@ from app.models import (
     ApiKey,
     Enclosure,
     IdempotencyRecord,
-    IncidentEvent,
     WelfareIncident,
     WelfareReport,
     Zoo,
@@ -32,13 +31,16 @@ from app.services import api_keys as api_key_service
 from app.services import incidents as incident_service
 from app.services.access import ensure_zoo_scope
 from app.services.common import commit, paginate
+from app.services.report_writes import (
+    EVENTS,
+    FILE_NEW_INCIDENT_PG,
+    INSERT_INCIDENT,
+    INSERT_REPORT,
+    bind,
+)
 from app.welfare import cache as concern_cache
 
 IDEMPOTENCY_RETENTION = timedelta(hours=24)
-# Plain tables for the write path: inserts without the ORM's unit of work.
-INCIDENTS = WelfareIncident.__table__  # type: ignore[attr-defined]
-REPORTS = WelfareReport.__table__  # type: ignore[attr-defined]
-EVENTS = IncidentEvent.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -152,34 +154,9 @@ def _event(
     }
 
 
-def _insert_incident() -> Any:
-    """INSERT ... SELECT of a new incident, with its first report already counted, guarded so
-    it writes nothing unless the zoo exists and the animal and enclosure are in it: the checks
-    and the insert in one round trip. Built once; the values are bound per report."""
-    columns = [c.name for c in INCIDENTS.c if c.name != "id"]
-    bound = {name: bindparam(name, type_=INCIDENTS.c[name].type) for name in columns}
-    zoo, animal, enclosure = bound["zoo_id"], bound["animal_id"], bound["enclosure_id"]
-    animals, enclosures = Animal.__table__.c, Enclosure.__table__.c  # type: ignore[attr-defined]
-    guard = and_(
-        exists().where(Zoo.__table__.c.id == zoo),  # type: ignore[attr-defined]
-        or_(animal.is_(None), exists().where(animals.id == animal, animals.zoo_id == zoo)),
-        or_(
-            enclosure.is_(None),
-            exists().where(enclosures.id == enclosure, enclosures.zoo_id == zoo),
-        ),
-    )
-    chosen = select(*(bound[name] for name in columns)).where(guard)
-    return insert(INCIDENTS).from_select(columns, chosen).returning(INCIDENTS.c.id)
-
-
-INSERT_INCIDENT = _insert_incident()
-INSERT_REPORT = insert(REPORTS).returning(REPORTS.c.id)
-
-
-def _open_incident(session: Session, report_in: WelfareReportCreate, now: datetime) -> int:
-    """Inserts the new incident; a zoo, animal or enclosure that is missing or elsewhere is a
-    422 naming the field."""
-    values = {
+def _incident_values(report_in: WelfareReportCreate, now: datetime) -> dict[str, Any]:
+    """A new incident's columns, with its first report already counted."""
+    return {
         "zoo_id": report_in.zoo_id,
         "animal_id": report_in.animal_id,
         "enclosure_id": report_in.enclosure_id,
@@ -195,11 +172,25 @@ def _open_incident(session: Session, report_in: WelfareReportCreate, now: dateti
         "updated_at": now,
         "version": 1,
     }
-    incident_id = session.connection().execute(INSERT_INCIDENT, values).scalar()
-    if incident_id is None:
-        _check_subject(session, report_in)  # raises the 422 that says what is wrong
-        raise Unprocessable("The zoo, animal or enclosure changed while the report was filed.")
-    return int(incident_id)
+
+
+def _refused(session: Session, report_in: WelfareReportCreate) -> Unprocessable:
+    """Why the guarded insert wrote nothing: the 422 that names the field."""
+    _check_subject(session, report_in)
+    return Unprocessable("The zoo, animal or enclosure changed while the report was filed.")
+
+
+def _file_in_one_statement(
+    session: Session, report_in: WelfareReportCreate, report: WelfareReport, now: datetime
+) -> WelfareReport:
+    """PostgreSQL: incident, report, events and the concern_version bump in one statement."""
+    values = _incident_values(report_in, now) | report.model_dump(exclude={"id"})
+    params = bind(values | {"event_at": now})
+    row = session.connection().execute(FILE_NEW_INCIDENT_PG, params).first()
+    if row is None:
+        raise _refused(session, report_in)
+    report.incident_id, report.id = row
+    return report
 
 
 def _feed_incident(
@@ -244,12 +235,26 @@ def file_report(
 ) -> WelfareReport:
     """Stores the report and feeds its incident; the caller commits. Shared with the seed.
 
-    A new incident is written with plain inserts (the common case, and the one that must be
-    fast); adding to an existing incident locks and updates it through the ORM.
+    A new incident (the common case, and the one that must be fast) is written with plain
+    inserts, on PostgreSQL in one statement; adding to an existing incident locks and updates
+    it through the ORM.
     """
     now = utcnow()
+    report = WelfareReport(
+        **report_in.model_dump(exclude={"incident_id"}),
+        incident_id=0,  # set below
+        api_key_id=actor.id if actor else None,
+        created_at=now,
+    )
+    connection = session.connection()
     if report_in.incident_id is None:
-        incident_id = _open_incident(session, report_in, now)
+        if connection.dialect.name == "postgresql":
+            return _file_in_one_statement(session, report_in, report, now)
+        incident_id = connection.execute(
+            INSERT_INCIDENT, bind(_incident_values(report_in, now))
+        ).scalar()
+        if incident_id is None:
+            raise _refused(session, report_in)
         events = [
             _event(
                 incident_id,
@@ -263,16 +268,9 @@ def file_report(
     else:
         _check_subject(session, report_in)
         incident, events, before = _feed_incident(session, report_in, actor)
-        incident_id, after = incident.id, incident.severity  # type: ignore[assignment]
-    report = WelfareReport(
-        **report_in.model_dump(exclude={"incident_id"}),
-        incident_id=incident_id,
-        api_key_id=actor.id if actor else None,
-        created_at=now,
-    )
-    values = report.model_dump(exclude={"id"})
-    connection = session.connection()
-    report.id = connection.execute(INSERT_REPORT, values).scalar_one()
+        incident_id, after = incident.id, incident.severity
+    report.incident_id = incident_id
+    report.id = connection.execute(INSERT_REPORT, report.model_dump(exclude={"id"})).scalar_one()
     events.append(
         _event(
             incident_id,

@@ -132,6 +132,40 @@ def test_report_opens_a_new_incident(anon_client: TestClient, session: Session) 
     assert at(incident["last_observed_at"]) == at(payload["observed_at"])
 
 
+def test_a_new_incident_is_written_whole_and_the_zoo_only_marked_stale(
+    anon_client: TestClient, session: Session
+) -> None:
+    """On PostgreSQL the write is one statement of CTEs, on SQLite several; either way the
+    incident, the report, both events and the zoo's concern_version - and nothing else of
+    the zoo (its timestamps share names with the report's columns)."""
+    zoo = make_zoo(session)
+    animal = make_animal(session, zoo)
+    reporter = make_key(session, Role.reporter)
+    columns = select(Zoo.id, Zoo.created_at, Zoo.updated_at, Zoo.concern_version)
+    before = {row[0]: row[1:] for row in session.exec(columns)}
+
+    report = post_report(anon_client, zoo.id, reporter, animal_id=animal.id, severity=2)
+
+    session.expire_all()
+    after = {row[0]: row[1:] for row in session.exec(columns)}
+    created, updated, version = before[zoo.id]
+    assert after == before | {zoo.id: (created, updated, version + 1)}
+    events = history(anon_client, report["incident_id"])
+    actor = key_id(session, reporter)
+    assert [(e["kind"], e["actor_key_id"]) for e in events] == [
+        ("created", actor),
+        ("report_added", actor),
+    ]
+    assert (events[0]["to_status"], events[0]["to_severity"], events[0]["report_id"]) == (
+        "reported",
+        2,
+        None,
+    )
+    assert events[1]["report_id"] == report["id"]
+    assert events[1]["from_severity"] is events[1]["to_severity"] is None
+    assert at(report["created_at"]) <= at(events[0]["at"]) <= at(events[1]["at"])
+
+
 @pytest.mark.parametrize("role", [Role.reporter, Role.inspector, Role.admin])
 def test_reporter_and_above_may_submit(
     anon_client: TestClient, session: Session, role: Role

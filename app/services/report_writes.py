@@ -1,0 +1,111 @@
+"""The SQL that files a report about a new incident, built once and bound per report.
+
+Two forms with one meaning: a guarded INSERT ... SELECT of the incident followed by plain
+inserts (any database), and on PostgreSQL the whole write - incident, report, its two events
+and the concern_version bump - as one statement of data-modifying CTEs: one round trip
+instead of four, the guard included. Either writes nothing unless the zoo exists and the
+animal and enclosure named are in it.
+"""
+
+from typing import Any
+
+from sqlalchemy import Select, and_, bindparam, cast, exists, insert, null, or_, select, union_all
+from sqlalchemy.sql.elements import BindParameter
+
+from app.models import Animal, Enclosure, IncidentEvent, WelfareIncident, WelfareReport, Zoo
+from app.models.enums import EventKind, IncidentStatus
+
+INCIDENTS = WelfareIncident.__table__  # type: ignore[attr-defined]
+REPORTS = WelfareReport.__table__  # type: ignore[attr-defined]
+EVENTS = IncidentEvent.__table__  # type: ignore[attr-defined]
+ZOOS = Zoo.__table__  # type: ignore[attr-defined]
+ANIMALS = Animal.__table__  # type: ignore[attr-defined]
+ENCLOSURES = Enclosure.__table__  # type: ignore[attr-defined]
+
+INCIDENT_COLUMNS = [c.name for c in INCIDENTS.c if c.name != "id"]
+REPORT_COLUMNS = [c.name for c in REPORTS.c if c.name != "id"]
+EVENT_COLUMNS = [c.name for c in EVENTS.c if c.name != "id"]
+
+
+def _params(table: Any, names: list[str]) -> dict[str, BindParameter[Any]]:
+    # Same name, same parameter: the report reuses the incident's zoo_id, title and so on.
+    # Prefixed, because SQLAlchemy turns execute() keys that match a column of an UPDATE -
+    # even one nested in a CTE, like the zoo bump - into SET clauses (zoo.created_at!).
+    return {name: bindparam(f"v_{name}", type_=table.c[name].type) for name in names}
+
+
+def bind(values: dict[str, Any]) -> dict[str, Any]:
+    """Column values as this module's statements name their parameters."""
+    return {f"v_{name}": value for name, value in values.items()}
+
+
+def _subject_in_zoo(zoo: Any, animal: Any, enclosure: Any) -> Any:
+    return and_(
+        exists().where(ZOOS.c.id == zoo),
+        or_(animal.is_(None), exists().where(ANIMALS.c.id == animal, ANIMALS.c.zoo_id == zoo)),
+        or_(
+            enclosure.is_(None),
+            exists().where(ENCLOSURES.c.id == enclosure, ENCLOSURES.c.zoo_id == zoo),
+        ),
+    )
+
+
+def _incident_insert() -> Any:
+    bound = _params(INCIDENTS, INCIDENT_COLUMNS)
+    guard = _subject_in_zoo(bound["zoo_id"], bound["animal_id"], bound["enclosure_id"])
+    chosen = select(*(bound[name] for name in INCIDENT_COLUMNS)).where(guard)
+    return insert(INCIDENTS).from_select(INCIDENT_COLUMNS, chosen)
+
+
+# Any database: the incident (returning its id, or no row when the guard fails), then the rest.
+INSERT_INCIDENT = _incident_insert().returning(INCIDENTS.c.id)
+INSERT_REPORT = insert(REPORTS).returning(REPORTS.c.id)
+
+
+def _event_row(source: Any, incident_id: Any, kind: EventKind, **values: Any) -> Select[Any]:
+    """One event row selected from a CTE; columns not given are typed NULLs (a UNION needs
+    their types)."""
+    given = {
+        "incident_id": incident_id,
+        "at": bindparam("v_event_at", type_=EVENTS.c.at.type),
+        "actor_key_id": bindparam("v_api_key_id", type_=EVENTS.c.actor_key_id.type),
+        "kind": bindparam(f"kind_{kind.value}", kind, type_=EVENTS.c.kind.type),
+        **values,
+    }
+    return select(
+        *(given.get(name, cast(null(), EVENTS.c[name].type)) for name in EVENT_COLUMNS)
+    ).select_from(source)
+
+
+def _one_statement() -> Select[Any]:
+    incident = _incident_insert().returning(INCIDENTS.c.id, INCIDENTS.c.zoo_id).cte("incident")
+    bound = _params(REPORTS, REPORT_COLUMNS)
+    report_row = select(
+        *(incident.c.id if name == "incident_id" else bound[name] for name in REPORT_COLUMNS)
+    ).select_from(incident)
+    report = (
+        insert(REPORTS)
+        .from_select(REPORT_COLUMNS, report_row)
+        .returning(REPORTS.c.id, REPORTS.c.incident_id)
+        .cte("report")
+    )
+    created = _event_row(
+        incident,
+        incident.c.id,
+        EventKind.created,
+        to_status=bindparam("to_status", IncidentStatus.reported, type_=EVENTS.c.to_status.type),
+        to_severity=bindparam("v_severity", type_=EVENTS.c.to_severity.type),
+    )
+    added = _event_row(report, report.c.incident_id, EventKind.report_added, report_id=report.c.id)
+    events = insert(EVENTS).from_select(EVENT_COLUMNS, union_all(created, added)).cte("events")
+    bump = (
+        ZOOS.update()
+        .where(ZOOS.c.id.in_(select(incident.c.zoo_id)))
+        .values(concern_version=ZOOS.c.concern_version + 1)
+        .cte("bump")
+    )
+    # PostgreSQL runs every data-modifying CTE once, whether the final SELECT reads it or not.
+    return select(report.c.incident_id, report.c.id).add_cte(events, bump)
+
+
+FILE_NEW_INCIDENT_PG = _one_statement()
