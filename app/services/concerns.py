@@ -120,17 +120,29 @@ def build_items(
 ) -> tuple[list[ConcernItem], int]:
     """Groups flags by subject, orders subjects by score, and names and explains only the
     subjects on the requested page; returns the page and the number of flagged subjects."""
-    grouped: dict[tuple[str, int], list[FlagRow]] = defaultdict(list)
-    for flag in flags:
-        grouped[(flag.subject_type, flag.subject_id)].append(flag)
-    for rows in grouped.values():
-        rows.sort(key=lambda f: (-f.severity, f.rule))
+    grouped = _by_subject(flags)
     order = sorted(
         grouped,
         key=lambda s: (-sum(f.severity for f in grouped[s]), -grouped[s][0].severity, *s),
     )
     page = order[offset : None if limit is None else offset + limit]
+    return _page_items(session, page, grouped), len(order)
 
+
+def _by_subject(flags: Sequence[FlagRow]) -> dict[tuple[str, int], list[FlagRow]]:
+    """The flags per subject, the most severe first."""
+    grouped: dict[tuple[str, int], list[FlagRow]] = defaultdict(list)
+    for flag in flags:
+        grouped[(flag.subject_type, flag.subject_id)].append(flag)
+    for rows in grouped.values():
+        rows.sort(key=lambda f: (-f.severity, f.rule))
+    return grouped
+
+
+def _page_items(
+    session: Session, page: Sequence[tuple[str, int]], grouped: dict[tuple[str, int], list[FlagRow]]
+) -> list[ConcernItem]:
+    """The page's subjects, in the page's order, named and with their flags explained."""
     page_flags = [f for subject in page for f in grouped[subject]]
     titles = _titles(session, page_flags)
     animals = _animal_refs(session, {sid for kind, sid in page if kind == "animal"})
@@ -164,7 +176,7 @@ def build_items(
                 ],
             )
         )
-    return items, len(order)
+    return items
 
 
 def list_key(zoo: Zoo | ZooStamp, now: datetime | None = None) -> str:
@@ -212,10 +224,15 @@ def zoo_concerns_page(
 ) -> tuple[list[ConcernItem], int]:
     """One page of the zoo's list, most concerning first, and how many subjects it has."""
     ctx = Context(settings=settings, zoo_id=zoo.id, now=now or utcnow())
-    flags = engine.evaluate(session, ctx, engine.select_rules(rule_ids, subject_type))
-    if min_severity is not None:
-        flags = [f for f in flags if f.severity >= min_severity]
-    return build_items(session, flags, offset, limit)
+    rules = engine.select_rules(rule_ids, subject_type)
+    if limit is None:  # the whole list (a CSV download): every flag is read anyway
+        flags = engine.evaluate(session, ctx, rules)
+        if min_severity is not None:
+            flags = [f for f in flags if f.severity >= min_severity]
+        return build_items(session, flags, offset, limit)
+    # One page: ranked in SQL, and only the page's subjects' flags are read and explained.
+    page, flags, total = engine.page(session, ctx, rules, min_severity, offset, limit)
+    return _page_items(session, page, _by_subject(flags)), total
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,24 @@ condition does not hold for a subject leaves its columns NULL. The engine runs o
 per group, for one zoo or for all zoos at once.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Float, String, and_, case, cast, func, literal, or_, select
+from sqlalchemy import (
+    Float,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.sql import Select
 
 from app.core.config import Settings
@@ -32,18 +44,61 @@ OVERCROWDED_SEVERITY, OVERCROWDED_SEVERE_SEVERITY = 3, 4
 INSPECTION_SEVERITY = 2
 
 
+# The settings the rules' queries read (as literals: a statement is built per set of values).
+THRESHOLDS = (
+    "concern_severe_min_severity",
+    "concern_repeated_min_count",
+    "concern_repeated_window_days",
+    "concern_inspection_max_age_days",
+    "concern_human_interaction_min_flag",
+    "concern_overcrowded_severe_ratio",
+)
+
+
 @dataclass(frozen=True)
 class Context:
-    """What a rule needs to build its query: the settings, the zoo (or all) and the clock."""
+    """What a rule needs to build its query: the settings, the zoo (or all) and the clock.
+
+    The zoo, the animal and the clock reach a query as named bound parameters, so a statement
+    built for one context runs for any other of the same `shape` with that one's `params`.
+    """
 
     settings: Settings
     zoo_id: int | None
     now: datetime
     animal_id: int | None = None  # one animal's flags only
+    # Only these subjects' flags (a subquery of ids: one page of a list); None: every subject.
+    animal_ids: Any = None
+    enclosure_ids: Any = None
 
     @property
     def today(self) -> date:
         return self.now.date()
+
+    @property
+    def since(self) -> datetime:
+        """The start of the repeated-incidents window."""
+        return self.now - timedelta(days=self.settings.concern_repeated_window_days)
+
+    @property
+    def cutoff(self) -> date:
+        """An enclosure last inspected before this day is overdue."""
+        return self.today - timedelta(days=self.settings.concern_inspection_max_age_days)
+
+    @property
+    def shape(self) -> Hashable:
+        """What a statement built for this context depends on, besides its parameters."""
+        thresholds = tuple(getattr(self.settings, name) for name in THRESHOLDS)
+        restricted = self.animal_ids is not None, self.enclosure_ids is not None
+        return thresholds, self.zoo_id is None, self.animal_id is None, restricted
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "zoo_id": self.zoo_id,
+            "animal_id": self.animal_id,
+            "since": self.since,
+            "cutoff": self.cutoff,
+        }
 
 
 @dataclass(frozen=True)
@@ -89,7 +144,7 @@ class Rule:
                 n1=row[n1_at] if n1_at is not None else None,
                 n2=row[n2_at] if n2_at is not None else None,
                 txt=row[txt_at] if txt_at is not None else None,
-                incident_ids=_ids(row[ids_at]) if ids_at is not None else [],
+                incident_ids=parse_ids(row[ids_at]) if ids_at is not None else [],
             )
 
         return read
@@ -104,7 +159,8 @@ class RuleGroup:
     rules: tuple[Rule, ...]
 
 
-def _ids(text: str | None) -> list[int]:
+def parse_ids(text: str | None) -> list[int]:
+    """An aggregated id list (see sql.id_list), in ascending order."""
     if not text:
         return []
     ids = list(map(int, text.split(",")))
@@ -113,7 +169,9 @@ def _ids(text: str | None) -> list[int]:
 
 
 def _in_zoo(column: Any, ctx: Context) -> Any:
-    return column == ctx.zoo_id if ctx.zoo_id is not None else literal(True)
+    if ctx.zoo_id is None:
+        return literal(True)
+    return column == bindparam("zoo_id", ctx.zoo_id, type_=column.type)
 
 
 def _living(ctx: Context) -> Any:
@@ -121,10 +179,29 @@ def _living(ctx: Context) -> Any:
 
 
 def _subject_animals(ctx: Context) -> Any:
-    """The animals being evaluated: the zoo's living ones, or the one asked for."""
+    """The animals being evaluated: the zoo's living ones, or the one(s) asked for."""
+    if ctx.animal_ids is not None:
+        return and_(_living(ctx), Animal.id.in_(ctx.animal_ids))
     if ctx.animal_id is None:
         return _living(ctx)
-    return and_(_living(ctx), Animal.id == ctx.animal_id)
+    return and_(
+        _living(ctx), Animal.id == bindparam("animal_id", ctx.animal_id, type_=Animal.id.type)
+    )
+
+
+def _subject_incidents(ctx: Context) -> Any:
+    """The incidents about the animals asked for. Repeats _subject_animals on the incident
+    side: PostgreSQL carries an equality across a join, not an IN."""
+    if ctx.animal_ids is None:
+        return true()
+    return WelfareIncident.animal_id.in_(ctx.animal_ids)
+
+
+def _subject_enclosures(column: Any, ctx: Context) -> Any:
+    """The enclosures asked for (every one when none were)."""
+    if ctx.enclosure_ids is None:
+        return true()
+    return column.in_(ctx.enclosure_ids)
 
 
 def _when(condition: Any, value: Any) -> Any:
@@ -211,6 +288,7 @@ def _animal_open_incidents(ctx: Context) -> Select[Any]:
         .where(
             _subject_animals(ctx),
             _in_zoo(inc.zoo_id, ctx),
+            _subject_incidents(ctx),
             inc.status.in_(OPEN_STATUSES),
             or_(severe, confirmed, human),
         )
@@ -247,7 +325,7 @@ def _human_imposed_reason(row: FlagRow, titles: dict[int, str]) -> str:
 def _animal_recent_incidents(ctx: Context) -> Select[Any]:
     inc = WelfareIncident
     s = ctx.settings
-    since = ctx.now - timedelta(days=s.concern_repeated_window_days)
+    since = bindparam("since", ctx.since, type_=inc.last_observed_at.type)
     count = cast(func.count(), Float)
     return (
         select(
@@ -262,6 +340,7 @@ def _animal_recent_incidents(ctx: Context) -> Select[Any]:
         .where(
             _subject_animals(ctx),
             _in_zoo(inc.zoo_id, ctx),
+            _subject_incidents(ctx),
             inc.status != IncidentStatus.dismissed,
             inc.last_observed_at >= since,
         )
@@ -292,6 +371,7 @@ def _enclosure_open_incidents(ctx: Context) -> Select[Any]:
         # An incident that names an animal is about the animal, not about its enclosure.
         .where(
             _in_zoo(inc.zoo_id, ctx),
+            _subject_enclosures(inc.enclosure_id, ctx),
             inc.animal_id.is_(None),
             inc.enclosure_id.is_not(None),
             inc.status.in_(OPEN_STATUSES),
@@ -403,7 +483,7 @@ def _enclosure_state(ctx: Context) -> Select[Any]:
     living = func.coalesce(occupancy.c.living, 0)
     crowded = living > Enclosure.capacity
     cramped = Enclosure.area_m2 < occupancy.c.needed
-    cutoff = ctx.today - timedelta(days=s.concern_inspection_max_age_days)
+    cutoff = bindparam("cutoff", ctx.cutoff, type_=Enclosure.last_inspected_on.type)
     overdue = or_(Enclosure.last_inspected_on.is_(None), Enclosure.last_inspected_on < cutoff)
     crowded_severity = case(
         (
@@ -427,7 +507,11 @@ def _enclosure_state(ctx: Context) -> Select[Any]:
             cast(Enclosure.last_inspected_on, String).label("last_inspected"),
         )
         .outerjoin(occupancy, occupancy.c.enclosure_id == Enclosure.id)
-        .where(_in_zoo(Enclosure.zoo_id, ctx), or_(crowded, cramped, overdue))
+        .where(
+            _in_zoo(Enclosure.zoo_id, ctx),
+            _subject_enclosures(Enclosure.id, ctx),
+            or_(crowded, cramped, overdue),
+        )
     )
 
 
