@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.routing import compile_path
 
 logger = logging.getLogger("zwr.errors")  # the zwr loggers write to stderr (main.py)
@@ -177,10 +178,17 @@ async def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+CLIENT_CLOSED_REQUEST = 499
+
+
 async def _http_error_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
     headers = getattr(exc, "headers", None)
+    if isinstance(exc.__cause__, ClientDisconnect):
+        # The client left before sending its whole body: nobody reads the answer, and the
+        # access log and metrics should say so (nginx's 499) rather than blame the input.
+        return JSONResponse(None, status_code=CLIENT_CLOSED_REQUEST)
     if exc.status_code == 400 and detail == "There was an error parsing the body":
         # A body that is not UTF-8 JSON is invalid input like any other: 422, as documented.
         message = "The body could not be decoded as UTF-8 JSON."

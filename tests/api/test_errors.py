@@ -1,13 +1,16 @@
 """Errors are problem+json documents, and a failed write leaves nothing behind."""
 
+import asyncio
 from typing import Any
 from urllib.parse import unquote
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy import func
 from sqlmodel import Session, select
+from starlette.types import Message
 
 from app.models import Animal, Enclosure, Gift, Species, Zoo
 from tests.factories import make_animal, make_enclosure, make_gift, make_species, make_zoo
@@ -192,3 +195,50 @@ def test_failed_delete_removes_nothing(client: TestClient, session: Session) -> 
     before = row_counts(session)
     assert_problem(client.delete(f"{API}/gifts/{gift.id}"), 409)
     assert row_counts(session) == before
+
+
+def test_a_client_leaving_mid_body_is_logged_499_not_blamed_on_its_input(
+    app: FastAPI, admin_key: str
+) -> None:
+    """A body cut short by the client going away is not a 422 (the benchmark's load generator
+    abandons requests mid-body when a run ends): the access log and metrics say 499."""
+    incoming: list[Message] = [
+        {"type": "http.request", "body": b'{"zoo_id": 1, "sever', "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return incoming.pop(0)
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/api/v1/reports",
+        "raw_path": b"/api/v1/reports",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"testserver"),
+            (b"authorization", f"Bearer {admin_key}".encode()),
+            (b"content-type", b"application/json"),
+            (b"content-length", b"200"),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+    asyncio.run(app(scope, receive, send))
+
+    assert sent[0]["type"] == "http.response.start"
+    assert sent[0]["status"] == 499
+    metrics = app.state.metrics.requests.collect()[0].samples
+    statuses = {
+        s.labels["status"] for s in metrics if s.labels.get("route", "").endswith("reports")
+    }
+    assert statuses == {"499"}
