@@ -5,6 +5,7 @@ import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -56,6 +57,9 @@ def override_sessions(app: FastAPI, sessions: Callable[[], Iterator[Session]]) -
     get_session: both the request dependency and the reads made outside it."""
     app.dependency_overrides[get_session] = sessions
     app.state.read_sessions = app.state.write_sessions = contextmanager(sessions)
+    one_statement = app.state.one_statement_reports
+    if one_statement is not None:  # PostgreSQL: the same sessions, inside the test's transaction
+        app.state.one_statement_reports = replace(one_statement, sessions=contextmanager(sessions))
 
 
 def share_session(app: FastAPI, session: Session) -> None:

@@ -1,8 +1,11 @@
 """API keys: issuing (the secret shown once), listing, revoking, and authenticating."""
 
+import threading
 from collections.abc import Sequence
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from app.core.errors import Conflict, Unauthorized
@@ -90,3 +93,82 @@ def admit(*, session: Session, token: str, role: Role, limiter: WriteRateLimiter
     if limiter is not None:
         limiter.hit(key.id)  # type: ignore[arg-type]
     return key
+
+
+@dataclass(frozen=True)
+class _KnownKey:
+    """What never changes about a key (all but revoked_at and last_used_at)."""
+
+    id: int
+    name: str
+    role: Role
+    zoo_ids: list[int] | None
+    expires_at: datetime | None
+    secret_hash: str
+
+
+class KeyCache:
+    """Keys already seen, so a write that checks revocation itself need not read the key first.
+
+    Only for writes that re-check, in the statement that writes, that the key is not revoked
+    (see report_writes): revocation is the one thing about a key that changes and this cache
+    cannot see. The secret, role, zoos and expiry never change, so they are checked here.
+    Entries are dropped after `ttl`; last_used_at is written at most once a minute per key.
+    """
+
+    def __init__(self, ttl: timedelta = timedelta(minutes=5), max_keys: int = 10_000) -> None:
+        self.ttl = ttl
+        self.max_keys = max_keys
+        self._known: dict[str, tuple[_KnownKey, datetime]] = {}
+        self._used: dict[int, datetime] = {}
+        self._lock = threading.Lock()
+
+    def admit(
+        self, *, session: Session, token: str, role: Role, limiter: WriteRateLimiter | None
+    ) -> ApiKey:
+        """`admit` without reading the key when it was seen lately; revoked keys pass."""
+        parts = parse_key(token)
+        now = utcnow()
+        entry = self._known.get(parts.prefix) if parts else None
+        if parts is None or entry is None or now - entry[1] > self.ttl:
+            key = admit(session=session, token=token, role=role, limiter=limiter)
+            self._remember(parts.prefix, key, now)  # type: ignore[union-attr]
+            return key
+        known = entry[0]
+        if not secret_matches(parts.secret, known.secret_hash):
+            raise Unauthorized("The API key is not valid.")
+        if known.expires_at is not None and known.expires_at <= now:
+            raise Unauthorized("The API key has expired.")
+        key = ApiKey(
+            id=known.id,
+            name=known.name,
+            role=known.role,
+            zoo_ids=known.zoo_ids,
+            expires_at=known.expires_at,
+            prefix=parts.prefix,
+            secret_hash=known.secret_hash,
+        )
+        ensure_role(key, role)
+        if limiter is not None:
+            limiter.hit(known.id)
+        if now - self._used.get(known.id, now - LAST_USED_RESOLUTION * 2) > LAST_USED_RESOLUTION:
+            self._used[known.id] = now
+            session.execute(
+                update(ApiKey).where(col(ApiKey.id) == known.id).values(last_used_at=now)
+            )
+        return key
+
+    def _remember(self, prefix: str, key: ApiKey, now: datetime) -> None:
+        known = _KnownKey(
+            id=key.id,  # type: ignore[arg-type]
+            name=key.name,
+            role=key.role,
+            zoo_ids=list(key.zoo_ids) if key.zoo_ids is not None else None,
+            expires_at=key.expires_at,
+            secret_hash=key.secret_hash,
+        )
+        with self._lock:
+            if len(self._known) >= self.max_keys:
+                self._known.clear()
+            self._known[prefix] = (known, now)
+            self._used[known.id] = key.last_used_at or now

@@ -4,7 +4,7 @@ Two forms with one meaning: a guarded INSERT ... SELECT of the incident followed
 inserts (any database), and on PostgreSQL the whole write - incident, report, its two events
 and the concern_version bump - as one statement of data-modifying CTEs: one round trip
 instead of four, the guard included. Either writes nothing unless the zoo exists and the
-animal and enclosure named are in it.
+animal and enclosure named are in it, and the reporting key (if any) is not revoked.
 """
 
 from typing import Any
@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Select, and_, bindparam, cast, exists, insert, null, or_, select, union_all
 from sqlalchemy.sql.elements import BindParameter
 
-from app.models import Animal, Enclosure, IncidentEvent, WelfareIncident, WelfareReport, Zoo
+from app.models import Animal, ApiKey, Enclosure, IncidentEvent, WelfareIncident, WelfareReport, Zoo
 from app.models.enums import EventKind, IncidentStatus
 
 INCIDENTS = WelfareIncident.__table__  # type: ignore[attr-defined]
@@ -21,6 +21,7 @@ EVENTS = IncidentEvent.__table__  # type: ignore[attr-defined]
 ZOOS = Zoo.__table__  # type: ignore[attr-defined]
 ANIMALS = Animal.__table__  # type: ignore[attr-defined]
 ENCLOSURES = Enclosure.__table__  # type: ignore[attr-defined]
+KEYS = ApiKey.__table__  # type: ignore[attr-defined]
 
 INCIDENT_COLUMNS = [c.name for c in INCIDENTS.c if c.name != "id"]
 REPORT_COLUMNS = [c.name for c in REPORTS.c if c.name != "id"]
@@ -50,9 +51,19 @@ def _subject_in_zoo(zoo: Any, animal: Any, enclosure: Any) -> Any:
     )
 
 
+def _key_live(key: Any) -> Any:
+    # Checked where the write happens, so a key revoked a moment ago writes nothing even when
+    # the caller took the key from api_keys.KeyCache instead of reading it.
+    return or_(key.is_(None), exists().where(KEYS.c.id == key, KEYS.c.revoked_at.is_(None)))
+
+
 def _incident_insert() -> Any:
     bound = _params(INCIDENTS, INCIDENT_COLUMNS)
-    guard = _subject_in_zoo(bound["zoo_id"], bound["animal_id"], bound["enclosure_id"])
+    key = bindparam("v_api_key_id", type_=KEYS.c.id.type)
+    guard = and_(
+        _subject_in_zoo(bound["zoo_id"], bound["animal_id"], bound["enclosure_id"]),
+        _key_live(key),
+    )
     chosen = select(*(bound[name] for name in INCIDENT_COLUMNS)).where(guard)
     return insert(INCIDENTS).from_select(INCIDENT_COLUMNS, chosen)
 

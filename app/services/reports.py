@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
 
 from app.core.db import Sessions
-from app.core.errors import Unprocessable, field_error
+from app.core.errors import DomainError, Unauthorized, Unprocessable, field_error
 from app.core.ratelimit import WriteRateLimiter
 from app.models import (
     Animal,
@@ -174,21 +174,29 @@ def _incident_values(report_in: WelfareReportCreate, now: datetime) -> dict[str,
     }
 
 
-def _refused(session: Session, report_in: WelfareReportCreate) -> Unprocessable:
-    """Why the guarded insert wrote nothing: the 422 that names the field."""
+def _refused(session: Session, report_in: WelfareReportCreate, actor: ApiKey | None) -> DomainError:
+    """Why the guarded insert wrote nothing: a revoked key (401), or the 422 naming the field."""
+    if actor is not None:
+        revoked = session.execute(select(ApiKey.revoked_at).where(ApiKey.id == actor.id)).first()
+        if revoked is None or revoked[0] is not None:
+            return Unauthorized("The API key has been revoked.")
     _check_subject(session, report_in)
     return Unprocessable("The zoo, animal or enclosure changed while the report was filed.")
 
 
 def _file_in_one_statement(
-    session: Session, report_in: WelfareReportCreate, report: WelfareReport, now: datetime
+    session: Session,
+    report_in: WelfareReportCreate,
+    actor: ApiKey | None,
+    report: WelfareReport,
+    now: datetime,
 ) -> WelfareReport:
     """PostgreSQL: incident, report, events and the concern_version bump in one statement."""
     values = _incident_values(report_in, now) | report.model_dump(exclude={"id"})
     params = bind(values | {"event_at": now})
     row = session.connection().execute(FILE_NEW_INCIDENT_PG, params).first()
     if row is None:
-        raise _refused(session, report_in)
+        raise _refused(session, report_in, actor)
     report.incident_id, report.id = row
     return report
 
@@ -249,12 +257,11 @@ def file_report(
     connection = session.connection()
     if report_in.incident_id is None:
         if connection.dialect.name == "postgresql":
-            return _file_in_one_statement(session, report_in, report, now)
-        incident_id = connection.execute(
-            INSERT_INCIDENT, bind(_incident_values(report_in, now))
-        ).scalar()
+            return _file_in_one_statement(session, report_in, actor, report, now)
+        values = _incident_values(report_in, now) | {"api_key_id": report.api_key_id}
+        incident_id = connection.execute(INSERT_INCIDENT, bind(values)).scalar()
         if incident_id is None:
-            raise _refused(session, report_in)
+            raise _refused(session, report_in, actor)
         events = [
             _event(
                 incident_id,
@@ -312,6 +319,14 @@ def submit(
     return Submitted(body, location, replayed=False)
 
 
+@dataclass(frozen=True)
+class OneStatement:
+    """PostgreSQL's one-round-trip report: sessions in autocommit and the key cache."""
+
+    sessions: Sessions
+    keys: api_key_service.KeyCache
+
+
 def submit_as(
     *,
     sessions: Sessions,
@@ -319,9 +334,22 @@ def submit_as(
     limiter: WriteRateLimiter,
     report_in: WelfareReportCreate,
     idempotency_key: str | None,
+    one_statement: OneStatement | None = None,
 ) -> Submitted:
     """`submit` for the key a bearer token names, which must be a reporter's or above; the
-    whole submission in one session."""
+    whole submission in one session.
+
+    With `one_statement` (PostgreSQL), a report about a new incident without an
+    Idempotency-Key is written by one statement on a connection in autocommit, with the key
+    taken from the key cache: one round trip in all, the write itself checking that the key
+    is not revoked.
+    """
+    if one_statement is not None and idempotency_key is None and report_in.incident_id is None:
+        with one_statement.sessions() as session:
+            actor = one_statement.keys.admit(
+                session=session, token=token, role=Role.reporter, limiter=limiter
+            )
+            return submit(session=session, report_in=report_in, actor=actor, idempotency_key=None)
     with sessions() as session:
         actor = api_key_service.admit(
             session=session, token=token, role=Role.reporter, limiter=limiter

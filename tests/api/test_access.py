@@ -16,10 +16,11 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from httpx import Response
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from app.core.security import parse_key
-from app.models import Animal, Enclosure, Gift, Species
+from app.models import Animal, Enclosure, Gift, Species, WelfareIncident
 from app.models.api_key import ApiKey, Role
 from tests.api.test_errors import assert_problem
 from tests.factories import (
@@ -492,6 +493,37 @@ def test_revoked_key_is_refused(client: TestClient, session: Session) -> None:
     session.refresh(species)
     assert species.common_name == "Before"
     assert_problem(client.post(f"{API}/keys/{key_id}/revoke"), 409)
+
+
+def test_a_key_revoked_after_reporting_reports_no_more(
+    client: TestClient, session: Session
+) -> None:
+    """On PostgreSQL a report takes its key from the key cache and the write itself checks
+    revocation: a key that reported a moment ago is refused at once after its revocation, and
+    the refused report writes nothing. A wrong secret for a cached key is refused too."""
+    zoo = make_zoo(session)
+    token = make_key(session, Role.reporter)
+    body = {
+        "zoo_id": zoo.id,
+        "category": "health",
+        "severity": 2,
+        "title": "Limping",
+        "observed_at": "2024-01-01T00:00:00Z",
+    }
+    for _ in range(2):  # the second one from the cache
+        assert client.post(f"{API}/reports", json=body, headers=bearer(token)).status_code == 201
+    forged = token[: -len(token.rsplit("_", 1)[1])] + "x" * len(token.rsplit("_", 1)[1])
+    assert_unauthorized(client.post(f"{API}/reports", json=body, headers=bearer(forged)))
+    incidents = select(func.count()).select_from(WelfareIncident)
+    before = session.exec(incidents).one()
+
+    key_id = key_row(session, token).id
+    assert client.post(f"{API}/keys/{key_id}/revoke").status_code == 200
+
+    response = client.post(f"{API}/reports", json=body, headers=bearer(token))
+    assert_unauthorized(response)
+    assert "revoked" in response.json()["detail"]
+    assert session.exec(incidents).one() == before
 
 
 def test_revoked_keys_are_listed_only_on_request(client: TestClient, session: Session) -> None:
