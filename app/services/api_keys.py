@@ -67,17 +67,30 @@ def revoke(*, session: Session, key: ApiKey) -> ApiKey:
     return key
 
 
+def _ensure_usable(
+    secret: str,
+    secret_hash: str,
+    expires_at: datetime | None,
+    now: datetime,
+    revoked_at: datetime | None = None,
+) -> None:
+    """Raises Unauthorized for a wrong secret, a revoked key or an expired one."""
+    if not secret_matches(secret, secret_hash):
+        raise Unauthorized("The API key is not valid.")
+    if revoked_at is not None:
+        raise Unauthorized("The API key has been revoked.")
+    if expires_at is not None and expires_at <= now:
+        raise Unauthorized("The API key has expired.")
+
+
 def authenticate(*, session: Session, token: str) -> ApiKey:
     """Returns the live key a bearer token names, or raises Unauthorized."""
     parts = parse_key(token)
     key = get_by_prefix(session=session, prefix=parts.prefix) if parts else None
-    if parts is None or key is None or not secret_matches(parts.secret, key.secret_hash):
+    if parts is None or key is None:
         raise Unauthorized("The API key is not valid.")
     now = utcnow()
-    if key.revoked_at is not None:
-        raise Unauthorized("The API key has been revoked.")
-    if key.expires_at is not None and key.expires_at <= now:
-        raise Unauthorized("The API key has expired.")
+    _ensure_usable(parts.secret, key.secret_hash, key.expires_at, now, key.revoked_at)
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
         key.last_used_at = now
         session.add(key)
@@ -135,10 +148,7 @@ class KeyCache:
             self._remember(parts.prefix, key, now)  # type: ignore[union-attr]
             return key
         known = entry[0]
-        if not secret_matches(parts.secret, known.secret_hash):
-            raise Unauthorized("The API key is not valid.")
-        if known.expires_at is not None and known.expires_at <= now:
-            raise Unauthorized("The API key has expired.")
+        _ensure_usable(parts.secret, known.secret_hash, known.expires_at, now)
         key = ApiKey(
             id=known.id,
             name=known.name,
