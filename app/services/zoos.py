@@ -20,14 +20,19 @@ from app.services.common import (
 from app.welfare import cache as concern_cache
 
 
+def parse_ref(ref: str) -> int | str | None:
+    """A zoo reference as an id (digits) or a slug; None for an id no zoo can have."""
+    if ref.isascii() and ref.isdigit():
+        return int(ref) if int(ref) <= ID_MAX else None
+    return ref
+
+
 def get_by_ref(*, session: Session, ref: str) -> Zoo:
     """Finds a zoo by numeric id or by slug."""
-    if ref.isascii() and ref.isdigit():
-        if int(ref) > ID_MAX:
-            raise NotFound(f"No zoo with id or slug '{ref}'.")
-        where = Zoo.id == int(ref)
-    else:
-        where = Zoo.slug == ref
+    parsed = parse_ref(ref)
+    if parsed is None:
+        raise NotFound(f"No zoo with id or slug '{ref}'.")
+    where = Zoo.id == parsed if isinstance(parsed, int) else Zoo.slug == parsed
     # Always read the row afresh: its concern_version keys the concern-list cache.
     zoo = session.exec(select(Zoo).where(where).execution_options(populate_existing=True)).first()
     if zoo is None:

@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from app.core.db import Sessions
 from app.core.errors import NotFound
 from app.models import Zoo
-from app.models.base import ID_MAX
+from app.services import zoos as zoo_service
 
 
 @dataclass(frozen=True)
@@ -32,14 +32,11 @@ class ZooStamp:
     concern_version: int
 
 
-def _is_id(ref: str) -> bool:
-    return ref.isascii() and ref.isdigit()
-
-
 def fetch(sessions: Sessions, refs: Sequence[str]) -> dict[str, ZooStamp]:
     """The stamps of the zoos named by id or slug, in one statement; unknown refs are left out."""
-    ids = [int(r) for r in refs if _is_id(r) and int(r) <= ID_MAX]
-    slugs = [r for r in refs if not _is_id(r)]
+    parsed = [zoo_service.parse_ref(r) for r in refs]
+    ids = [r for r in parsed if isinstance(r, int)]
+    slugs = [r for r in parsed if isinstance(r, str)]
     stmt = select(Zoo.id, Zoo.slug, Zoo.created_at, Zoo.concern_version).where(
         or_(col(Zoo.id).in_(ids), col(Zoo.slug).in_(slugs))
     )
