@@ -83,8 +83,8 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 def get_session(request: Request) -> Iterator[Session]:
     """Yields one session per request; services commit, the session is closed after."""
     state = request.app.state
-    engine = state.engine if request.method in SAFE_METHODS else state.write_engine
-    session = Session(engine, expire_on_commit=False)
+    sessions = state.read_sessions if request.method in SAFE_METHODS else state.write_sessions
+    session = sessions()
     try:
         yield session
     finally:
