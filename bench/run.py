@@ -418,30 +418,39 @@ def database_for(
     return Target(db, size_name, f"sqlite:///{data_dir / (name + '.db')}")
 
 
+@contextmanager
+def _server_connection(url: str) -> Iterator[Any]:
+    """An autocommit connection to the server's postgres database (to create or drop ours)."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    engine = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            yield conn
+    finally:
+        engine.dispose()
+
+
 def ensure_pg_database(url: str) -> None:
     """Creates the bench database when missing; touches no other database."""
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import text
     from sqlalchemy.engine import make_url
 
     target = make_url(url)
     name = target.database
     assert name and re.fullmatch(BENCH_DATABASE, name), name
-    engine = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            exists = conn.execute(
-                text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
-            ).first()
-            if exists is None:
-                conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-                log(f"created database {name}")
-    finally:
-        engine.dispose()
+    with _server_connection(url) as conn:
+        exists = conn.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+        ).first()
+        if exists is None:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+            log(f"created database {name}")
 
 
 def drop(target: Target) -> None:
     """Removes the bench database (only ever one of ours)."""
-    from sqlalchemy import create_engine
     from sqlalchemy.engine import make_url
 
     url = make_url(target.url)
@@ -451,12 +460,8 @@ def drop(target: Target) -> None:
         for extra in ("", "-wal", "-shm"):
             Path(name + extra).unlink(missing_ok=True)
     else:
-        engine = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-        try:
-            with engine.connect() as conn:
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            engine.dispose()
+        with _server_connection(target.url) as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     log(f"dropped {name}")
 
 
