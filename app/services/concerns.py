@@ -28,6 +28,7 @@ from app.models.page import Page
 from app.welfare import engine
 from app.welfare.cache import LRUCache
 from app.welfare.rules import REASONS, RULES, Context, FlagRow, cited_ids
+from app.welfare.sql import among, ids_param
 from app.welfare.stamps import StampReader, ZooStamp
 
 CSV_COLUMNS = (
@@ -60,8 +61,10 @@ def _titles(session: Session, flags: Sequence[FlagRow]) -> dict[int, str]:
     ids = {i for f in flags for i in cited_ids(f)}
     if not ids:
         return {}
-    stmt = select(WelfareIncident.id, WelfareIncident.title).where(col(WelfareIncident.id).in_(ids))
-    return {row.id: row.title for row in session.exec(stmt)}
+    stmt = select(WelfareIncident.id, WelfareIncident.title).where(
+        among(WelfareIncident.id, ids_param(ids))
+    )
+    return {row.id: row.title for row in session.connection().execute(stmt).all()}
 
 
 def _animal_refs(
@@ -84,10 +87,10 @@ def _animal_refs(
         )
         .join(Species, col(Species.id) == Animal.species_id)
         .outerjoin(Enclosure, col(Enclosure.id) == Animal.enclosure_id)
-        .where(col(Animal.id).in_(ids))
+        .where(among(Animal.id, ids_param(ids)))
     )
     refs = {}
-    for row in session.exec(stmt):
+    for row in session.connection().execute(stmt).all():
         if row.name:
             name = row.name
         elif row.count > 1:
@@ -111,8 +114,8 @@ def _animal_refs(
 def _enclosure_names(session: Session, ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
-    stmt = select(Enclosure.id, Enclosure.name).where(col(Enclosure.id).in_(ids))
-    return {row.id: row.name for row in session.exec(stmt)}
+    stmt = select(Enclosure.id, Enclosure.name).where(among(Enclosure.id, ids_param(ids)))
+    return {row.id: row.name for row in session.connection().execute(stmt).all()}
 
 
 def build_items(

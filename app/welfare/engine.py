@@ -93,26 +93,16 @@ def page(
     params = {**ctx.params(), "offset": offset, "limit": limit}
     positions: dict[Subject, int] = {}
     flags = []
-    total = 0
-    for row in session.execute(query, params):
-        subject = (row.subject_type, int(row.subject_id))
-        positions[subject] = row.position
-        total = row.total
-        flags.append(
-            FlagRow(
-                rule=row.rule,
-                subject_type=subject[0],
-                subject_id=subject[1],
-                zoo_id=int(row.zoo_id),
-                severity=int(row.severity),
-                n1=row.n1,
-                n2=row.n2,
-                txt=row.txt,
-                incident_ids=parse_ids(row.ids),
-            )
-        )
+    # Core execution and tuple unpacking: a page has a few hundred flags, and the ORM's
+    # per-row work and named access would cost more than reading them.
+    rows = session.connection().execute(query, params).all()
+    total = rows[0][1] if rows else 0
+    for position, _, rule, kind, subject_id, zoo_id, severity, n1, n2, txt, ids in rows:
+        subject = (kind, subject_id)
+        positions[subject] = position
+        flags.append(FlagRow(rule, kind, subject_id, zoo_id, severity, n1, n2, txt, parse_ids(ids)))
     if not flags and offset > 0:  # a page past the end still tells the list's size
-        total = session.execute(count, params).scalar_one()
+        total = session.connection().execute(count, params).scalar_one()
     return sorted(positions, key=positions.__getitem__), flags, int(total)
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import (
     cast,
     func,
     literal,
+    literal_column,
     or_,
     select,
     true,
@@ -204,6 +205,12 @@ def _subject_enclosures(column: Any, ctx: Context) -> Any:
     return column.in_(ctx.enclosure_ids)
 
 
+def _is_open(status: Any) -> Any:
+    # The statuses as literals, not parameters: a prepared statement's generic plan can use the
+    # partial indexes on open incidents only when it sees their predicate's very values.
+    return status.in_([literal_column(f"'{s.value}'") for s in OPEN_STATUSES])
+
+
 def _when(condition: Any, value: Any) -> Any:
     """The value where the condition holds, NULL elsewhere (aggregates skip NULLs)."""
     return case((condition, value))
@@ -289,7 +296,7 @@ def _animal_open_incidents(ctx: Context) -> Select[Any]:
             _subject_animals(ctx),
             _in_zoo(inc.zoo_id, ctx),
             _subject_incidents(ctx),
-            inc.status.in_(OPEN_STATUSES),
+            _is_open(inc.status),
             or_(severe, confirmed, human),
         )
         .group_by(inc.animal_id, inc.zoo_id)
@@ -374,7 +381,7 @@ def _enclosure_open_incidents(ctx: Context) -> Select[Any]:
             _subject_enclosures(inc.enclosure_id, ctx),
             inc.animal_id.is_(None),
             inc.enclosure_id.is_not(None),
-            inc.status.in_(OPEN_STATUSES),
+            _is_open(inc.status),
             or_(severe, confirmed),
         )
         .group_by(inc.enclosure_id, inc.zoo_id)

@@ -1,8 +1,9 @@
 """Portable SQL pieces the rules need that the two databases spell differently."""
 
+from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Integer, String
+from sqlalchemy import Boolean, Integer, String
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import GenericFunction
 
@@ -40,3 +41,29 @@ def _greatest_sqlite(element: greatest, compiler: Any, **kw: Any) -> str:
 @compiles(greatest, "postgresql")
 def _greatest_postgresql(element: greatest, compiler: Any, **kw: Any) -> str:
     return f"GREATEST({compiler.process(element.clauses, **kw)})"
+
+
+class among(GenericFunction[bool]):
+    """`column IN (ids)` with the ids as one comma-separated string parameter: the statement's
+    text stays the same whatever the number of ids, so it is compiled, converted and prepared
+    once, where an expanding IN is rebuilt for every length (milliseconds for a few hundred)."""
+
+    type = Boolean()
+    inherit_cache = True
+
+
+def ids_param(ids: Iterable[int]) -> str:
+    """The value for among()'s parameter."""
+    return ",".join(map(str, ids))
+
+
+@compiles(among, "sqlite")
+def _among_sqlite(element: among, compiler: Any, **kw: Any) -> str:
+    column, ids = (compiler.process(c, **kw) for c in element.clauses)
+    return f"({column} IN (SELECT value FROM json_each('[' || {ids} || ']')))"
+
+
+@compiles(among, "postgresql")
+def _among_postgresql(element: among, compiler: Any, **kw: Any) -> str:
+    column, ids = (compiler.process(c, **kw) for c in element.clauses)
+    return f"({column} = ANY(CAST(string_to_array({ids}, ',') AS INTEGER[])))"
