@@ -3,9 +3,10 @@
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Boolean, Integer, String
+from sqlalchemy import Integer, String
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import GenericFunction
+from sqlalchemy.types import NullType
 
 
 class id_list(GenericFunction[str]):
@@ -43,12 +44,14 @@ def _greatest_postgresql(element: greatest, compiler: Any, **kw: Any) -> str:
     return f"GREATEST({compiler.process(element.clauses, **kw)})"
 
 
-class among(GenericFunction[bool]):
+class among(GenericFunction[Any]):
     """`column IN (ids)` with the ids as one comma-separated string parameter: the statement's
     text stays the same whatever the number of ids, so it is compiled, converted and prepared
     once, where an expanding IN is rebuilt for every length (milliseconds for a few hundred)."""
 
-    type = Boolean()
+    # Not Boolean: SQLite (no native booleans) would compare a Boolean condition with 1 in a
+    # WHERE clause, and `(id IN (...)) = 1` cannot use the primary key.
+    type = NullType()
     inherit_cache = True
 
 

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from app.core.config import Settings
@@ -57,3 +57,14 @@ def test_open_incident_groups_spell_the_open_statuses_as_literals(settings: Sett
     for group in open_groups:
         sql = str(group.query(ctx).compile(dialect=postgresql.dialect()))
         assert "status IN ('reported', 'under_review', 'confirmed')" in sql, group.name
+
+
+def test_among_is_searched_by_the_primary_key_on_sqlite(session: Session) -> None:
+    """Typed Boolean, the condition was compared with 1 on SQLite (`(id IN (...)) = 1`), which
+    turned each lookup of incident titles into a scan of every incident (300 ms at size L)."""
+    stmt = select(Zoo.id).where(among(Zoo.id, ids_param([1, 2])))
+    sql = str(stmt.compile(dialect=sqlite.dialect()))
+    assert sql.rstrip().endswith("json_each('[' || ? || ']')))"), sql
+    if session.get_bind().dialect.name == "sqlite":
+        plan = session.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + sql, ("1,2",))
+        assert any("PRIMARY KEY" in row[-1] for row in plan), plan
