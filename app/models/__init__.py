@@ -8,16 +8,20 @@ from app.models.idempotency import IdempotencyRecord
 from app.models.incident import IncidentEvent, WelfareIncident
 from app.models.report import WelfareReport
 from app.models.species import Species
+from app.models.stored_flag import DirtySubject, FlagsState, StoredFlag
 from app.models.zoo import Zoo
 
 __all__ = [
     "Animal",
     "ApiKey",
+    "DirtySubject",
     "Enclosure",
+    "FlagsState",
     "Gift",
     "IdempotencyRecord",
     "IncidentEvent",
     "Species",
+    "StoredFlag",
     "WelfareIncident",
     "WelfareReport",
     "Zoo",

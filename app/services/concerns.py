@@ -25,7 +25,8 @@ from app.models.concern import (
     ZooRef,
 )
 from app.models.page import Page
-from app.welfare import engine
+from app.services.common import commit
+from app.welfare import engine, store
 from app.welfare.cache import LRUCache
 from app.welfare.rules import REASONS, RULES, Context, FlagRow, cited_ids
 from app.welfare.sql import among, ids_param
@@ -224,8 +225,12 @@ def zoo_concerns_page(
     now: datetime | None = None,
     offset: int = 0,
     limit: int | None = None,
+    writer: Sessions | None = None,
 ) -> tuple[list[ConcernItem], int]:
-    """One page of the zoo's list, most concerning first, and how many subjects it has."""
+    """One page of the zoo's list, most concerning first, and how many subjects it has.
+
+    A page (a limit) reads the zoo's stored flags; their update, when a write made them stale,
+    goes through `writer` when given, else through `session`, and is committed."""
     ctx = Context(settings=settings, zoo_id=zoo.id, now=now or utcnow())
     rules = engine.select_rules(rule_ids, subject_type)
     if limit is None:  # the whole list (a CSV download): every flag is read anyway
@@ -233,9 +238,28 @@ def zoo_concerns_page(
         if min_severity is not None:
             flags = [f for f in flags if f.severity >= min_severity]
         return build_items(session, flags, offset, limit)
-    # One page: ranked in SQL, and only the page's subjects' flags are read and explained.
-    page, flags, total = engine.page(session, ctx, rules, min_severity, offset, limit)
+    # One page: read from the zoo's stored flags, brought up to date first; only the page's
+    # subjects are named and explained.
+    if not store.is_current(session, ctx):
+        _bring_up_to_date(session, ctx, writer)
+    page, flags, total = store.page(session, ctx, rules, min_severity, offset, limit)
     return _page_items(session, page, _by_subject(flags)), total
+
+
+def _bring_up_to_date(session: Session, ctx: Context, writer: Sessions | None) -> None:
+    """Updates the zoo's stored flags: in the given session, or in one of `writer`'s (the
+    single writer on SQLite), after which the session starts over to see the result."""
+    if writer is None:
+        store.update(session, ctx)
+        commit(session)
+        return
+    # Ends the read transaction first (it wrote nothing; a commit leaves loaded objects as
+    # they are): its connection goes back to the pool (on PostgreSQL the writer's pool is the
+    # same one), and SQLite would keep its snapshot until it ended.
+    session.commit()
+    with writer() as updating:
+        store.update(updating, ctx)
+        commit(updating)
 
 
 @dataclass(frozen=True)
@@ -270,6 +294,7 @@ def request_alias(ref: str, query_string: bytes, accept: str | None) -> RequestA
 async def zoo_concern_list(
     *,
     sessions: Sessions,
+    writer: Sessions,
     stamps: StampReader,
     settings: Settings,
     ref: str,
@@ -292,7 +317,7 @@ async def zoo_concern_list(
         return Rendered(b"", "", tag, not_modified=True)
     rendered = cache.get(tag) if cache is not None else None
     if rendered is None:
-        rendered = await run_in_threadpool(_render, sessions, settings, zoo, request, tag)
+        rendered = await run_in_threadpool(_render, sessions, writer, settings, zoo, request, tag)
         if cache is not None:
             cache.put(tag, rendered, size=len(rendered.body))
     if cache is not None and alias is not None:
@@ -326,7 +351,12 @@ async def cached_response(
 
 
 def _render(
-    sessions: Sessions, settings: Settings, zoo: ZooStamp, request: ListRequest, tag: str
+    sessions: Sessions,
+    writer: Sessions,
+    settings: Settings,
+    zoo: ZooStamp,
+    request: ListRequest,
+    tag: str,
 ) -> Rendered:
     # The rules read after the version was: the body is at least as new as its key.
     with sessions() as session:
@@ -339,6 +369,7 @@ def _render(
             subject_type=request.subject_type,
             offset=request.offset,
             limit=request.limit,
+            writer=writer,
         )
     if request.as_csv:
         filename = f"{zoo.slug}-concerns-{utcnow().date().isoformat()}.csv"

@@ -47,7 +47,7 @@ def record_event(
 def touch(session: Session, incident: WelfareIncident) -> None:
     """Marks a change: new version (and so a new ETag), updated_at, and a stale concern list."""
     touch_fields(incident)
-    concern_cache.bump(session, [incident.zoo_id])
+    concern_cache.bump_subject(session, incident.zoo_id, incident.animal_id, incident.enclosure_id)
 
 
 def touch_fields(incident: WelfareIncident) -> None:

@@ -1,18 +1,42 @@
 """The SQL that files a report about a new incident, built once and bound per report.
 
 Two forms with one meaning: a guarded INSERT ... SELECT of the incident followed by plain
-inserts (any database), and on PostgreSQL the whole write - incident, report, its two events
-and the concern_version bump - as one statement of data-modifying CTEs: one round trip
-instead of four, the guard included. Either writes nothing unless the zoo exists and the
-animal and enclosure named are in it, and the reporting key (if any) is not revoked.
+inserts (any database), and on PostgreSQL the whole write - incident, report, its two events,
+the subject marked for its stored flags and the concern_version bump - as one statement of
+data-modifying CTEs: one round trip instead of four, the guard included. Either writes nothing
+unless the zoo exists and the animal and enclosure named are in it, and the reporting key (if
+any) is not revoked.
 """
 
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, cast, exists, insert, null, or_, select, union_all
+from sqlalchemy import (
+    Select,
+    and_,
+    bindparam,
+    case,
+    cast,
+    exists,
+    func,
+    insert,
+    null,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.elements import BindParameter
 
-from app.models import Animal, ApiKey, Enclosure, IncidentEvent, WelfareIncident, WelfareReport, Zoo
+from app.models import (
+    Animal,
+    ApiKey,
+    DirtySubject,
+    Enclosure,
+    IncidentEvent,
+    WelfareIncident,
+    WelfareReport,
+    Zoo,
+)
 from app.models.enums import EventKind, IncidentStatus
 
 INCIDENTS = WelfareIncident.__table__  # type: ignore[attr-defined]
@@ -22,6 +46,7 @@ ZOOS = Zoo.__table__  # type: ignore[attr-defined]
 ANIMALS = Animal.__table__  # type: ignore[attr-defined]
 ENCLOSURES = Enclosure.__table__  # type: ignore[attr-defined]
 KEYS = ApiKey.__table__  # type: ignore[attr-defined]
+DIRTY = DirtySubject.__table__  # type: ignore[attr-defined]
 
 INCIDENT_COLUMNS = [c.name for c in INCIDENTS.c if c.name != "id"]
 REPORT_COLUMNS = [c.name for c in REPORTS.c if c.name != "id"]
@@ -89,7 +114,13 @@ def _event_row(source: Any, incident_id: Any, kind: EventKind, **values: Any) ->
 
 
 def _one_statement() -> Select[Any]:
-    incident = _incident_insert().returning(INCIDENTS.c.id, INCIDENTS.c.zoo_id).cte("incident")
+    incident = (
+        _incident_insert()
+        .returning(
+            INCIDENTS.c.id, INCIDENTS.c.zoo_id, INCIDENTS.c.animal_id, INCIDENTS.c.enclosure_id
+        )
+        .cte("incident")
+    )
     bound = _params(REPORTS, REPORT_COLUMNS)
     report_row = select(
         *(incident.c.id if name == "incident_id" else bound[name] for name in REPORT_COLUMNS)
@@ -115,8 +146,21 @@ def _one_statement() -> Select[Any]:
         .values(concern_version=ZOOS.c.concern_version + 1)
         .cte("bump")
     )
+    # The incident's subject, for store.update to evaluate again (see cache.bump_subject).
+    animal = incident.c.animal_id
+    subject = select(
+        incident.c.zoo_id,
+        case((animal.is_not(None), "animal"), else_="enclosure"),
+        func.coalesce(animal, incident.c.enclosure_id),
+    ).where(or_(animal.is_not(None), incident.c.enclosure_id.is_not(None)))
+    dirty = (
+        postgresql.insert(DIRTY)
+        .from_select(["zoo_id", "subject_type", "subject_id"], subject)
+        .on_conflict_do_nothing()
+        .cte("dirty")
+    )
     # PostgreSQL runs every data-modifying CTE once, whether the final SELECT reads it or not.
-    return select(report.c.incident_id, report.c.id).add_cte(events, bump)
+    return select(report.c.incident_id, report.c.id).add_cte(events, dirty, bump)
 
 
 FILE_NEW_INCIDENT_PG = _one_statement()

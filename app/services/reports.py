@@ -272,10 +272,12 @@ def file_report(
             )
         ]
         before = after = report_in.severity
+        about = report_in.animal_id, report_in.enclosure_id
     else:
         _check_subject(session, report_in)
         incident, events, before = _feed_incident(session, report_in, actor)
         incident_id, after = incident.id, incident.severity
+        about = incident.animal_id, incident.enclosure_id
     report.incident_id = incident_id
     report.id = connection.execute(INSERT_REPORT, report.model_dump(exclude={"id"})).scalar_one()
     events.append(
@@ -289,7 +291,7 @@ def file_report(
         )
     )
     connection.execute(insert(EVENTS).values(events))  # one multi-row INSERT
-    concern_cache.bump(session, [report_in.zoo_id])
+    concern_cache.bump_subject(session, report_in.zoo_id, *about)
     return report
 
 

@@ -38,7 +38,7 @@ _STATEMENTS: dict[Hashable, Any] = {}
 _STATEMENTS_MAX = 512  # shapes: rule selections x min_severity x settings in use
 
 
-def _statement(key: Hashable, build: Callable[[], Any]) -> Any:
+def statement(key: Hashable, build: Callable[[], Any]) -> Any:
     """The statement built for `key`, built on first use. A race builds it twice, harmlessly."""
     statement = _STATEMENTS.get(key)
     if statement is None:
@@ -63,7 +63,7 @@ def evaluate(session: Session, ctx: Context, rules: Sequence[Rule] = RULES) -> l
     flags: list[FlagRow] = []
     params = ctx.params()
     for group in groups_for(rules):
-        query = _statement(("group", group.name, ctx.shape), lambda g=group: g.query(ctx))
+        query = statement(("group", group.name, ctx.shape), lambda g=group: g.query(ctx))
         result = session.execute(query, params)
         keys = list(result.keys())
         readers = [rule.reader(keys) for rule in group.rules if id(rule) in wanted]
@@ -89,7 +89,7 @@ def page(
     if not rules:
         return [], [], 0
     key = (ctx.shape, tuple((r.id, r.subject) for r in rules), min_severity)
-    query, count = _statement(("page", *key), lambda: _page_statements(ctx, rules, min_severity))
+    query, count = statement(("page", *key), lambda: _page_statements(ctx, rules, min_severity))
     params = {**ctx.params(), "offset": offset, "limit": limit}
     positions: dict[Subject, int] = {}
     flags = []
@@ -122,7 +122,7 @@ def _page_statements(
     subject = (scored.c.subject_type, scored.c.subject_id)
     score, worst = func.sum(scored.c.score), func.max(scored.c.worst)
     order = (score.desc(), worst.desc(), *subject)
-    ranked = _materialized(
+    ranked = materialized(
         select(
             *subject,
             func.count().over().label("total"),
@@ -141,8 +141,8 @@ def _page_statements(
     page_ctx = replace(ctx, animal_ids=on_page("animal"), enclosure_ids=on_page("enclosure"))
     flags = []
     for group in groups:
-        rows = _materialized(group.query(page_ctx).cte(group.name))
-        flags.extend(_flag_branch(rows, rule, min_severity) for rule in picked[group.name])
+        rows = materialized(group.query(page_ctx).cte(group.name))
+        flags.extend(flag_branch(rows, rule, min_severity) for rule in picked[group.name])
     flag = union_all(*flags).subquery("flag")
     query = (
         select(ranked.c.position, ranked.c.total, *flag.c)
@@ -158,7 +158,7 @@ def _page_statements(
     return query, count
 
 
-def _materialized(cte: CTE) -> CTE:
+def materialized(cte: CTE) -> CTE:
     # PostgreSQL: read twice, a CTE is computed once anyway; MATERIALIZED also keeps the
     # planner from a parallel plan, whose workers cost more to start than they save here.
     return cte.prefix_with("MATERIALIZED", dialect="postgresql")
@@ -182,7 +182,7 @@ def _score_branch(
     narrow = query.with_only_columns(
         columns.subject_id, *(columns[r.columns[0]] for r in rules), maintain_column_froms=True
     )
-    rows = _materialized(narrow.cte(f"{group.name}_scores"))
+    rows = materialized(narrow.cte(f"{group.name}_scores"))
     severities = [
         func.coalesce(_at_least(rows.c[rule.columns[0]], min_severity), 0) for rule in rules
     ]
@@ -198,7 +198,7 @@ def _score_branch(
     ).where(worst > 0)
 
 
-def _flag_branch(rows: CTE, rule: Rule, min_severity: int | None) -> Any:
+def flag_branch(rows: CTE, rule: Rule, min_severity: int | None) -> Any:
     """A rule's flags off its group's rows, in the one row shape every rule shares."""
     severity_at, n1_at, n2_at, txt_at, ids_at = rule.columns
     severity = rows.c[severity_at]

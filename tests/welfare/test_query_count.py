@@ -22,6 +22,10 @@ from tests.factories import make_enclosure, make_gift, make_species, make_zoo
 # name what was flagged (incident titles, animals, enclosures).
 SERVICE_BOUND = 1 + len(GROUPS) + 3
 HTTP_BOUND = SERVICE_BOUND + 1  # + loading the zoo from the path
+# A page over HTTP: the zoo's concern version, the state of its stored flags, bringing them up
+# to date when stale (lock, state, drop, evaluate, clear marks, new state: 7), ranking with the
+# page's flags, and the three lookups that name what was flagged.
+PAGE_BOUND = 1 + 1 + 7 + 1 + 3
 HARNESS = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
 
 
@@ -183,7 +187,7 @@ def test_the_endpoint_issues_a_bounded_number_of_statements(
     # each costs the same in both zoos
     assert counts[0] == counts[2], counts
     assert counts[1] == counts[3], counts
-    assert max(counts) <= HTTP_BOUND, counts
+    assert max(counts) <= PAGE_BOUND, counts
 
 
 def test_the_csv_issues_a_bounded_number_of_statements(
@@ -200,7 +204,7 @@ def test_the_csv_issues_a_bounded_number_of_statements(
             assert response.status_code == 200, response.text
 
         counts.append(counter.count(call))
-    assert counts[0] == counts[1] <= HTTP_BOUND, counts
+    assert counts[0] == counts[1] <= PAGE_BOUND, counts  # with a limit: a page
 
 
 def test_one_animals_concerns_issue_a_bounded_number_of_statements(

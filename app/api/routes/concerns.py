@@ -85,6 +85,7 @@ async def zoo_concerns(
     state = request.app.state
     rendered = await concern_service.zoo_concern_list(
         sessions=state.read_sessions,
+        writer=state.write_sessions,
         stamps=state.zoo_stamps,
         settings=settings,
         ref=zoo,

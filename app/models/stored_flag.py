@@ -1,0 +1,67 @@
+"""Each zoo's concern flags, stored: what the rules raised when last evaluated, kept up to date
+by the writes (app/welfare/store.py). Derived data: it can always be rebuilt from the rest."""
+
+from datetime import date
+
+from sqlalchemy import Column, ForeignKey, Index, Integer
+from sqlmodel import Field, SQLModel
+
+
+def _zoo_column(*, primary_key: bool = False) -> Column:  # type: ignore[type-arg]
+    # Goes with its zoo (SQLite reuses a deleted zoo's id).
+    return Column(
+        Integer,
+        ForeignKey("zoo.id", ondelete="CASCADE"),
+        nullable=False,
+        primary_key=primary_key,
+    )
+
+
+class StoredFlag(SQLModel, table=True):
+    """One flag a rule raised: a FlagRow (app/welfare/rules.py) in a row."""
+
+    __tablename__ = "concern_flag"
+    # Ranks a zoo's subjects from the index alone, then finds the page's subjects' flags.
+    __table_args__ = (
+        Index(
+            "ix_concern_flag_zoo_subject",
+            "zoo_id",
+            "subject_type",
+            "subject_id",
+            "rule",
+            "severity",
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    zoo_id: int = Field(sa_column=_zoo_column())
+    subject_type: str = Field(max_length=16)
+    subject_id: int
+    rule: str = Field(max_length=40)
+    severity: int
+    n1: float | None = None
+    n2: float | None = None
+    txt: str | None = None
+    incident_ids: str | None = None  # comma-separated, as sql.id_list aggregates them
+
+
+class DirtySubject(SQLModel, table=True):
+    """A subject whose stored flags a write made stale, to evaluate again before a read; once
+    however many writes mark it, so the table never outgrows the subjects."""
+
+    __tablename__ = "concern_dirty"
+
+    zoo_id: int = Field(sa_column=_zoo_column(primary_key=True))
+    subject_type: str = Field(max_length=16, primary_key=True)
+    subject_id: int = Field(primary_key=True)
+
+
+class FlagsState(SQLModel, table=True):
+    """When a zoo's stored flags were evaluated in full, and under which thresholds; no row:
+    never, or dropped by a write that is cheaper to answer with a full evaluation."""
+
+    __tablename__ = "concern_state"
+
+    zoo_id: int = Field(sa_column=_zoo_column(primary_key=True))
+    evaluated_on: date
+    fingerprint: str = Field(max_length=64)

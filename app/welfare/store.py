@@ -1,0 +1,224 @@
+"""Stored concern flags: each zoo's flags as the rules last raised them, so a page of a zoo's
+list is read from a few thousand stored rows instead of evaluated from its incidents.
+
+Kept exact by the writes, in their own transactions:
+* a report or an incident change marks its one subject (animal or enclosure) dirty;
+* any other write that can change a list (an animal, an enclosure, a species, a gift) drops
+  the zoo's state, and the zoo is evaluated in full again (rarer writes, ~0.1 s at size L);
+* the date and the thresholds are part of the state: a new day or other settings evaluate
+  the zoo in full again (the repeated-incidents window and overdue inspections move by day).
+
+A read brings the zoo up to date first (`update`), under the zoo row's lock, which every
+write that marks or drops takes too (it bumps zoo.concern_version), so an update never misses
+a write committed while it runs. Within a day, a subject's repeated-incidents window is the
+one of its last evaluation, as for a cached list.
+"""
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy import Integer, and_, bindparam, delete, func, insert, or_, select, union_all
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
+
+from app.models import DirtySubject, FlagsState, StoredFlag, Zoo
+from app.welfare import engine
+from app.welfare.rules import GROUPS, RULES, THRESHOLDS, Context, FlagRow, Rule, parse_ids
+
+FLAGS = StoredFlag.__table__  # type: ignore[attr-defined]
+DIRTY = DirtySubject.__table__  # type: ignore[attr-defined]
+STATE = FlagsState.__table__  # type: ignore[attr-defined]
+ZOOS = Zoo.__table__  # type: ignore[attr-defined]
+COLUMNS = ("rule", "subject_type", "subject_id", "zoo_id", "severity", "n1", "n2", "txt")
+
+ZOO = bindparam("zoo_id", type_=Integer)
+STATE_OF = select(
+    STATE.c.evaluated_on,
+    STATE.c.fingerprint,
+    select(DIRTY.c.subject_id).where(DIRTY.c.zoo_id == ZOO).limit(1).scalar_subquery(),
+).where(STATE.c.zoo_id == ZOO)
+LOCK_ZOO = select(ZOOS.c.id).where(ZOOS.c.id == ZOO).with_for_update()
+
+
+# Raise when what a rule stores changes (its SQL, its columns): stored flags evaluated by an
+# older release are then evaluated again, as they are under other thresholds.
+RULES_REVISION = 1
+
+
+def fingerprint(ctx: Context) -> str:
+    """The rules and thresholds the stored flags were evaluated under."""
+    rules = tuple((r.id, r.subject, r.columns) for r in RULES)
+    values = repr((RULES_REVISION, rules, *(getattr(ctx.settings, n) for n in THRESHOLDS)))
+    return hashlib.sha256(values.encode()).hexdigest()[:32]
+
+
+def is_current(session: Session, ctx: Context) -> bool:
+    """Whether the zoo's stored flags can be read as they are (one indexed lookup)."""
+    row = session.connection().execute(STATE_OF, {"zoo_id": ctx.zoo_id}).first()
+    return (
+        row is not None
+        and row[0] == ctx.today
+        and row[1] == fingerprint(ctx)
+        and row[2] is None  # no dirty subject
+    )
+
+
+def update(session: Session, ctx: Context) -> None:
+    """Brings the zoo's stored flags up to date: in full when its state is missing or from
+    another day or thresholds, else its dirty subjects only. The caller commits."""
+    connection = session.connection()
+    params = {"zoo_id": ctx.zoo_id}
+    connection.execute(LOCK_ZOO, params)  # SQLite: its writer already holds the database
+    row = connection.execute(STATE_OF, params).first()
+    full = row is None or row[0] != ctx.today or row[1] != fingerprint(ctx)
+    if not full and row[2] is None:
+        return  # brought up to date by another request while this one waited for the lock
+    evaluate = engine.statement(("store", full, ctx.shape), lambda: _insert_flags(ctx, full))
+    params |= ctx.params()
+    if full:
+        connection.execute(delete(FLAGS).where(FLAGS.c.zoo_id == ZOO), params)
+    else:
+        connection.execute(DROP_DIRTY_FLAGS, params)
+    connection.execute(evaluate, params)
+    connection.execute(delete(DIRTY).where(DIRTY.c.zoo_id == ZOO), params)
+    if full:
+        connection.execute(delete(STATE).where(STATE.c.zoo_id == ZOO), params)
+        connection.execute(
+            insert(STATE).values(
+                zoo_id=ctx.zoo_id, evaluated_on=ctx.today, fingerprint=fingerprint(ctx)
+            )
+        )
+
+
+def _dirty(kind: str) -> Any:
+    return (
+        select(DIRTY.c.subject_id)
+        .where(DIRTY.c.zoo_id == ZOO, DIRTY.c.subject_type == kind)
+        .scalar_subquery()
+    )
+
+
+DROP_DIRTY_FLAGS = delete(FLAGS).where(
+    FLAGS.c.zoo_id == ZOO,
+    or_(
+        and_(FLAGS.c.subject_type == "animal", FLAGS.c.subject_id.in_(_dirty("animal"))),
+        and_(FLAGS.c.subject_type == "enclosure", FLAGS.c.subject_id.in_(_dirty("enclosure"))),
+    ),
+)
+
+
+def _insert_flags(ctx: Context, full: bool) -> Any:
+    """INSERT ... SELECT of every flag of the zoo, or of its dirty subjects only."""
+    if not full:
+        ctx = replace(ctx, animal_ids=_dirty("animal"), enclosure_ids=_dirty("enclosure"))
+    branches = []
+    for group in GROUPS:
+        rows = engine.materialized(group.query(ctx).cte(group.name))
+        branches.extend(engine.flag_branch(rows, rule, None) for rule in group.rules)
+    flags = union_all(*branches).subquery("flag")
+    return insert(FLAGS).from_select(
+        [*COLUMNS, "incident_ids"], select(*(flags.c[c] for c in COLUMNS), flags.c.ids)
+    )
+
+
+def mark(session: Session, zoo_id: int, subjects: Iterable[tuple[str, int]]) -> None:
+    """Marks subjects of the zoo dirty; part of the caller's transaction, which also bumps
+    the zoo's concern_version (and so takes the zoo row's lock)."""
+    rows = [{"zoo_id": zoo_id, "subject_type": k, "subject_id": i} for k, i in set(subjects)]
+    if rows:
+        connection = session.connection()
+        connection.execute(mark_statement(connection.dialect.name), rows)
+
+
+def mark_statement(dialect: str) -> Any:
+    """INSERT into concern_dirty that skips a subject already marked."""
+    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(DIRTY)
+    return statement.on_conflict_do_nothing()
+
+
+def drop(session: Session, zoo_ids: Sequence[int]) -> None:
+    """Drops the zoos' state: their next read evaluates them in full."""
+    if zoo_ids:
+        session.connection().execute(delete(STATE).where(STATE.c.zoo_id.in_(zoo_ids)))
+
+
+def page(
+    session: Session,
+    ctx: Context,
+    rules: Sequence[Rule],
+    min_severity: int | None,
+    offset: int,
+    limit: int,
+) -> tuple[list[engine.Subject], list[FlagRow], int]:
+    """engine.page, read from the stored flags (which must be current: see `update`)."""
+    if not rules:
+        return [], [], 0
+    key = ("stored page", tuple((r.id, r.subject) for r in rules), min_severity)
+    query, count = engine.statement(key, lambda: _page_statements(rules, min_severity))
+    params = {"zoo_id": ctx.zoo_id, "offset": offset, "limit": limit}
+    rows = session.connection().execute(query, params).all()
+    total = rows[0][1] if rows else 0
+    positions: dict[engine.Subject, int] = {}
+    flags = []
+    for position, _, rule, kind, subject_id, zoo_id, severity, n1, n2, txt, ids in rows:
+        subject = (kind, subject_id)
+        positions[subject] = position
+        flags.append(FlagRow(rule, kind, subject_id, zoo_id, severity, n1, n2, txt, parse_ids(ids)))
+    if not flags and offset > 0:  # a page past the end still tells the list's size
+        total = session.connection().execute(count, params).scalar_one()
+    return sorted(positions, key=positions.__getitem__), flags, int(total)
+
+
+def _selected(rules: Sequence[Rule], min_severity: int | None) -> list[Any]:
+    """The filters, as conditions on stored flags."""
+    conditions = [FLAGS.c.zoo_id == ZOO]
+    everything = {(r.id, r.subject) for r in RULES}
+    picked = {(r.id, r.subject) for r in rules}
+    if picked != everything:
+        conditions.append(
+            or_(*(and_(FLAGS.c.rule == i, FLAGS.c.subject_type == s) for i, s in sorted(picked)))
+        )
+    if min_severity is not None:
+        conditions.append(FLAGS.c.severity >= min_severity)
+    return conditions
+
+
+def _page_statements(rules: Sequence[Rule], min_severity: int | None) -> tuple[Any, Any]:
+    where = _selected(rules, min_severity)
+    subject = (FLAGS.c.subject_type, FLAGS.c.subject_id)
+    order = (func.sum(FLAGS.c.severity).desc(), func.max(FLAGS.c.severity).desc(), *subject)
+    ranked = engine.materialized(
+        select(
+            *subject,
+            func.count().over().label("total"),
+            func.row_number().over(order_by=order).label("position"),
+        )
+        .where(*where)
+        .group_by(*subject)
+        .order_by(*order)
+        .offset(bindparam("offset", type_=Integer))
+        .limit(bindparam("limit", type_=Integer))
+        .cte("ranked")
+    )
+    query = (
+        select(
+            ranked.c.position,
+            ranked.c.total,
+            *(FLAGS.c[c] for c in COLUMNS),
+            FLAGS.c.incident_ids,
+        )
+        .join_from(
+            ranked,
+            FLAGS,
+            (FLAGS.c.subject_type == ranked.c.subject_type)
+            & (FLAGS.c.subject_id == ranked.c.subject_id),
+        )
+        .where(*where)
+        .order_by(ranked.c.position, FLAGS.c.severity.desc(), FLAGS.c.rule)
+    )
+    count = select(func.count()).select_from(
+        select(*subject).where(*where).group_by(*subject).subquery()
+    )
+    return query, count
