@@ -3,7 +3,7 @@
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Integer, String
+from sqlalchemy import String
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import GenericFunction
 from sqlalchemy.types import NullType
@@ -24,24 +24,6 @@ def _id_list_sqlite(element: id_list, compiler: Any, **kw: Any) -> str:
 @compiles(id_list, "postgresql")
 def _id_list_postgresql(element: id_list, compiler: Any, **kw: Any) -> str:
     return f"string_agg(CAST({compiler.process(element.clauses, **kw)} AS TEXT), ',')"
-
-
-class greatest(GenericFunction[int]):
-    """The largest of its arguments, none of which may be NULL (GREATEST / scalar max):
-    the two databases disagree on NULL arguments, so callers coalesce them first."""
-
-    type = Integer()
-    inherit_cache = True
-
-
-@compiles(greatest, "sqlite")
-def _greatest_sqlite(element: greatest, compiler: Any, **kw: Any) -> str:
-    return f"max({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(greatest, "postgresql")
-def _greatest_postgresql(element: greatest, compiler: Any, **kw: Any) -> str:
-    return f"GREATEST({compiler.process(element.clauses, **kw)})"
 
 
 class among(GenericFunction[Any]):

@@ -70,7 +70,9 @@ def update(session: Session, ctx: Context) -> None:
     another day or thresholds, else its dirty subjects only. The caller commits."""
     connection = session.connection()
     params = {"zoo_id": ctx.zoo_id}
-    connection.execute(LOCK_ZOO, params)  # SQLite: its writer already holds the database
+    # SQLite: its writer already holds the database.
+    if connection.execute(LOCK_ZOO, params).first() is None:
+        return  # deleted since its version was read: nothing to store, and its list is empty
     row = connection.execute(STATE_OF, params).first()
     full = row is None or row[0] != ctx.today or row[1] != fingerprint(ctx)
     if not full and row[2] is None:
@@ -152,7 +154,10 @@ def page(
     offset: int,
     limit: int,
 ) -> tuple[list[engine.Subject], list[FlagRow], int]:
-    """engine.page, read from the stored flags (which must be current: see `update`)."""
+    """One page of the flagged subjects in the list's order (score, then worst severity, then
+    subject), their flags, and how many subjects are flagged in all, from the stored flags
+    (brought up to date first: see `update`). Filters apply before ranking, as they do to the
+    whole list."""
     if not rules:
         return [], [], 0
     key = ("stored page", tuple((r.id, r.subject) for r in rules), min_severity)
