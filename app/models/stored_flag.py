@@ -18,7 +18,8 @@ def _zoo_column(*, primary_key: bool = False) -> Column:  # type: ignore[type-ar
 
 
 class StoredFlag(SQLModel, table=True):
-    """One flag a rule raised: a FlagRow (app/welfare/rules.py) in a row."""
+    """One flag a rule raised, explained as a concern list shows it: its reason in words, its
+    incidents, and the name of its subject (app/welfare/explain.py)."""
 
     __tablename__ = "concern_flag"
     # Ranks a zoo's subjects from the index alone, then finds the page's subjects' flags.
@@ -39,10 +40,9 @@ class StoredFlag(SQLModel, table=True):
     subject_id: int
     rule: str = Field(max_length=40)
     severity: int
-    n1: float | None = None
-    n2: float | None = None
-    txt: str | None = None
-    incident_ids: str | None = None  # comma-separated, as sql.id_list aggregates them
+    reason: str
+    incident_ids: str  # comma-separated, ascending ("" for none)
+    subject: str  # JSON: the subject's name, species and enclosure as a ConcernItem has them
 
 
 class DirtySubject(SQLModel, table=True):

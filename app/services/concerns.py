@@ -3,33 +3,29 @@
 import csv
 import hashlib
 import io
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlmodel import Session, col, select
+from pydantic_core import to_json
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.core.config import Settings
 from app.core.db import Sessions
-from app.models import Animal, Enclosure, Species, WelfareIncident, Zoo
+from app.models import Animal, Zoo
 from app.models.base import utcnow
 from app.models.concern import (
-    ConcernFlag,
     ConcernItem,
     ConcernRulePublic,
-    EnclosureRef,
-    SpeciesRef,
     ZooConcernSummary,
     ZooRef,
 )
-from app.models.page import Page
 from app.services.common import commit
-from app.welfare import engine, store
+from app.welfare import engine, explain, store
 from app.welfare.cache import LRUCache
-from app.welfare.rules import REASONS, RULES, Context, FlagRow, cited_ids
-from app.welfare.sql import among, ids_param
+from app.welfare.rules import RULES, Context, FlagRow, Rule
 from app.welfare.stamps import StampReader, ZooStamp
 
 CSV_COLUMNS = (
@@ -58,129 +54,18 @@ def rules(*, settings: Settings) -> list[ConcernRulePublic]:
     ]
 
 
-def _titles(session: Session, flags: Sequence[FlagRow]) -> dict[int, str]:
-    ids = {i for f in flags for i in cited_ids(f)}
-    if not ids:
-        return {}
-    stmt = select(WelfareIncident.id, WelfareIncident.title).where(
-        among(WelfareIncident.id, ids_param(ids))
-    )
-    return {row.id: row.title for row in session.connection().execute(stmt).all()}
-
-
-def _animal_refs(
-    session: Session, ids: set[int]
-) -> dict[int, tuple[str, SpeciesRef, EnclosureRef | None]]:
-    if not ids:
-        return {}
-    # Plain columns, not ORM entities: a large zoo names hundreds of animals per list.
-    stmt = (
-        select(
-            Animal.id,
-            Animal.name,
-            Animal.identifier,
-            Animal.count,
-            Species.id.label("species_id"),
-            Species.common_name,
-            Species.scientific_name,
-            Enclosure.id.label("enclosure_id"),
-            Enclosure.name.label("enclosure_name"),
-        )
-        .join(Species, col(Species.id) == Animal.species_id)
-        .outerjoin(Enclosure, col(Enclosure.id) == Animal.enclosure_id)
-        .where(among(Animal.id, ids_param(ids)))
-    )
-    refs = {}
-    for row in session.connection().execute(stmt).all():
-        if row.name:
-            name = row.name
-        elif row.count > 1:
-            name = f"{row.count} {row.common_name}"
-        else:
-            name = f"{row.common_name} {row.identifier or f'#{row.id}'}"
-        refs[row.id] = (
-            name,
-            SpeciesRef(
-                id=row.species_id,
-                common_name=row.common_name,
-                scientific_name=row.scientific_name,
-            ),
-            EnclosureRef(id=row.enclosure_id, name=row.enclosure_name)
-            if row.enclosure_id is not None
-            else None,
-        )
-    return refs
-
-
-def _enclosure_names(session: Session, ids: set[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    stmt = select(Enclosure.id, Enclosure.name).where(among(Enclosure.id, ids_param(ids)))
-    return {row.id: row.name for row in session.connection().execute(stmt).all()}
-
-
 def build_items(
     session: Session, flags: Sequence[FlagRow], offset: int = 0, limit: int | None = None
 ) -> tuple[list[ConcernItem], int]:
     """Groups flags by subject, orders subjects by score, and names and explains only the
     subjects on the requested page; returns the page and the number of flagged subjects."""
-    grouped = _by_subject(flags)
+    grouped = explain.by_subject(flags)
     order = sorted(
         grouped,
         key=lambda s: (-sum(f.severity for f in grouped[s]), -grouped[s][0].severity, *s),
     )
     page = order[offset : None if limit is None else offset + limit]
-    return _page_items(session, page, grouped), len(order)
-
-
-def _by_subject(flags: Sequence[FlagRow]) -> dict[tuple[str, int], list[FlagRow]]:
-    """The flags per subject, the most severe first."""
-    grouped: dict[tuple[str, int], list[FlagRow]] = defaultdict(list)
-    for flag in flags:
-        grouped[(flag.subject_type, flag.subject_id)].append(flag)
-    for rows in grouped.values():
-        rows.sort(key=lambda f: (-f.severity, f.rule))
-    return grouped
-
-
-def _page_items(
-    session: Session, page: Sequence[tuple[str, int]], grouped: dict[tuple[str, int], list[FlagRow]]
-) -> list[ConcernItem]:
-    """The page's subjects, in the page's order, named and with their flags explained."""
-    page_flags = [f for subject in page for f in grouped[subject]]
-    titles = _titles(session, page_flags)
-    animals = _animal_refs(session, {sid for kind, sid in page if kind == "animal"})
-    enclosures = _enclosure_names(session, {sid for kind, sid in page if kind == "enclosure"})
-    items = []
-    for kind, subject_id in page:
-        rows = grouped[(kind, subject_id)]
-        species = enclosure = None
-        if kind == "animal":
-            name, species, enclosure = animals[subject_id]
-        else:
-            name = enclosures[subject_id]
-        items.append(
-            ConcernItem(
-                subject_type=kind,
-                subject_id=subject_id,
-                zoo_id=rows[0].zoo_id,
-                name=name,
-                species=species,
-                enclosure=enclosure,
-                score=sum(f.severity for f in rows),
-                max_severity=rows[0].severity,
-                flags=[
-                    ConcernFlag(
-                        rule=f.rule,
-                        severity=f.severity,
-                        reason=REASONS[(f.rule, kind)](f, titles),
-                        incident_ids=f.incident_ids,
-                    )
-                    for f in rows
-                ],
-            )
-        )
-    return items
+    return explain.items(session, page, grouped), len(order)
 
 
 def list_key(zoo: Zoo | ZooStamp, now: datetime | None = None) -> str:
@@ -238,12 +123,33 @@ def zoo_concerns_page(
         if min_severity is not None:
             flags = [f for f in flags if f.severity >= min_severity]
         return build_items(session, flags, offset, limit)
-    # One page: read from the zoo's stored flags, brought up to date first; only the page's
-    # subjects are named and explained.
+    items, total = stored_page(
+        session=session,
+        ctx=ctx,
+        rules=rules,
+        min_severity=min_severity,
+        offset=offset,
+        limit=limit,
+        writer=writer,
+    )
+    return [ConcernItem.model_validate(item) for item in items], total
+
+
+def stored_page(
+    *,
+    session: Session,
+    ctx: Context,
+    rules: Sequence[Rule],
+    min_severity: int | None,
+    offset: int,
+    limit: int,
+    writer: Sessions | None,
+) -> tuple[list[dict[str, Any]], int]:
+    """One page read from the zoo's stored flags (explained when stored), brought up to date
+    first: the items as plain data in ConcernItem's shape, and the list's size."""
     if not store.is_current(session, ctx):
         _bring_up_to_date(session, ctx, writer)
-    page, flags, total = store.page(session, ctx, rules, min_severity, offset, limit)
-    return _page_items(session, page, _by_subject(flags)), total
+    return store.page(session, ctx, rules, min_severity, offset, limit)
 
 
 def _bring_up_to_date(session: Session, ctx: Context, writer: Sessions | None) -> None:
@@ -359,6 +265,20 @@ def _render(
     tag: str,
 ) -> Rendered:
     # The rules read after the version was: the body is at least as new as its key.
+    if not request.as_csv and request.limit is not None:
+        # Stored items are plain data, already validated when stored: serialized as they are.
+        with sessions() as session:
+            items, total = stored_page(
+                session=session,
+                ctx=Context(settings=settings, zoo_id=zoo.id, now=utcnow()),
+                rules=engine.select_rules(request.rule_ids, request.subject_type),
+                min_severity=request.min_severity,
+                offset=request.offset,
+                limit=request.limit,
+                writer=writer,
+            )
+        page = {"items": items, "total": total, "limit": request.limit, "offset": request.offset}
+        return Rendered(to_json(page), "application/json", tag)
     with sessions() as session:
         window, total = zoo_concerns_page(
             session=session,
@@ -371,13 +291,8 @@ def _render(
             limit=request.limit,
             writer=writer,
         )
-    if request.as_csv:
-        filename = f"{zoo.slug}-concerns-{utcnow().date().isoformat()}.csv"
-        return Rendered(to_csv(zoo, window).encode(), "text/csv; charset=utf-8", tag, filename)
-    page = Page[ConcernItem](
-        items=window, total=total, limit=request.limit or 0, offset=request.offset
-    )
-    return Rendered(page.model_dump_json().encode(), "application/json", tag)
+    filename = f"{zoo.slug}-concerns-{utcnow().date().isoformat()}.csv"
+    return Rendered(to_csv(zoo, window).encode(), "text/csv; charset=utf-8", tag, filename)
 
 
 def etag(key: str, *parts: object) -> str:
@@ -458,7 +373,7 @@ def to_csv(zoo: Zoo | ZooStamp, items: Sequence[ConcernItem]) -> str:
 
 def unflagged_item(*, session: Session, animal: Animal) -> ConcernItem:
     """An animal with no flags, in the same shape as a flagged one."""
-    name, species, enclosure = _animal_refs(session, {animal.id})[animal.id]  # type: ignore[index]
+    name, species, enclosure = explain.animal_refs(session, {animal.id})[animal.id]  # type: ignore[index]
     return ConcernItem(
         subject_type="animal",
         subject_id=animal.id,  # type: ignore[arg-type]

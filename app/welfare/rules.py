@@ -68,7 +68,9 @@ class Context:
     zoo_id: int | None
     now: datetime
     animal_id: int | None = None  # one animal's flags only
-    # Only these subjects' flags (a subquery of ids: one page of a list); None: every subject.
+    # Only these subjects' flags (a subquery of ids: the dirty subjects store.update evaluates
+    # again); None: every subject. Statements are cached by `shape`, not by the subquery, so
+    # there is one such subquery (app/welfare/store.py).
     animal_ids: Any = None
     enclosure_ids: Any = None
 

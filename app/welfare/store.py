@@ -1,5 +1,6 @@
-"""Stored concern flags: each zoo's flags as the rules last raised them, so a page of a zoo's
-list is read from a few thousand stored rows instead of evaluated from its incidents.
+"""Stored concern flags: each zoo's flags as the rules last raised them, explained (reason,
+incidents, the subject's name), so a page of a zoo's list is read from a few thousand stored
+rows instead of evaluated from its incidents and explained again.
 
 Kept exact by the writes, in their own transactions:
 * a report or an incident change marks its one subject (animal or enclosure) dirty;
@@ -15,23 +16,36 @@ one of its last evaluation, as for a cached list.
 """
 
 import hashlib
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Integer, and_, bindparam, delete, func, insert, or_, select, union_all
+from sqlalchemy import Integer, and_, bindparam, delete, func, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from app.models import DirtySubject, FlagsState, StoredFlag, Zoo
-from app.welfare import engine
-from app.welfare.rules import GROUPS, RULES, THRESHOLDS, Context, FlagRow, Rule, parse_ids
+from app.models.concern import ConcernItem
+from app.welfare import engine, explain
+from app.welfare.rules import RULES, THRESHOLDS, Context, FlagRow, Rule, parse_ids
 
 FLAGS = StoredFlag.__table__  # type: ignore[attr-defined]
 DIRTY = DirtySubject.__table__  # type: ignore[attr-defined]
 STATE = FlagsState.__table__  # type: ignore[attr-defined]
 ZOOS = Zoo.__table__  # type: ignore[attr-defined]
-COLUMNS = ("rule", "subject_type", "subject_id", "zoo_id", "severity", "n1", "n2", "txt")
+COLUMNS = (
+    "rule",
+    "subject_type",
+    "subject_id",
+    "zoo_id",
+    "severity",
+    "reason",
+    "incident_ids",
+    "subject",
+)
+SUBJECT_FIELDS = {"name", "species", "enclosure"}
 
 ZOO = bindparam("zoo_id", type_=Integer)
 STATE_OF = select(
@@ -77,13 +91,11 @@ def update(session: Session, ctx: Context) -> None:
     full = row is None or row[0] != ctx.today or row[1] != fingerprint(ctx)
     if not full and row[2] is None:
         return  # brought up to date by another request while this one waited for the lock
-    evaluate = engine.statement(("store", full, ctx.shape), lambda: _insert_flags(ctx, full))
-    params |= ctx.params()
-    if full:
-        connection.execute(delete(FLAGS).where(FLAGS.c.zoo_id == ZOO), params)
-    else:
-        connection.execute(DROP_DIRTY_FLAGS, params)
-    connection.execute(evaluate, params)
+    scope = ctx if full else replace(ctx, animal_ids=DIRTY_ANIMALS, enclosure_ids=DIRTY_ENCLOSURES)
+    rows = _explained(session, engine.evaluate(session, scope))
+    connection.execute(DROP_ZOO_FLAGS if full else DROP_DIRTY_FLAGS, params)
+    if rows:
+        _store(connection, rows)
     connection.execute(delete(DIRTY).where(DIRTY.c.zoo_id == ZOO), params)
     if full:
         connection.execute(delete(STATE).where(STATE.c.zoo_id == ZOO), params)
@@ -94,6 +106,43 @@ def update(session: Session, ctx: Context) -> None:
         )
 
 
+def _store(connection: Connection, rows: list[tuple[Any, ...]]) -> None:
+    """Writes flag rows (in COLUMNS' order): COPY on PostgreSQL, one executemany on SQLite.
+    SQLAlchemy's per-row parameter processing would cost more than the writing itself."""
+    columns = ", ".join(COLUMNS)
+    if connection.dialect.name == "postgresql":
+        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        with cursor.copy(f"COPY {FLAGS.name} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    markers = ", ".join("?" * len(COLUMNS))  # sqlite3's parameter style
+    connection.exec_driver_sql(f"INSERT INTO {FLAGS.name} ({columns}) VALUES ({markers})", rows)
+
+
+def _explained(session: Session, flags: Sequence[FlagRow]) -> list[tuple[Any, ...]]:
+    """The flags as rows to store (in COLUMNS' order), with reasons and subjects' names."""
+    grouped = explain.by_subject(flags)
+    rows = []
+    for item in explain.items(session, list(grouped), grouped):
+        subject = item.model_dump_json(include=SUBJECT_FIELDS)
+        for flag in item.flags:
+            ids = ",".join(map(str, flag.incident_ids))
+            rows.append(
+                (
+                    flag.rule,
+                    item.subject_type,
+                    item.subject_id,
+                    item.zoo_id,
+                    flag.severity,
+                    flag.reason,
+                    ids,
+                    subject,
+                )
+            )
+    return rows
+
+
 def _dirty(kind: str) -> Any:
     return (
         select(DIRTY.c.subject_id)
@@ -102,27 +151,16 @@ def _dirty(kind: str) -> Any:
     )
 
 
+# Built once: the rules' statements for the dirty subjects are cached by these very objects.
+DIRTY_ANIMALS, DIRTY_ENCLOSURES = _dirty("animal"), _dirty("enclosure")
+DROP_ZOO_FLAGS = delete(FLAGS).where(FLAGS.c.zoo_id == ZOO)
 DROP_DIRTY_FLAGS = delete(FLAGS).where(
     FLAGS.c.zoo_id == ZOO,
     or_(
-        and_(FLAGS.c.subject_type == "animal", FLAGS.c.subject_id.in_(_dirty("animal"))),
-        and_(FLAGS.c.subject_type == "enclosure", FLAGS.c.subject_id.in_(_dirty("enclosure"))),
+        and_(FLAGS.c.subject_type == "animal", FLAGS.c.subject_id.in_(DIRTY_ANIMALS)),
+        and_(FLAGS.c.subject_type == "enclosure", FLAGS.c.subject_id.in_(DIRTY_ENCLOSURES)),
     ),
 )
-
-
-def _insert_flags(ctx: Context, full: bool) -> Any:
-    """INSERT ... SELECT of every flag of the zoo, or of its dirty subjects only."""
-    if not full:
-        ctx = replace(ctx, animal_ids=_dirty("animal"), enclosure_ids=_dirty("enclosure"))
-    branches = []
-    for group in GROUPS:
-        rows = engine.materialized(group.query(ctx).cte(group.name))
-        branches.extend(engine.flag_branch(rows, rule, None) for rule in group.rules)
-    flags = union_all(*branches).subquery("flag")
-    return insert(FLAGS).from_select(
-        [*COLUMNS, "incident_ids"], select(*(flags.c[c] for c in COLUMNS), flags.c.ids)
-    )
 
 
 def mark(session: Session, zoo_id: int, subjects: Iterable[tuple[str, int]]) -> None:
@@ -153,27 +191,44 @@ def page(
     min_severity: int | None,
     offset: int,
     limit: int,
-) -> tuple[list[engine.Subject], list[FlagRow], int]:
-    """One page of the flagged subjects in the list's order (score, then worst severity, then
-    subject), their flags, and how many subjects are flagged in all, from the stored flags
-    (brought up to date first: see `update`). Filters apply before ranking, as they do to the
-    whole list."""
+) -> tuple[list[ConcernItem], int]:
+    """One page of the zoo's list from its stored flags (brought up to date first: see
+    `update`), in the list's order (score, then worst severity, then subject), and how many
+    subjects are flagged in all. Filters apply before ranking, as they do to the whole list."""
     if not rules:
-        return [], [], 0
+        return [], 0
     key = ("stored page", tuple((r.id, r.subject) for r in rules), min_severity)
     query, count = engine.statement(key, lambda: _page_statements(rules, min_severity))
     params = {"zoo_id": ctx.zoo_id, "offset": offset, "limit": limit}
     rows = session.connection().execute(query, params).all()
     total = rows[0][1] if rows else 0
-    positions: dict[engine.Subject, int] = {}
-    flags = []
-    for position, _, rule, kind, subject_id, zoo_id, severity, n1, n2, txt, ids in rows:
-        subject = (kind, subject_id)
-        positions[subject] = position
-        flags.append(FlagRow(rule, kind, subject_id, zoo_id, severity, n1, n2, txt, parse_ids(ids)))
-    if not flags and offset > 0:  # a page past the end still tells the list's size
+    items: dict[tuple[str, int], dict[str, Any]] = {}
+    for _, _, rule, kind, subject_id, zoo_id, severity, reason, ids, subject in rows:
+        item = items.get((kind, subject_id))
+        if item is None:
+            item = items[(kind, subject_id)] = {
+                "subject_type": kind,
+                "subject_id": subject_id,
+                "zoo_id": zoo_id,
+                **json.loads(subject),
+                "score": 0,
+                "max_severity": 0,
+                "flags": [],
+            }
+        item["score"] += severity
+        item["max_severity"] = max(item["max_severity"], severity)
+        item["flags"].append(
+            {"rule": rule, "severity": severity, "reason": reason, "incident_ids": parse_ids(ids)}
+        )
+    for item in items.values():
+        item["flags"].sort(key=_flag_order)
+    if not items and offset > 0:  # a page past the end still tells the list's size
         total = session.connection().execute(count, params).scalar_one()
-    return sorted(positions, key=positions.__getitem__), flags, int(total)
+    return [ConcernItem.model_validate(item) for item in items.values()], int(total)
+
+
+def _flag_order(flag: dict[str, Any]) -> tuple[int, str]:
+    return -flag["severity"], flag["rule"]  # as explain.by_subject orders a subject's flags
 
 
 def _selected(rules: Sequence[Rule], min_severity: int | None) -> list[Any]:
@@ -212,7 +267,6 @@ def _page_statements(rules: Sequence[Rule], min_severity: int | None) -> tuple[A
             ranked.c.position,
             ranked.c.total,
             *(FLAGS.c[c] for c in COLUMNS),
-            FLAGS.c.incident_ids,
         )
         .join_from(
             ranked,
@@ -221,7 +275,7 @@ def _page_statements(rules: Sequence[Rule], min_severity: int | None) -> tuple[A
             & (FLAGS.c.subject_id == ranked.c.subject_id),
         )
         .where(*where)
-        .order_by(ranked.c.position, FLAGS.c.severity.desc(), FLAGS.c.rule)
+        .order_by(ranked.c.position)
     )
     count = select(func.count()).select_from(
         select(*subject).where(*where).group_by(*subject).subquery()

@@ -1,5 +1,5 @@
-"""Stored concern flags: each zoo's flags as last evaluated, the subjects writes made stale,
-and when each zoo was last evaluated in full.
+"""Stored concern flags: each zoo's flags as last evaluated and explained (reason, incidents,
+subject's name), the subjects writes made stale, and when each zoo was last evaluated in full.
 
 Hand-reviewed: derived data, so nothing is backfilled (a zoo with no concern_state row is
 evaluated in full on its first read); every table goes with its zoo (ON DELETE CASCADE); a
@@ -41,10 +41,9 @@ def upgrade() -> None:
         sa.Column("subject_id", sa.Integer(), nullable=False),
         sa.Column("rule", sa.String(length=40), nullable=False),
         sa.Column("severity", sa.Integer(), nullable=False),
-        sa.Column("n1", sa.Float(), nullable=True),
-        sa.Column("n2", sa.Float(), nullable=True),
-        sa.Column("txt", sa.String(), nullable=True),
-        sa.Column("incident_ids", sa.String(), nullable=True),
+        sa.Column("reason", sa.String(), nullable=False),
+        sa.Column("incident_ids", sa.String(), nullable=False),
+        sa.Column("subject", sa.String(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_concern_flag"),
     )
     op.create_index(

@@ -15,6 +15,7 @@ from app.core.config import Settings
 from app.models import DirtySubject, FlagsState, StoredFlag, WelfareIncident, Zoo
 from app.models.concern import ConcernItem
 from app.models.enums import Category, IncidentStatus, Origin
+from app.models.page import Page
 from app.services.concerns import zoo_concerns, zoo_concerns_page
 from tests.factories import make_animal, make_enclosure, make_gift, make_species, make_zoo
 
@@ -284,3 +285,20 @@ def test_stored_flags_go_with_their_zoo(
     session.expire_all()
     for model in (StoredFlag, FlagsState, DirtySubject):
         assert count(session, model, zoo) == 0
+
+
+def test_a_stored_page_is_served_byte_for_byte_as_the_model_would_render_it(
+    client: TestClient, session: Session, settings: Settings, world: World
+) -> None:
+    """Stored items go out as plain data, without the response model: the bytes must be the
+    model's own rendering of the list evaluated from scratch, non-ASCII text included."""
+    report(
+        client, world, animal_id=world["lone"].id, title="Dallae \u201csmoking\u201d, \u00e9t\u00e9"
+    )
+    report(client, world, enclosure_id=world["pen"].id, category="human_interaction")
+    response = client.get(f"/api/v1/zoos/{world['zoo'].id}/concerns", params={"limit": 2})
+    assert response.status_code == 200, response.text
+    items = zoo_concerns(session=session, settings=settings, zoo=world["zoo"])
+    expected = Page[ConcernItem](items=items[:2], total=len(items), limit=2, offset=0)
+    assert response.content == expected.model_dump_json().encode()
+    assert "\u201csmoking\u201d" in response.text

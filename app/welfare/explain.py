@@ -1,0 +1,124 @@
+"""Explains flags: names the subjects they are about, cites the incidents behind them by
+title, and turns them into the items of a concern list. Shared by the lists evaluated from the
+incidents and by the stored flags (app/welfare/store.py), which keep what this produces."""
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from sqlmodel import Session, col, select
+
+from app.models import Animal, Enclosure, Species, WelfareIncident
+from app.models.concern import ConcernFlag, ConcernItem, EnclosureRef, SpeciesRef
+from app.welfare.rules import REASONS, FlagRow, cited_ids
+from app.welfare.sql import among, ids_param
+
+
+def titles(session: Session, flags: Sequence[FlagRow]) -> dict[int, str]:
+    ids = {i for f in flags for i in cited_ids(f)}
+    if not ids:
+        return {}
+    stmt = select(WelfareIncident.id, WelfareIncident.title).where(
+        among(WelfareIncident.id, ids_param(ids))
+    )
+    return {row.id: row.title for row in session.connection().execute(stmt).all()}
+
+
+def animal_refs(
+    session: Session, ids: set[int]
+) -> dict[int, tuple[str, SpeciesRef, EnclosureRef | None]]:
+    if not ids:
+        return {}
+    # Plain columns, not ORM entities: a large zoo names hundreds of animals per list.
+    stmt = (
+        select(
+            Animal.id,
+            Animal.name,
+            Animal.identifier,
+            Animal.count,
+            Species.id.label("species_id"),
+            Species.common_name,
+            Species.scientific_name,
+            Enclosure.id.label("enclosure_id"),
+            Enclosure.name.label("enclosure_name"),
+        )
+        .join(Species, col(Species.id) == Animal.species_id)
+        .outerjoin(Enclosure, col(Enclosure.id) == Animal.enclosure_id)
+        .where(among(Animal.id, ids_param(ids)))
+    )
+    refs = {}
+    for row in session.connection().execute(stmt).all():
+        if row.name:
+            name = row.name
+        elif row.count > 1:
+            name = f"{row.count} {row.common_name}"
+        else:
+            name = f"{row.common_name} {row.identifier or f'#{row.id}'}"
+        refs[row.id] = (
+            name,
+            SpeciesRef(
+                id=row.species_id,
+                common_name=row.common_name,
+                scientific_name=row.scientific_name,
+            ),
+            EnclosureRef(id=row.enclosure_id, name=row.enclosure_name)
+            if row.enclosure_id is not None
+            else None,
+        )
+    return refs
+
+
+def enclosure_names(session: Session, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    stmt = select(Enclosure.id, Enclosure.name).where(among(Enclosure.id, ids_param(ids)))
+    return {row.id: row.name for row in session.connection().execute(stmt).all()}
+
+
+def by_subject(flags: Sequence[FlagRow]) -> dict[tuple[str, int], list[FlagRow]]:
+    """The flags per subject, the most severe first."""
+    grouped: dict[tuple[str, int], list[FlagRow]] = defaultdict(list)
+    for flag in flags:
+        grouped[(flag.subject_type, flag.subject_id)].append(flag)
+    for rows in grouped.values():
+        rows.sort(key=lambda f: (-f.severity, f.rule))
+    return grouped
+
+
+def items(
+    session: Session, page: Sequence[tuple[str, int]], grouped: dict[tuple[str, int], list[FlagRow]]
+) -> list[ConcernItem]:
+    """The page's subjects, in the page's order, named and with their flags explained."""
+    page_flags = [f for subject in page for f in grouped[subject]]
+    titles_ = titles(session, page_flags)
+    animals = animal_refs(session, {sid for kind, sid in page if kind == "animal"})
+    enclosures = enclosure_names(session, {sid for kind, sid in page if kind == "enclosure"})
+    items = []
+    for kind, subject_id in page:
+        rows = grouped[(kind, subject_id)]
+        species = enclosure = None
+        if kind == "animal":
+            name, species, enclosure = animals[subject_id]
+        else:
+            name = enclosures[subject_id]
+        items.append(
+            ConcernItem(
+                subject_type=kind,
+                subject_id=subject_id,
+                zoo_id=rows[0].zoo_id,
+                name=name,
+                species=species,
+                enclosure=enclosure,
+                score=sum(f.severity for f in rows),
+                max_severity=rows[0].severity,
+                flags=[
+                    ConcernFlag(
+                        rule=f.rule,
+                        severity=f.severity,
+                        reason=REASONS[(f.rule, kind)](f, titles_),
+                        incident_ids=f.incident_ids,
+                    )
+                    for f in rows
+                ],
+            )
+        )
+    return items
