@@ -27,7 +27,6 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from app.models import DirtySubject, FlagsState, StoredFlag, Zoo
-from app.models.concern import ConcernItem
 from app.welfare import engine, explain
 from app.welfare.rules import RULES, THRESHOLDS, Context, FlagRow, Rule, parse_ids
 
@@ -191,10 +190,11 @@ def page(
     min_severity: int | None,
     offset: int,
     limit: int,
-) -> tuple[list[ConcernItem], int]:
+) -> tuple[list[dict[str, Any]], int]:
     """One page of the zoo's list from its stored flags (brought up to date first: see
     `update`), in the list's order (score, then worst severity, then subject), and how many
-    subjects are flagged in all. Filters apply before ranking, as they do to the whole list."""
+    subjects are flagged in all. Filters apply before ranking, as they do to the whole list.
+    The items are plain data in ConcernItem's shape, validated when they were stored."""
     if not rules:
         return [], 0
     key = ("stored page", tuple((r.id, r.subject) for r in rules), min_severity)
@@ -224,7 +224,7 @@ def page(
         item["flags"].sort(key=_flag_order)
     if not items and offset > 0:  # a page past the end still tells the list's size
         total = session.connection().execute(count, params).scalar_one()
-    return [ConcernItem.model_validate(item) for item in items.values()], int(total)
+    return list(items.values()), int(total)
 
 
 def _flag_order(flag: dict[str, Any]) -> tuple[int, str]:
