@@ -47,10 +47,21 @@ COLUMNS = (
 SUBJECT_FIELDS = {"name", "species", "enclosure"}
 
 ZOO = bindparam("zoo_id", type_=Integer)
+KINDS = ("animal", "enclosure")
+
+
+def _first_dirty(kind: str) -> Any:
+    return (
+        select(DIRTY.c.subject_id)
+        .where(DIRTY.c.zoo_id == ZOO, DIRTY.c.subject_type == kind)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+# The zoo's state, and whether it has dirty animals, dirty enclosures (primary-key probes).
 STATE_OF = select(
-    STATE.c.evaluated_on,
-    STATE.c.fingerprint,
-    select(DIRTY.c.subject_id).where(DIRTY.c.zoo_id == ZOO).limit(1).scalar_subquery(),
+    STATE.c.evaluated_on, STATE.c.fingerprint, *(_first_dirty(kind) for kind in KINDS)
 ).where(STATE.c.zoo_id == ZOO)
 LOCK_ZOO = select(ZOOS.c.id).where(ZOOS.c.id == ZOO).with_for_update()
 
@@ -74,7 +85,8 @@ def is_current(session: Session, ctx: Context) -> bool:
         row is not None
         and row[0] == ctx.today
         and row[1] == fingerprint(ctx)
-        and row[2] is None  # no dirty subject
+        and row[2] is None  # no dirty animal
+        and row[3] is None  # no dirty enclosure
     )
 
 
@@ -88,10 +100,15 @@ def update(session: Session, ctx: Context) -> None:
         return  # deleted since its version was read: nothing to store, and its list is empty
     row = connection.execute(STATE_OF, params).first()
     full = row is None or row[0] != ctx.today or row[1] != fingerprint(ctx)
-    if not full and row[2] is None:
-        return  # brought up to date by another request while this one waited for the lock
-    scope = ctx if full else replace(ctx, animal_ids=DIRTY_ANIMALS, enclosure_ids=DIRTY_ENCLOSURES)
-    rows = _explained(session, engine.evaluate(session, scope))
+    if full:
+        scope, rules = ctx, RULES
+    else:
+        dirty = {kind for kind, first in zip(KINDS, row[2:], strict=True) if first is not None}
+        if not dirty:
+            return  # brought up to date by another request while this one waited for the lock
+        scope = replace(ctx, animal_ids=DIRTY_ANIMALS, enclosure_ids=DIRTY_ENCLOSURES)
+        rules = tuple(r for r in RULES if r.subject in dirty)  # only the groups they need
+    rows = _explained(session, engine.evaluate(session, scope, rules))
     connection.execute(DROP_ZOO_FLAGS if full else DROP_DIRTY_FLAGS, params)
     if rows:
         _store(connection, rows)
