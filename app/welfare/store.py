@@ -127,8 +127,10 @@ def _store(connection: Connection, rows: list[tuple[Any, ...]]) -> None:
     SQLAlchemy's per-row parameter processing would cost more than the writing itself."""
     columns = ", ".join(COLUMNS)
     if connection.dialect.name == "postgresql":
-        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        with cursor.copy(f"COPY {FLAGS.name} ({columns}) FROM STDIN") as copy:
+        # The session's own connection, so in its transaction.
+        driver = connection.connection.driver_connection
+        copying = f"COPY {FLAGS.name} ({columns}) FROM STDIN"
+        with driver.cursor() as cursor, cursor.copy(copying) as copy:  # type: ignore[union-attr]
             for row in rows:
                 copy.write_row(row)
         return
