@@ -22,7 +22,8 @@ class StoredFlag(SQLModel, table=True):
     incidents, and the name of its subject (app/welfare/explain.py)."""
 
     __tablename__ = "concern_flag"
-    # Ranks a zoo's subjects from the index alone, then finds the page's subjects' flags.
+    # Finds a zoo's rows to rank and then the page's subjects' flags; it covers the ranking
+    # (index-only once PostgreSQL has vacuumed the table).
     __table_args__ = (
         Index(
             "ix_concern_flag_zoo_subject",

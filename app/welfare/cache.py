@@ -62,7 +62,7 @@ def bump_where_animals(session: Session, *criteria: Any) -> None:
         .values(concern_version=Zoo.concern_version + 1)
         .execution_options(synchronize_session=False)
     )
-    session.execute(store.STATE.delete().where(store.STATE.c.zoo_id.in_(holders)))
+    store.drop(session, holders)
 
 
 class LRUCache:

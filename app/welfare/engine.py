@@ -1,8 +1,7 @@
 """Evaluates the concern rules in SQL: one indexed aggregate query per rule group, set-based,
 for one zoo or for all zoos at once. Python only reads the flags off the rows returned; the
-stored flags (app/welfare/store.py) are the same rows, written by one INSERT ... SELECT.
-Statements are built once per shape and reused with the context's parameters: building one
-costs more than running it."""
+stored flags (app/welfare/store.py) are these flags, explained. Statements are built once per
+shape and reused with the context's parameters: building one costs more than running it."""
 
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Sequence
@@ -11,13 +10,7 @@ from typing import Any
 
 from sqlalchemy import (
     CTE,
-    Float,
-    Integer,
-    String,
-    cast,
     func,
-    literal_column,
-    null,
     select,
 )
 from sqlmodel import Session, col
@@ -25,8 +18,6 @@ from sqlmodel import Session, col
 from app.models import WelfareIncident, Zoo
 from app.models.incident import OPEN_STATUSES
 from app.welfare.rules import RULES, Context, FlagRow, Rule, groups_for
-
-Subject = tuple[str, int]  # (subject_type, subject_id)
 
 _STATEMENTS: dict[Hashable, Any] = {}
 _STATEMENTS_MAX = 512  # shapes: rule selections x min_severity x settings in use
@@ -73,27 +64,6 @@ def materialized(cte: CTE) -> CTE:
     # PostgreSQL: read twice, a CTE is computed once anyway; MATERIALIZED also keeps the
     # planner from a parallel plan, whose workers cost more to start than they save here.
     return cte.prefix_with("MATERIALIZED", dialect="postgresql")
-
-
-def flag_branch(rows: CTE, rule: Rule, min_severity: int | None) -> Any:
-    """A rule's flags off its group's rows, in the one row shape every rule shares."""
-    severity_at, n1_at, n2_at, txt_at, ids_at = rule.columns
-    severity = rows.c[severity_at]
-
-    def column(name: str | None, type_: Any, label: str) -> Any:
-        return (rows.c[name] if name else cast(null(), type_)).label(label)
-
-    return select(
-        literal_column(f"'{rule.id}'", String).label("rule"),
-        literal_column(f"'{rule.subject}'", String).label("subject_type"),
-        rows.c.subject_id.label("subject_id"),
-        rows.c.zoo_id.label("zoo_id"),
-        cast(severity, Integer).label("severity"),
-        column(n1_at, Float, "n1"),
-        column(n2_at, Float, "n2"),
-        column(txt_at, String, "txt"),
-        column(ids_at, String, "ids"),
-    ).where(severity.is_not(None) if min_severity is None else severity >= min_severity)
 
 
 @dataclass(frozen=True)

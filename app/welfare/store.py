@@ -15,13 +15,14 @@ a write committed while it runs. Within a day, a subject's repeated-incidents wi
 one of its last evaluation, as for a cached list.
 """
 
+import functools
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Integer, and_, bindparam, delete, func, insert, or_, select
+from sqlalchemy import Integer, Select, and_, bindparam, delete, func, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
@@ -71,23 +72,29 @@ LOCK_ZOO = select(ZOOS.c.id).where(ZOOS.c.id == ZOO).with_for_update()
 RULES_REVISION = 1
 
 
+_RULES_KEY = repr((RULES_REVISION, tuple((r.id, r.subject, r.columns) for r in RULES)))
+
+
 def fingerprint(ctx: Context) -> str:
     """The rules and thresholds the stored flags were evaluated under."""
-    rules = tuple((r.id, r.subject, r.columns) for r in RULES)
-    values = repr((RULES_REVISION, rules, *(getattr(ctx.settings, n) for n in THRESHOLDS)))
-    return hashlib.sha256(values.encode()).hexdigest()[:32]
+    return _fingerprint(tuple(getattr(ctx.settings, name) for name in THRESHOLDS))
+
+
+@functools.lru_cache(maxsize=16)
+def _fingerprint(thresholds: tuple[Any, ...]) -> str:
+    # Asked on every read; the thresholds in use are few.
+    return hashlib.sha256(repr((_RULES_KEY, thresholds)).encode()).hexdigest()[:32]
+
+
+def _evaluated_in_full(row: Any, ctx: Context) -> bool:
+    """Whether a STATE_OF row says the zoo was evaluated in full today, as the rules now are."""
+    return row is not None and row[0] == ctx.today and row[1] == fingerprint(ctx)
 
 
 def is_current(session: Session, ctx: Context) -> bool:
     """Whether the zoo's stored flags can be read as they are (one indexed lookup)."""
     row = session.connection().execute(STATE_OF, {"zoo_id": ctx.zoo_id}).first()
-    return (
-        row is not None
-        and row[0] == ctx.today
-        and row[1] == fingerprint(ctx)
-        and row[2] is None  # no dirty animal
-        and row[3] is None  # no dirty enclosure
-    )
+    return _evaluated_in_full(row, ctx) and row[2] is None and row[3] is None  # none dirty
 
 
 def update(session: Session, ctx: Context) -> None:
@@ -99,7 +106,7 @@ def update(session: Session, ctx: Context) -> None:
     if connection.execute(LOCK_ZOO, params).first() is None:
         return  # deleted since its version was read: nothing to store, and its list is empty
     row = connection.execute(STATE_OF, params).first()
-    full = row is None or row[0] != ctx.today or row[1] != fingerprint(ctx)
+    full = not _evaluated_in_full(row, ctx)
     if full:
         scope, rules = ctx, RULES
     else:
@@ -196,10 +203,10 @@ def mark_statement(dialect: str) -> Any:
     return statement.on_conflict_do_nothing()
 
 
-def drop(session: Session, zoo_ids: Sequence[int]) -> None:
-    """Drops the zoos' state: their next read evaluates them in full."""
-    if zoo_ids:
-        session.connection().execute(delete(STATE).where(STATE.c.zoo_id.in_(zoo_ids)))
+def drop(session: Session, zoo_ids: Sequence[int] | Select[Any]) -> None:
+    """Drops the zoos' state (ids, or a query of them): their next read evaluates them in
+    full."""
+    session.connection().execute(delete(STATE).where(STATE.c.zoo_id.in_(zoo_ids)))
 
 
 def page(

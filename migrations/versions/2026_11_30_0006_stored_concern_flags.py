@@ -4,7 +4,7 @@ subject's name), the subjects writes made stale, and when each zoo was last eval
 Hand-reviewed: derived data, so nothing is backfilled (a zoo with no concern_state row is
 evaluated in full on its first read); every table goes with its zoo (ON DELETE CASCADE); a
 subject is marked dirty once (primary key, duplicates ignored);
-concern_flag's index covers ranking a zoo's subjects (index-only on PostgreSQL).
+concern_flag's index covers ranking a zoo's subjects (index-only once vacuumed).
 
 Revision ID: 0006
 Revises: 0005
