@@ -30,6 +30,7 @@ from sqlmodel import Session
 from app.models import DirtySubject, FlagsState, StoredFlag, Zoo
 from app.welfare import engine, explain
 from app.welfare.rules import RULES, THRESHOLDS, Context, FlagRow, Rule, parse_ids
+from app.welfare.sql import ids_param
 
 FLAGS = StoredFlag.__table__  # type: ignore[attr-defined]
 DIRTY = DirtySubject.__table__  # type: ignore[attr-defined]
@@ -152,7 +153,7 @@ def _explained(session: Session, flags: Sequence[FlagRow]) -> list[tuple[Any, ..
     for item in explain.items(session, list(grouped), grouped):
         subject = item.model_dump_json(include=SUBJECT_FIELDS)
         for flag in item.flags:
-            ids = ",".join(map(str, flag.incident_ids))
+            ids = ids_param(flag.incident_ids)  # the text sql.id_list aggregates
             rows.append(
                 (
                     flag.rule,
