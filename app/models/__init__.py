@@ -8,7 +8,7 @@ from app.models.idempotency import IdempotencyRecord
 from app.models.incident import IncidentEvent, WelfareIncident
 from app.models.report import WelfareReport
 from app.models.species import Species
-from app.models.stored_flag import DirtySubject, FlagsState, StoredFlag
+from app.models.stored_flag import DirtySubject, FlagsState, StoredFlag, StoredSubject
 from app.models.zoo import Zoo
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "IncidentEvent",
     "Species",
     "StoredFlag",
+    "StoredSubject",
     "WelfareIncident",
     "WelfareReport",
     "Zoo",

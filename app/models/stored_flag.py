@@ -46,6 +46,34 @@ class StoredFlag(SQLModel, table=True):
     subject: str  # JSON: the subject's name, species and enclosure as a ConcernItem has them
 
 
+class StoredSubject(SQLModel, table=True):
+    """One flagged subject of a zoo's stored list: its score, its worst severity and its whole
+    item as the list renders it (ConcernItem's JSON), so an unfiltered page is a range of the
+    ranking index, sent as stored."""
+
+    __tablename__ = "concern_subject"
+    # The list's order within a zoo, read backwards (score and worst severity descending),
+    # the ties then sorted by subject: a page reads one end of it. Ascending, as SQLite
+    # reflects (and Alembic compares) no DESC in an index.
+    __table_args__ = (
+        Index(
+            "ix_concern_subject_rank",
+            "zoo_id",
+            "score",
+            "max_severity",
+            "subject_type",
+            "subject_id",
+        ),
+    )
+
+    zoo_id: int = Field(sa_column=_zoo_column(primary_key=True))
+    subject_type: str = Field(max_length=16, primary_key=True)
+    subject_id: int = Field(primary_key=True)
+    score: int
+    max_severity: int
+    item: str  # ConcernItem's JSON
+
+
 class DirtySubject(SQLModel, table=True):
     """A subject whose stored flags a write made stale, to evaluate again before a read; once
     however many writes mark it, so the table never outgrows the subjects."""

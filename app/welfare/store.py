@@ -1,6 +1,7 @@
 """Stored concern flags: each zoo's flags as the rules last raised them, explained (reason,
-incidents, the subject's name), so a page of a zoo's list is read from a few thousand stored
-rows instead of evaluated from its incidents and explained again.
+incidents, the subject's name), and each flagged subject with its score and its item as the
+list renders it. An unfiltered page is one range of the subjects' ranking index, sent as
+stored; a filtered one is ranked from the stored flags. Neither evaluates the incidents again.
 
 Kept exact by the writes, in their own transactions:
 * a report or an incident change marks its one subject (animal or enclosure) dirty;
@@ -22,17 +23,31 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Integer, Select, and_, bindparam, delete, func, insert, or_, select
+from pydantic_core import to_json
+from sqlalchemy import (
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    tuple_,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
-from app.models import DirtySubject, FlagsState, StoredFlag, Zoo
+from app.models import DirtySubject, FlagsState, StoredFlag, StoredSubject, Zoo
 from app.welfare import engine, explain
 from app.welfare.rules import RULES, THRESHOLDS, Context, FlagRow, Rule, parse_ids
 from app.welfare.sql import ids_param
 
 FLAGS = StoredFlag.__table__  # type: ignore[attr-defined]
+SUBJECTS = StoredSubject.__table__  # type: ignore[attr-defined]
 DIRTY = DirtySubject.__table__  # type: ignore[attr-defined]
 STATE = FlagsState.__table__  # type: ignore[attr-defined]
 ZOOS = Zoo.__table__  # type: ignore[attr-defined]
@@ -46,6 +61,7 @@ COLUMNS = (
     "incident_ids",
     "subject",
 )
+SUBJECT_COLUMNS = ("zoo_id", "subject_type", "subject_id", "score", "max_severity", "item")
 SUBJECT_FIELDS = {"name", "species", "enclosure"}
 
 ZOO = bindparam("zoo_id", type_=Integer)
@@ -116,10 +132,11 @@ def update(session: Session, ctx: Context) -> None:
             return  # brought up to date by another request while this one waited for the lock
         scope = replace(ctx, animal_ids=DIRTY_ANIMALS, enclosure_ids=DIRTY_ENCLOSURES)
         rules = tuple(r for r in RULES if r.subject in dirty)  # only the groups they need
-    rows = _explained(session, engine.evaluate(session, scope, rules))
-    connection.execute(DROP_ZOO_FLAGS if full else DROP_DIRTY_FLAGS, params)
-    if rows:
-        _store(connection, rows)
+    flags, subjects = _explained(session, engine.evaluate(session, scope, rules))
+    for statement in DROP_ZOO if full else DROP_DIRTY:
+        connection.execute(statement, params)
+    _store(connection, FLAGS, COLUMNS, flags)
+    _store(connection, SUBJECTS, SUBJECT_COLUMNS, subjects)
     connection.execute(delete(DIRTY).where(DIRTY.c.zoo_id == ZOO), params)
     if full:
         connection.execute(delete(STATE).where(STATE.c.zoo_id == ZOO), params)
@@ -130,27 +147,36 @@ def update(session: Session, ctx: Context) -> None:
         )
 
 
-def _store(connection: Connection, rows: list[tuple[Any, ...]]) -> None:
-    """Writes flag rows (in COLUMNS' order): COPY on PostgreSQL, one executemany on SQLite.
+def _store(
+    connection: Connection, table: Any, columns: Sequence[str], rows: list[tuple[Any, ...]]
+) -> None:
+    """Writes rows (in `columns`' order): COPY on PostgreSQL, one executemany on SQLite.
     SQLAlchemy's per-row parameter processing would cost more than the writing itself."""
-    columns = ", ".join(COLUMNS)
+    if not rows:
+        return
+    names = ", ".join(columns)
     if connection.dialect.name == "postgresql":
         # The session's own connection, so in its transaction.
         driver = connection.connection.driver_connection
-        copying = f"COPY {FLAGS.name} ({columns}) FROM STDIN"
+        copying = f"COPY {table.name} ({names}) FROM STDIN"
         with driver.cursor() as cursor, cursor.copy(copying) as copy:  # type: ignore[union-attr]
             for row in rows:
                 copy.write_row(row)
         return
-    markers = ", ".join("?" * len(COLUMNS))  # sqlite3's parameter style
-    connection.exec_driver_sql(f"INSERT INTO {FLAGS.name} ({columns}) VALUES ({markers})", rows)
+    markers = ", ".join("?" * len(columns))  # sqlite3's parameter style
+    connection.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({markers})", rows)
 
 
-def _explained(session: Session, flags: Sequence[FlagRow]) -> list[tuple[Any, ...]]:
-    """The flags as rows to store (in COLUMNS' order), with reasons and subjects' names."""
+def _explained(
+    session: Session, flags: Sequence[FlagRow]
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The flags as rows to store (in COLUMNS' order), with reasons and subjects' names, and
+    their subjects' rows (in SUBJECT_COLUMNS' order), each with its item rendered."""
     grouped = explain.by_subject(flags)
-    rows = []
+    rows, subjects = [], []
     for item in explain.items(session, list(grouped), grouped):
+        key = (item.zoo_id, item.subject_type, item.subject_id)
+        subjects.append((*key, item.score, item.max_severity, item.model_dump_json()))
         subject = item.model_dump_json(include=SUBJECT_FIELDS)
         for flag in item.flags:
             ids = ids_param(flag.incident_ids)  # the text sql.id_list aggregates
@@ -166,7 +192,7 @@ def _explained(session: Session, flags: Sequence[FlagRow]) -> list[tuple[Any, ..
                     subject,
                 )
             )
-    return rows
+    return rows, subjects
 
 
 def _dirty(kind: str) -> Any:
@@ -177,16 +203,19 @@ def _dirty(kind: str) -> Any:
     )
 
 
+def _of_dirty(table: Any) -> Any:
+    # One (type, id) IN: both databases probe the table's index once per dirty subject, where
+    # an OR of one IN per kind scans the zoo's rows.
+    dirty = select(DIRTY.c.subject_type, DIRTY.c.subject_id).where(DIRTY.c.zoo_id == ZOO)
+    return delete(table).where(
+        table.c.zoo_id == ZOO, tuple_(table.c.subject_type, table.c.subject_id).in_(dirty)
+    )
+
+
 # Built once: the rules' statements for the dirty subjects are cached by these very objects.
 DIRTY_ANIMALS, DIRTY_ENCLOSURES = _dirty("animal"), _dirty("enclosure")
-DROP_ZOO_FLAGS = delete(FLAGS).where(FLAGS.c.zoo_id == ZOO)
-DROP_DIRTY_FLAGS = delete(FLAGS).where(
-    FLAGS.c.zoo_id == ZOO,
-    or_(
-        and_(FLAGS.c.subject_type == "animal", FLAGS.c.subject_id.in_(DIRTY_ANIMALS)),
-        and_(FLAGS.c.subject_type == "enclosure", FLAGS.c.subject_id.in_(DIRTY_ENCLOSURES)),
-    ),
-)
+DROP_ZOO = tuple(delete(t).where(t.c.zoo_id == ZOO) for t in (FLAGS, SUBJECTS))
+DROP_DIRTY = (_of_dirty(FLAGS), _of_dirty(SUBJECTS))
 
 
 def mark(session: Session, zoo_id: int, subjects: Iterable[tuple[str, int]]) -> None:
@@ -217,17 +246,36 @@ def page(
     min_severity: int | None,
     offset: int,
     limit: int,
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[str], int]:
     """One page of the zoo's list from its stored flags (brought up to date first: see
     `update`), in the list's order (score, then worst severity, then subject), and how many
     subjects are flagged in all. Filters apply before ranking, as they do to the whole list.
-    The items are plain data in ConcernItem's shape, validated when they were stored."""
+    The items are ConcernItem's JSON, validated when they were stored."""
     if not rules:
         return [], 0
-    key = ("stored page", tuple((r.id, r.subject) for r in rules), min_severity)
-    query, count = engine.statement(key, lambda: _page_statements(rules, min_severity))
-    params = {"zoo_id": ctx.zoo_id, "offset": offset, "limit": limit}
-    rows = session.connection().execute(query, params).all()
+    kinds = {r.subject for r in rules}
+    whole = min_severity is None and {r.id for r in RULES if r.subject in kinds} == {
+        r.id for r in rules
+    }
+    if whole:  # every rule of the kinds asked for: the subjects' items as stored
+        kind = next(iter(kinds)) if len(kinds) == 1 else None
+        query, count = engine.statement(("stored subjects", kind), lambda: _subjects_page(kind))
+        params = {"zoo_id": ctx.zoo_id, "offset": offset, "limit": limit}
+        rows = session.connection().execute(query, params).all()
+        items = [row[0] for row in rows]
+        total = rows[0][1] if rows else 0
+    else:
+        key = ("stored page", tuple((r.id, r.subject) for r in rules), min_severity)
+        query, count = engine.statement(key, lambda: _page_statements(rules, min_severity))
+        params = {"zoo_id": ctx.zoo_id, "offset": offset, "limit": limit}
+        items, total = _assembled(session.connection().execute(query, params).all())
+    if not items and offset > 0:  # a page past the end still tells the list's size
+        total = session.connection().execute(count, params).scalar_one()
+    return items, int(total)
+
+
+def _assembled(rows: Sequence[Any]) -> tuple[list[str], int]:
+    """A filtered page's items, as JSON, from its flags' rows (ranked, then in subject)."""
     total = rows[0][1] if rows else 0
     items: dict[tuple[str, int], dict[str, Any]] = {}
     for _, _, rule, kind, subject_id, zoo_id, severity, reason, ids, subject in rows:
@@ -249,13 +297,32 @@ def page(
         )
     for item in items.values():
         item["flags"].sort(key=_flag_order)
-    if not items and offset > 0:  # a page past the end still tells the list's size
-        total = session.connection().execute(count, params).scalar_one()
-    return list(items.values()), int(total)
+    return [to_json(item).decode() for item in items.values()], total
 
 
 def _flag_order(flag: dict[str, Any]) -> tuple[int, str]:
     return -flag["severity"], flag["rule"]  # as explain.by_subject orders a subject's flags
+
+
+def _subjects_page(kind: str | None) -> tuple[Any, Any]:
+    """An unfiltered page (or one kind's), read in the rank index's order, and its count."""
+    where = [SUBJECTS.c.zoo_id == ZOO]
+    if kind is not None:
+        where.append(SUBJECTS.c.subject_type == literal(kind))
+    count = select(func.count()).select_from(SUBJECTS).where(*where)
+    query = (
+        select(SUBJECTS.c.item, count.scalar_subquery().label("total"))
+        .where(*where)
+        .order_by(
+            SUBJECTS.c.score.desc(),
+            SUBJECTS.c.max_severity.desc(),
+            SUBJECTS.c.subject_type,
+            SUBJECTS.c.subject_id,
+        )
+        .offset(bindparam("offset", type_=Integer))
+        .limit(bindparam("limit", type_=Integer))
+    )
+    return query, count
 
 
 def _selected(rules: Sequence[Rule], min_severity: int | None) -> list[Any]:

@@ -23,10 +23,11 @@ from tests.factories import make_enclosure, make_gift, make_species, make_zoo
 SERVICE_BOUND = 1 + len(GROUPS) + 3
 HTTP_BOUND = SERVICE_BOUND + 1  # + loading the zoo from the path
 # Bringing a zoo's stored flags up to date: lock, state, the rule groups, naming what they
-# flagged, dropping the old flags, storing the new, clearing the marks, a new state (2 rows).
-UPDATE = 2 + len(GROUPS) + 3 + 1 + 1 + 1 + 2
+# flagged, dropping the old flags and subjects, storing the new, clearing the marks, a new
+# state (2 rows).
+UPDATE = 2 + len(GROUPS) + 3 + 2 + 2 + 1 + 2
 # A page over HTTP: the zoo's concern version, the state of its stored flags, the update when
-# they are stale, and ranking with the page's flags (stored explained).
+# they are stale, and the page (stored subjects ranked, or the flags ranked when filtered).
 PAGE_BOUND = 1 + 1 + UPDATE + 1
 HARNESS = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
 
