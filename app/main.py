@@ -25,7 +25,7 @@ from app.core.observability import Metrics, ObservabilityMiddleware
 from app.core.openapi import document_text_rules
 from app.core.ratelimit import WriteRateLimiter
 from app.services.api_keys import KeyCache
-from app.services.reports import OneStatement
+from app.services.reports import NewIncidentReports
 from app.welfare.cache import LRUCache
 from app.welfare.stamps import StampReader
 
@@ -102,18 +102,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Sessions for work outside the request's dependencies (batched reads, thread hops).
     app.state.read_sessions = partial(Session, engine, expire_on_commit=False)
     app.state.write_sessions = partial(Session, write_engine, expire_on_commit=False)
-    # PostgreSQL files most reports in one statement: no BEGIN and COMMIT round trips needed.
-    app.state.one_statement_reports = (
-        None
+    # Most reports are about a new incident, and their write checks the key itself: the key
+    # comes from a cache. PostgreSQL files them in one statement: no BEGIN and COMMIT needed.
+    app.state.new_incident_reports = NewIncidentReports(
+        app.state.write_sessions
         if is_sqlite(settings.database_url)
-        else OneStatement(
-            partial(
-                Session,
-                write_engine.execution_options(isolation_level="AUTOCOMMIT"),
-                expire_on_commit=False,
-            ),
-            KeyCache(),
-        )
+        else partial(
+            Session,
+            write_engine.execution_options(isolation_level="AUTOCOMMIT"),
+            expire_on_commit=False,
+        ),
+        KeyCache(),
     )
     app.state.zoo_stamps = StampReader()
     app.state.concern_cache = LRUCache(int(settings.concern_cache_mb * 1024 * 1024))

@@ -57,9 +57,9 @@ def override_sessions(app: FastAPI, sessions: Callable[[], Iterator[Session]]) -
     get_session: both the request dependency and the reads made outside it."""
     app.dependency_overrides[get_session] = sessions
     app.state.read_sessions = app.state.write_sessions = contextmanager(sessions)
-    one_statement = app.state.one_statement_reports
-    if one_statement is not None:  # PostgreSQL: the same sessions, inside the test's transaction
-        app.state.one_statement_reports = replace(one_statement, sessions=contextmanager(sessions))
+    # The same sessions, inside the test's transaction.
+    reports = app.state.new_incident_reports
+    app.state.new_incident_reports = replace(reports, sessions=contextmanager(sessions))
 
 
 def share_session(app: FastAPI, session: Session) -> None:

@@ -96,6 +96,8 @@ def _incident_insert() -> Any:
 # Any database: the incident (returning its id, or no row when the guard fails), then the rest.
 INSERT_INCIDENT = _incident_insert().returning(INCIDENTS.c.id)
 INSERT_REPORT = insert(REPORTS).returning(REPORTS.c.id)
+# Executed with a list of rows: compiled once, where a multi-row VALUES is compiled per call.
+INSERT_EVENTS = insert(EVENTS)
 
 
 def _event_row(source: Any, incident_id: Any, kind: EventKind, **values: Any) -> Select[Any]:

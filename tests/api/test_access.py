@@ -498,7 +498,7 @@ def test_revoked_key_is_refused(client: TestClient, session: Session) -> None:
 def test_a_key_revoked_after_reporting_reports_no_more(
     client: TestClient, session: Session
 ) -> None:
-    """On PostgreSQL a report takes its key from the key cache and the write itself checks
+    """A report about a new incident takes its key from the key cache and the write checks
     revocation: a key that reported a moment ago is refused at once after its revocation, and
     the refused report writes nothing. A wrong secret for a cached key is refused too."""
     zoo = make_zoo(session)

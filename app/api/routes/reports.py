@@ -48,7 +48,7 @@ async def submit_report(
         limiter=state.rate_limiter,
         report_in=report_in,
         idempotency_key=idempotency_key,
-        one_statement=state.one_statement_reports,
+        new_incidents=state.new_incident_reports,
     )
     headers = {"Location": result.location}
     if result.replayed:
