@@ -891,6 +891,7 @@ class Row:
     endpoint: Endpoint
     rps: float
     ratio: float | None
+    steady_ratio: float | None  # against the median of the phase's reference runs
     p99_ms: float
     ref_p99_ms: float | None
     p99_factor: float | None
@@ -904,16 +905,25 @@ class Row:
 
 def summarize(phases: list[Phase], endpoints: list[Endpoint]) -> list[Row]:
     runs = [r for p in phases for r in p.runs]
+    # Each phase's reference runs, for a steadier denominator than the one run before each
+    # endpoint run: a single reference run can be slowed by the machine.
+    reference = {
+        r.endpoint: med([x.rps for x in p.runs if x.endpoint == REFERENCE.name])
+        for p in phases
+        for r in p.runs
+    }
     rows = []
     for endpoint in [REFERENCE, *endpoints]:
         mine = [r for r in runs if r.endpoint == endpoint.name]
         is_ref = endpoint is REFERENCE
         db = [r.db_cpu_s for r in mine if r.db_cpu_s is not None]
+        steady = med([r.rps for r in mine]) / reference[endpoint.name] if mine else None
         rows.append(
             Row(
                 endpoint=endpoint,
                 rps=med([r.rps for r in mine]),
                 ratio=None if is_ref else med([r.rps / r.ref_rps for r in mine if r.ref_rps]),
+                steady_ratio=None if is_ref else steady,
                 p99_ms=med([r.p99_ms for r in mine]),
                 ref_p99_ms=None if is_ref else med([r.ref_p99_ms for r in mine]),
                 p99_factor=None
@@ -978,7 +988,7 @@ def fmt(value: float | None, spec: str = ".2f") -> str:
 
 def render_table(rows: list[Row], pg: bool) -> str:
     header = (
-        f"{'endpoint':<36} {'req/s':>8} {'ratio':>6} {'target':>6} {'p99 ms':>8} "
+        f"{'endpoint':<36} {'req/s':>8} {'ratio':>6} {'~med':>6} {'target':>6} {'p99 ms':>8} "
         f"{'ref p99':>8} {'p99/ref':>7} {'peak MB':>7} {'CPU s srv/db/load':>18} {'errors':>6}"
     )
     lines = [header, "-" * len(header)]
@@ -987,8 +997,9 @@ def render_table(rows: list[Row], pg: bool) -> str:
             r.loadgen_cpu_s, ".1f"
         )
         ratio = "1.000" if r.ratio is None else fmt(r.ratio, ".3f")
+        steady = "1.000" if r.steady_ratio is None else fmt(r.steady_ratio, ".3f")
         lines.append(
-            f"{r.endpoint.label:<36} {r.rps:8.1f} {ratio:>6} "
+            f"{r.endpoint.label:<36} {r.rps:8.1f} {ratio:>6} {steady:>6} "
             f"{fmt(r.endpoint.min_ratio):>6} {r.p99_ms:8.2f} {fmt(r.ref_p99_ms):>8} "
             f"{fmt(r.p99_factor, '.1f'):>7} {r.peak_mb:7.0f} {cpu:>18} {r.errors:>6}"
         )
