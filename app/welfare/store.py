@@ -254,20 +254,20 @@ def page(
     if not rules:
         return [], 0
     kinds = {r.subject for r in rules}
-    whole = min_severity is None and {r.id for r in RULES if r.subject in kinds} == {
-        r.id for r in rules
+    picked = {(r.id, r.subject) for r in rules}
+    whole = min_severity is None and picked == {
+        (r.id, r.subject) for r in RULES if r.subject in kinds
     }
+    params = {"zoo_id": ctx.zoo_id, "offset": offset, "limit": limit}
     if whole:  # every rule of the kinds asked for: the subjects' items as stored
         kind = next(iter(kinds)) if len(kinds) == 1 else None
         query, count = engine.statement(("stored subjects", kind), lambda: _subjects_page(kind))
-        params = {"zoo_id": ctx.zoo_id, "offset": offset, "limit": limit}
         rows = session.connection().execute(query, params).all()
         items = [row[0] for row in rows]
         total = rows[0][1] if rows else 0
     else:
-        key = ("stored page", tuple((r.id, r.subject) for r in rules), min_severity)
+        key = ("stored page", tuple(sorted(picked)), min_severity)
         query, count = engine.statement(key, lambda: _page_statements(rules, min_severity))
-        params = {"zoo_id": ctx.zoo_id, "offset": offset, "limit": limit}
         items, total = _assembled(session.connection().execute(query, params).all())
     if not items and offset > 0:  # a page past the end still tells the list's size
         total = session.connection().execute(count, params).scalar_one()

@@ -14,6 +14,7 @@ from app.core.config import Settings
 from app.models import Animal, WelfareIncident, Zoo
 from app.models.enums import Category, IncidentStatus
 from app.services.concerns import zoo_concerns_page
+from app.welfare.rules import RULES
 from tests.factories import make_enclosure, make_gift, make_species, make_zoo
 from tests.welfare.test_query_count import UPDATE
 
@@ -90,8 +91,12 @@ def scene(session: Session) -> Zoo:
     return zoo
 
 
+# Read from the stored subjects: no filter, one kind, or every rule named; the rest are
+# ranked from the stored flags.
 FILTERS: list[dict[str, Any]] = [
     {},
+    {"subject_type": "animal"},
+    {"rule_ids": tuple(sorted({r.id for r in RULES}))},
     {"min_severity": 3},
     {"min_severity": 4},
     {"min_severity": 5},
