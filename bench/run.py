@@ -551,8 +551,8 @@ def create_reporter_key(target: Target) -> str:
 
 def time_evaluation(target: Target, repeats: int) -> dict[str, float]:
     """In-process wall time of the concern evaluation for zoo 1, medians after one warm-up:
-    the page statement alone (what an uncached request runs: the zoo's stored flags ranked, the
-    first page's flags read), the whole page (plus names and reasons), the zoo's evaluation in
+    the page statement alone (what an uncached request runs: the first page of the zoo's stored
+    subjects in rank order), the whole page (as the service returns it), the zoo's evaluation in
     full into its stored flags (after a write that drops them, or on a new day), and the whole
     list evaluated from the incidents (as a CSV download reads it)."""
     from sqlmodel import Session
