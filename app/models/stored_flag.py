@@ -52,9 +52,9 @@ class StoredSubject(SQLModel, table=True):
     ranking index, sent as stored."""
 
     __tablename__ = "concern_subject"
-    # The list's order within a zoo, read backwards (score and worst severity descending),
-    # the ties then sorted by subject: a page reads one end of it. Ascending, as SQLite
-    # reflects (and Alembic compares) no DESC in an index.
+    # A zoo's subjects in the list's order, read backwards (score and worst severity
+    # descending; ties sorted by subject), or a zoo's ~1,000 rows found for a top-N sort, as
+    # the planner prefers. Ascending: SQLite reflects (and Alembic compares) no DESC.
     __table_args__ = (
         Index(
             "ix_concern_subject_rank",

@@ -1,6 +1,6 @@
 """Stored concern flags: each zoo's flags as the rules last raised them, explained (reason,
 incidents, the subject's name), and each flagged subject with its score and its item as the
-list renders it. An unfiltered page is one range of the subjects' ranking index, sent as
+list renders it. An unfiltered page is read from the zoo's subjects in rank order, sent as
 stored; a filtered one is ranked from the stored flags. Neither evaluates the incidents again.
 
 Kept exact by the writes, in their own transactions:

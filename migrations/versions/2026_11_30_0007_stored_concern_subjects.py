@@ -1,10 +1,11 @@
 """Stored concern subjects: each flagged subject of a zoo's stored list with its score, worst
-severity and rendered item, ranked by one index, so an unfiltered page reads one index range.
+severity and rendered item, so an unfiltered page reads only the zoo's subjects (by one index).
 
 Hand-reviewed: derived data, kept with the stored flags. Nothing is backfilled; instead every
 zoo's state is dropped, so each zoo is evaluated in full (subjects included) on its next read.
-The table goes with its zoo (ON DELETE CASCADE). A page reads the rank index backwards
-(score and worst severity descending), sorting only the ties by subject.
+The table goes with its zoo (ON DELETE CASCADE). The rank index finds a zoo's subjects in the
+list's order read backwards, or finds them for a top-N sort (checked with EXPLAIN at size L:
+PostgreSQL sorts the zoo's ~1,000 rows, 2.3 ms; about 1 ms in-process once prepared).
 
 Revision ID: 0007
 Revises: 0006
