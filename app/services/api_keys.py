@@ -110,14 +110,14 @@ def admit(*, session: Session, token: str, role: Role, limiter: WriteRateLimiter
 
 @dataclass(frozen=True)
 class _KnownKey:
-    """What never changes about a key (all but revoked_at and last_used_at)."""
+    """What never changes about a key (all but revoked_at and last_used_at), and the key as
+    callers get it: one detached ApiKey, built once (building one costs ~60 us) and only read
+    by the requests it admits."""
 
     id: int
-    name: str
-    role: Role
-    zoo_ids: list[int] | None
     expires_at: datetime | None
     secret_hash: str
+    actor: ApiKey
 
 
 class KeyCache:
@@ -149,15 +149,7 @@ class KeyCache:
             return key
         known = entry[0]
         _ensure_usable(parts.secret, known.secret_hash, known.expires_at, now)
-        key = ApiKey(
-            id=known.id,
-            name=known.name,
-            role=known.role,
-            zoo_ids=known.zoo_ids,
-            expires_at=known.expires_at,
-            prefix=parts.prefix,
-            secret_hash=known.secret_hash,
-        )
+        key = known.actor
         ensure_role(key, role)
         if limiter is not None:
             limiter.hit(known.id)
@@ -171,11 +163,17 @@ class KeyCache:
     def _remember(self, prefix: str, key: ApiKey, now: datetime) -> None:
         known = _KnownKey(
             id=key.id,  # type: ignore[arg-type]
-            name=key.name,
-            role=key.role,
-            zoo_ids=list(key.zoo_ids) if key.zoo_ids is not None else None,
             expires_at=key.expires_at,
             secret_hash=key.secret_hash,
+            actor=ApiKey(
+                id=key.id,
+                name=key.name,
+                role=key.role,
+                zoo_ids=list(key.zoo_ids) if key.zoo_ids is not None else None,
+                expires_at=key.expires_at,
+                prefix=prefix,
+                secret_hash=key.secret_hash,
+            ),
         )
         with self._lock:
             if len(self._known) >= self.max_keys:
