@@ -65,6 +65,8 @@ def test_concurrent_writes_and_reads_leave_the_stored_list_exact(
     start = threading.Barrier(WRITERS + MOVERS + READERS)
 
     def client(token: str | None) -> TestClient:
+        # Not entered: entering runs the app's lifespan, and the first client to leave would
+        # dispose the engines under the others (a 30 s pool stall). The test runs it once.
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         return TestClient(app, headers=headers, raise_server_exceptions=False)
 
@@ -74,43 +76,42 @@ def test_concurrent_writes_and_reads_leave_the_stored_list_exact(
             failures.append(f"{status}: {getattr(response, 'text', '')[:300]}")
 
     def write(seed: int) -> None:
-        rng = random.Random(seed)
-        with client(reporter) as c:
-            start.wait()
-            for n in range(REPORTS_PER_WRITER):
-                body = {
-                    "zoo_id": zoo.id,
-                    "animal_id": rng.choice(animals),
-                    "category": rng.choice(["health", "human_interaction", "nutrition"]),
-                    "severity": rng.randint(1, 5),
-                    "title": f"Report {seed}-{n}",
-                    "observed_at": (datetime.now(UTC) - timedelta(days=n)).isoformat(),
-                }
-                check(c.post("/api/v1/reports", json=body), (201,))
+        rng, c = random.Random(seed), client(reporter)
+        start.wait()
+        for n in range(REPORTS_PER_WRITER):
+            body = {
+                "zoo_id": zoo.id,
+                "animal_id": rng.choice(animals),
+                "category": rng.choice(["health", "human_interaction", "nutrition"]),
+                "severity": rng.randint(1, 5),
+                "title": f"Report {seed}-{n}",
+                "observed_at": (datetime.now(UTC) - timedelta(days=n)).isoformat(),
+            }
+            check(c.post("/api/v1/reports", json=body), (201,))
 
     def move(seed: int) -> None:
-        rng = random.Random(seed)
-        with client(admin) as c:
-            start.wait()
-            for _ in range(6):
-                animal, pen = rng.choice(animals), rng.choice(pens)
-                patch = {"enclosure_id": pen.id}
-                check(c.patch(f"/api/v1/animals/{animal}", json=patch), (200,))
+        rng, c = random.Random(seed), client(admin)
+        start.wait()
+        for _ in range(6):
+            animal, pen = rng.choice(animals), rng.choice(pens)
+            patch = {"enclosure_id": pen.id}
+            check(c.patch(f"/api/v1/animals/{animal}", json=patch), (200,))
 
     def read(_: int) -> None:
-        with client(None) as c:
-            start.wait()
-            for _ in range(10):
-                check(c.get(f"/api/v1/zoos/{zoo.id}/concerns"), (200,))
+        c = client(None)
+        start.wait()
+        for _ in range(10):
+            check(c.get(f"/api/v1/zoos/{zoo.id}/concerns"), (200,))
 
     threads = [
         threading.Thread(target=work, args=(n,))
         for n, work in enumerate([write] * WRITERS + [move] * MOVERS + [read] * READERS)
     ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    with TestClient(app):  # the app's lifespan, once around every request
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
     assert not any(t.is_alive() for t in threads), "a request hung"
     assert failures == []
 
