@@ -23,7 +23,7 @@ from app.models.concern import (
 from app.services.common import commit
 from app.welfare import engine, explain, store
 from app.welfare.cache import LRUCache
-from app.welfare.rules import RULES, Context, FlagRow, Rule
+from app.welfare.rules import RULES, Context, FlagRow
 from app.welfare.stamps import StampReader, ZooStamp
 
 CSV_COLUMNS = (
@@ -114,39 +114,47 @@ def zoo_concerns_page(
 
     A page (a limit) reads the zoo's stored flags; their update, when a write made them stale,
     goes through `writer` when given, else through `session`, and is committed."""
+    if limit is not None:
+        items, total = stored_page(
+            session=session,
+            settings=settings,
+            zoo_id=zoo.id,  # type: ignore[arg-type]
+            min_severity=min_severity,
+            rule_ids=rule_ids,
+            subject_type=subject_type,
+            offset=offset,
+            limit=limit,
+            writer=writer,
+            now=now,
+        )
+        return [ConcernItem.model_validate_json(item) for item in items], total
+    # The whole list (a CSV download): every flag is read anyway.
     ctx = Context(settings=settings, zoo_id=zoo.id, now=now or utcnow())
-    rules = engine.select_rules(rule_ids, subject_type)
-    if limit is None:  # the whole list (a CSV download): every flag is read anyway
-        flags = engine.evaluate(session, ctx, rules)
-        if min_severity is not None:
-            flags = [f for f in flags if f.severity >= min_severity]
-        return build_items(session, flags, offset, limit)
-    items, total = stored_page(
-        session=session,
-        ctx=ctx,
-        rules=rules,
-        min_severity=min_severity,
-        offset=offset,
-        limit=limit,
-        writer=writer,
-    )
-    return [ConcernItem.model_validate_json(item) for item in items], total
+    flags = engine.evaluate(session, ctx, engine.select_rules(rule_ids, subject_type))
+    if min_severity is not None:
+        flags = [f for f in flags if f.severity >= min_severity]
+    return build_items(session, flags, offset, limit)
 
 
 def stored_page(
     *,
     session: Session,
-    ctx: Context,
-    rules: Sequence[Rule],
+    settings: Settings,
+    zoo_id: int,
     min_severity: int | None,
+    rule_ids: Sequence[str] | None,
+    subject_type: str | None,
     offset: int,
     limit: int,
     writer: Sessions | None,
+    now: datetime | None = None,
 ) -> tuple[list[str], int]:
-    """One page read from the zoo's stored flags (explained when stored), brought up to date
-    first: the items as ConcernItem's JSON, and the list's size."""
+    """One page of the zoo's list read from its stored flags (explained when stored), brought
+    up to date first: the items as ConcernItem's JSON, and the list's size."""
+    ctx = Context(settings=settings, zoo_id=zoo_id, now=now or utcnow())
     if not store.is_current(session, ctx):
         _bring_up_to_date(session, ctx, writer)
+    rules = engine.select_rules(rule_ids, subject_type)
     return store.page(session, ctx, rules, min_severity, offset, limit)
 
 
@@ -268,9 +276,11 @@ def _render(
         with sessions() as session:
             items, total = stored_page(
                 session=session,
-                ctx=Context(settings=settings, zoo_id=zoo.id, now=utcnow()),
-                rules=engine.select_rules(request.rule_ids, request.subject_type),
+                settings=settings,
+                zoo_id=zoo.id,
                 min_severity=request.min_severity,
+                rule_ids=request.rule_ids,
+                subject_type=request.subject_type,
                 offset=request.offset,
                 limit=request.limit,
                 writer=writer,

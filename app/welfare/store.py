@@ -68,18 +68,16 @@ ZOO = bindparam("zoo_id", type_=Integer)
 KINDS = ("animal", "enclosure")
 
 
-def _first_dirty(kind: str) -> Any:
-    return (
-        select(DIRTY.c.subject_id)
-        .where(DIRTY.c.zoo_id == ZOO, DIRTY.c.subject_type == kind)
-        .limit(1)
-        .scalar_subquery()
-    )
+def _dirty(kind: str) -> Select[Any]:
+    """The zoo's dirty subjects of one kind, as a query of their ids."""
+    return select(DIRTY.c.subject_id).where(DIRTY.c.zoo_id == ZOO, DIRTY.c.subject_type == kind)
 
 
 # The zoo's state, and whether it has dirty animals, dirty enclosures (primary-key probes).
 STATE_OF = select(
-    STATE.c.evaluated_on, STATE.c.fingerprint, *(_first_dirty(kind) for kind in KINDS)
+    STATE.c.evaluated_on,
+    STATE.c.fingerprint,
+    *(_dirty(kind).limit(1).scalar_subquery() for kind in KINDS),
 ).where(STATE.c.zoo_id == ZOO)
 LOCK_ZOO = select(ZOOS.c.id).where(ZOOS.c.id == ZOO).with_for_update()
 
@@ -195,14 +193,6 @@ def _explained(
     return rows, subjects
 
 
-def _dirty(kind: str) -> Any:
-    return (
-        select(DIRTY.c.subject_id)
-        .where(DIRTY.c.zoo_id == ZOO, DIRTY.c.subject_type == kind)
-        .scalar_subquery()
-    )
-
-
 def _of_dirty(table: Any) -> Any:
     # One (type, id) IN: both databases probe the table's index once per dirty subject, where
     # an OR of one IN per kind scans the zoo's rows.
@@ -213,7 +203,7 @@ def _of_dirty(table: Any) -> Any:
 
 
 # Built once: the rules' statements for the dirty subjects are cached by these very objects.
-DIRTY_ANIMALS, DIRTY_ENCLOSURES = _dirty("animal"), _dirty("enclosure")
+DIRTY_ANIMALS, DIRTY_ENCLOSURES = (_dirty(kind).scalar_subquery() for kind in KINDS)
 DROP_ZOO = tuple(delete(t).where(t.c.zoo_id == ZOO) for t in (FLAGS, SUBJECTS))
 DROP_DIRTY = (_of_dirty(FLAGS), _of_dirty(SUBJECTS))
 
