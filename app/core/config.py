@@ -2,7 +2,7 @@
 
 from functools import lru_cache
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -21,6 +21,23 @@ class Settings(BaseSettings):
     write_rate_limit: str = "60/minute"
     rate_limit_storage: str = "memory://"
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # A request body must arrive whole within this many seconds (408 otherwise); it is read
+    # before the request is admitted to the database, so a slow sender holds no connection.
+    body_read_timeout_s: float = Field(default=10, gt=0, le=300)
+
+    # Anonymous reads per client address, and failed authentications per client address.
+    read_rate_limit: str = "600/minute"
+    auth_failure_rate_limit: str = "20/minute"
+    # Peers whose X-Forwarded-For names the client (addresses or CIDR networks).
+    trusted_proxies: list[str] = Field(default_factory=list)
+
+    # Encrypts private reporter fields at rest. Unset on SQLite: a key file is generated
+    # beside the database; unset on PostgreSQL: the service refuses to start.
+    secret_key: SecretStr | None = None
+    # When set, GET /metrics needs `Authorization: Bearer <token>`.
+    metrics_token: SecretStr | None = None
+    # How often the last use of API keys is written (off the request path), in seconds.
+    key_use_flush_s: float = Field(default=30, gt=0)
 
     # Concern rules: thresholds published at GET /api/v1/concern-rules.
     concern_severe_min_severity: int = Field(default=4, ge=1, le=5)
