@@ -8,22 +8,26 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
+from limits.storage import storage_from_string
 from sqlmodel import Session
 
 from app.api.fastpath import CachedConcernsMiddleware
 from app.api.router import api_router
 from app.api.routes import bench, docs, health
+from app.core.clients import parse_networks
 from app.core.config import Settings, get_settings
 from app.core.db import is_sqlite, make_engine
 from app.core.errors import install_error_handlers, problem_schemas
 from app.core.middleware import (
+    Admission,
+    ClientLimitsMiddleware,
     DatabaseConcurrencyMiddleware,
-    DocsPolicyMiddleware,
     RequestGuardMiddleware,
+    SecurityHeadersMiddleware,
 )
 from app.core.observability import Metrics, ObservabilityMiddleware
 from app.core.openapi import document_text_rules
-from app.core.ratelimit import WriteRateLimiter
+from app.core.ratelimit import ClientLimits, WriteRateLimiter
 from app.services.api_keys import KeyCache
 from app.services.reports import NewIncidentReports
 from app.welfare.cache import LRUCache
@@ -54,6 +58,9 @@ TAGS = [
     {"name": "keys", "description": "API keys (admin)."},
     {"name": "operations", "description": "Health, readiness and metrics."},
 ]
+
+
+API = ("/api/",)
 
 
 def configure_logging() -> None:
@@ -90,20 +97,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_tags=TAGS,
         lifespan=lifespan,
         swagger_ui_parameters={"persistAuthorization": True, "displayRequestDuration": True},
-        redoc_url=None,  # served by app/api/routes/docs.py, without ReDoc's CDN logo
+        docs_url=None,  # both served by app/api/routes/docs.py: Swagger UI with a script
+        redoc_url=None,  # nonce, ReDoc without its CDN logo
     )
+    # No redirect to the path with or without a trailing slash: Starlette builds its Location
+    # from the Host header, which a client chooses.
+    app.router.redirect_slashes = False
     app.state.settings = settings
     app.state.engine = engine
     app.state.write_engine = write_engine
-    app.state.rate_limiter = WriteRateLimiter(
-        settings.write_rate_limit, settings.rate_limit_storage
+    limit_storage = storage_from_string(settings.rate_limit_storage)
+    app.state.rate_limiter = WriteRateLimiter(settings.write_rate_limit, limit_storage)
+    app.state.client_limits = ClientLimits(
+        read_rate=settings.read_rate_limit,
+        auth_failure_rate=settings.auth_failure_rate_limit,
+        storage=limit_storage,
     )
     app.state.metrics = Metrics()
     # Sessions for work outside the request's dependencies (batched reads, thread hops).
     app.state.read_sessions = partial(Session, engine, expire_on_commit=False)
     app.state.write_sessions = partial(Session, write_engine, expire_on_commit=False)
-    # Most reports are about a new incident, and their write checks the key itself: the key
-    # comes from a cache. PostgreSQL files them in one statement: no BEGIN and COMMIT needed.
+    # Keys seen lately, for the report write, which checks revocation itself (guard.py).
+    app.state.key_cache = KeyCache()
+    # Most reports are about a new incident: PostgreSQL files them in one statement, with no
+    # BEGIN and COMMIT needed.
     app.state.new_incident_reports = NewIncidentReports(
         app.state.write_sessions
         if is_sqlite(settings.database_url)
@@ -111,21 +128,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             Session,
             write_engine.execution_options(isolation_level="AUTOCOMMIT"),
             expire_on_commit=False,
-        ),
-        KeyCache(),
+        )
     )
     app.state.zoo_stamps = StampReader()
     app.state.concern_cache = LRUCache(int(settings.concern_cache_mb * 1024 * 1024))
+    app.state.admission = Admission(settings.db_pool_size)
     install_error_handlers(app)
-    app.add_middleware(
-        DatabaseConcurrencyMiddleware, limit=settings.db_pool_size, prefixes=("/api/", "/readyz")
-    )
+    # Innermost first; each add_middleware wraps what was added before it.
+    app.add_middleware(DatabaseConcurrencyMiddleware, admission=app.state.admission, prefixes=API)
     # Outside the admission limit: a repeated concern list needs no connection of its own.
     app.add_middleware(CachedConcernsMiddleware)
-    app.add_middleware(RequestGuardMiddleware, max_body_bytes=settings.max_body_bytes)
-    # Added last so it is outermost: it sees every response, errors included.
+    # The body is read whole, in time, before admission: slow senders hold no slot.
+    app.add_middleware(
+        RequestGuardMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        read_timeout=settings.body_read_timeout_s,
+    )
+    app.add_middleware(
+        ClientLimitsMiddleware,
+        proxies=parse_networks(settings.trusted_proxies),
+        prefix=API[0],
+    )
     app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics)
-    app.add_middleware(DocsPolicyMiddleware, paths=("/docs", "/redoc"))
+    # Outermost: every response carries the security headers, errors included.
+    app.add_middleware(SecurityHeadersMiddleware)
     app.include_router(docs.router)
     app.include_router(health.router)
     app.include_router(api_router)

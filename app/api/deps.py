@@ -3,20 +3,20 @@
 import re
 from collections.abc import Callable
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AwareDatetime, BaseModel, BeforeValidator
 from sqlmodel import Session
 
+from app.api.guard import Requirement, admitted_key
 from app.core.config import Settings
 from app.core.db import get_session
 from app.core.errors import Unauthorized
 from app.models import Animal, ApiKey, Enclosure, Gift, Species, WelfareIncident, WelfareReport, Zoo
 from app.models.api_key import Role
 from app.models.base import ID_MAX
-from app.services import api_keys as api_key_service
 from app.services import zoos as zoo_service
 from app.services.common import get_or_404
 
@@ -105,41 +105,33 @@ bearer_scheme = HTTPBearer(
 )
 
 
-def get_optional_key(
-    session: SessionDep,
+async def get_optional_key(
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> ApiKey | None:
-    """The caller's key when one is sent (a bad one is refused), else None for anonymous."""
-    if credentials is None:
-        return None
-    return api_key_service.authenticate(session=session, token=credentials.credentials)
+    """The caller's key when one is sent (a bad one was refused), else None for anonymous.
+    Checked by GuardedRoute before anything else (app/api/guard.py)."""
+    return admitted_key(request)
 
 
-async def bearer_token(
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
-) -> str:
-    """The bearer token, checked later; no token at all is refused before anything else."""
-    if credentials is None:
-        raise Unauthorized("This needs an API key: send Authorization: Bearer <key>.")
-    return credentials.credentials
+def require_role(role: Role, *, revocation_checked_by_write: bool = False) -> Callable[..., Any]:
+    """A dependency that admits keys whose role includes `role`; GuardedRoute checks the key,
+    the role and the write budget before the route reads anything else.
 
+    `revocation_checked_by_write`: the key may come from the key cache, because the route's
+    write itself refuses a revoked key (the report write path)."""
 
-BearerTokenDep = Annotated[str, Depends(bearer_token)]
-
-
-def require_role(role: Role) -> Callable[..., ApiKey]:
-    """A dependency that admits keys whose role includes `role`, and counts their writes."""
-
-    def dependency(session: SessionDep, request: Request, token: BearerTokenDep) -> ApiKey:
-        writes = request.method not in ("GET", "HEAD", "OPTIONS")
-        return api_key_service.admit(
-            session=session,
-            token=token,
-            role=role,
-            limiter=request.app.state.rate_limiter if writes else None,
-        )
+    async def dependency(
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    ) -> ApiKey:
+        key = admitted_key(request)
+        if key is None:  # GuardedRoute refused it already; kept for a route outside it
+            raise Unauthorized("This needs an API key: send Authorization: Bearer <key>.")
+        return key
 
     dependency.__name__ = f"require_{role.value}"
+    dependency.requirement = Requirement(role, cached=revocation_checked_by_write)  # type: ignore[attr-defined]
     return dependency
 
 
@@ -147,6 +139,10 @@ OptionalKeyDep = Annotated[ApiKey | None, Depends(get_optional_key)]
 # For routes that read with or without a key: the empty requirement marks the key optional.
 OPTIONAL_KEY = {"security": [{}]}  # FastAPI adds the ApiKey requirement beside it
 ReporterDep = Annotated[ApiKey, Depends(require_role(Role.reporter))]
+# Reports: the key may come from the key cache; the write refuses a revoked key itself.
+ReportingKeyDep = Annotated[
+    ApiKey, Depends(require_role(Role.reporter, revocation_checked_by_write=True))
+]
 InspectorDep = Annotated[ApiKey, Depends(require_role(Role.inspector))]
 AdminDep = Annotated[ApiKey, Depends(require_role(Role.admin))]
 

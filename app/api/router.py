@@ -15,8 +15,9 @@ from app.api.routes import (
 )
 from app.core.errors import problem_responses
 
-# Every operation reads the database, so any of them can meet an outage: 503 with Retry-After.
-api_router = APIRouter(prefix="/api/v1", responses=problem_responses(503))
+# Any operation can meet these: a bad key sent (401), a spent budget per key or per address
+# (429), a database outage (503 with Retry-After).
+api_router = APIRouter(prefix="/api/v1", responses=problem_responses(401, 429, 503))
 # Routes are matched in order: the busiest (reports, concern lists) first.
 for module in (reports, concerns, incidents, zoos, species, enclosures, gifts, animals, keys):
     api_router.include_router(module.router)

@@ -95,8 +95,9 @@ class Unprocessable(DomainError):
     slug = "validation-error"
 
 
-# Every write can meet these: no or bad key, wrong role or zoo, a body too large, too many writes.
-WRITE_ERRORS = (401, 403, 413, 429)
+# Every write can meet these: no or bad key, wrong role or zoo, a body too slow to arrive or
+# too large, too many writes.
+WRITE_ERRORS = (401, 403, 408, 413, 429)
 
 
 def field_error(location: list[str | int], message: str, type_: str = "value_error") -> dict:

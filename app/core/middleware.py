@@ -1,4 +1,5 @@
-"""ASGI guards that run before routing: body size and control characters in the URL."""
+"""ASGI guards that run before routing: the URL, the body read whole in time, security
+headers, and admission to the database."""
 
 import asyncio
 import re
@@ -8,24 +9,27 @@ from urllib.parse import unquote
 
 import anyio
 from starlette.datastructures import MutableHeaders
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.errors import field_error, problem_response
-
-
-class BodyTooLarge(HTTPException):
-    """Raised while reading a body past the limit; FastAPI re-raises HTTPExceptions as they are."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(413, f"The request body is larger than {limit} bytes.")
+from app.core.clients import Network, client_address
+from app.core.errors import CLIENT_CLOSED_REQUEST, field_error, problem_response
+from app.core.ratelimit import ClientLimits
 
 
 class RequestGuardMiddleware:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    """Refuses malformed URLs, and reads a request's whole body before anything else sees it.
+
+    The body is read here, outside the admission limit and before any database work, within
+    `read_timeout` seconds and `max_body_bytes` bytes: a client that sends slowly (or never
+    finishes) is answered 408 and holds no admission slot or connection while it dawdles.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, read_timeout: float) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.read_timeout = read_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -53,28 +57,75 @@ class RequestGuardMiddleware:
             return
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+            await self._too_large(request)(scope, receive, send)
+            return
+        chunked = "chunked" in request.headers.get("transfer-encoding", "").lower()
+        if not chunked and (declared is None or not declared.isdigit() or int(declared) == 0):
+            await self.app(scope, receive, send)
+            return
+        try:
+            with anyio.fail_after(self.read_timeout):
+                body = await self._read_body(receive)
+        except TimeoutError:
             response = problem_response(
                 request,
-                status=413,
-                detail=f"The request body is larger than {self.max_body_bytes} bytes.",
-                slug="body-too-large",
+                status=408,
+                detail=f"The request body did not arrive within {self.read_timeout:g} s.",
+                slug="request-timeout",
+                headers={"Connection": "close"},
             )
             await response(scope, receive, send)
             return
+        except _BodyTooLarge:
+            await self._too_large(request)(scope, receive, send)
+            return
+        except _ClientGone:
+            # Nobody reads the answer; the access log and metrics say so (nginx's 499).
+            await Response(status_code=CLIENT_CLOSED_REQUEST)(scope, receive, send)
+            return
 
+        delivered = False
+
+        async def replay() -> Message:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()  # after the body, only the disconnect is left to hear
+
+        await self.app(scope, replay, send)
+
+    async def _read_body(self, receive: Receive) -> bytes:
+        chunks: list[bytes] = []
         received = 0
-
-        async def limited_receive() -> Message:
-            # Chunked bodies declare no length; count what actually arrives.
-            nonlocal received
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
-                    raise BodyTooLarge(self.max_body_bytes)
-            return message
+            if message["type"] == "http.disconnect":
+                raise _ClientGone
+            chunk = message.get("body", b"")
+            received += len(chunk)
+            if received > self.max_body_bytes:
+                raise _BodyTooLarge
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
 
-        await self.app(scope, limited_receive, send)
+    def _too_large(self, request: Request) -> Response:
+        return problem_response(
+            request,
+            status=413,
+            detail=f"The request body is larger than {self.max_body_bytes} bytes.",
+            slug="body-too-large",
+            headers={"Connection": "close"},
+        )
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class _ClientGone(Exception):
+    pass
 
 
 CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
@@ -84,59 +135,150 @@ def _has_control_chars(text: str) -> bool:
     return CONTROL_CHARS.search(text) is not None
 
 
-# The docs pages load only what the package serves. ReDoc hard-codes a logo from its CDN; the
-# policy stops the browser from ever requesting it, so the docs work on a closed network.
-DOCS_POLICY = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-    "script-src 'self' 'unsafe-inline' blob:; worker-src 'self' blob:; font-src 'self' data:; "
-    "connect-src 'self'"
-)
+# Every response: no MIME sniffing, no referrer, never framed. A response that sets its own
+# policy (the docs pages, with a nonce for their one inline script) keeps it.
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+DEFAULT_POLICY = "default-src 'none'; frame-ancestors 'none'"
 
 
-class DocsPolicyMiddleware:
-    def __init__(self, app: ASGIApp, *, paths: tuple[str, ...]) -> None:
+class SecurityHeadersMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.paths = paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] not in self.paths:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
 
-        async def send_with_policy(message: Message) -> None:
+        async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                MutableHeaders(scope=message)["Content-Security-Policy"] = DOCS_POLICY
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers[name] = value
+                if "content-security-policy" not in headers:
+                    headers["Content-Security-Policy"] = DEFAULT_POLICY
             await send(message)
 
-        await self.app(scope, receive, send_with_policy)
+        await self.app(scope, receive, send_with_headers)
 
 
-class DatabaseConcurrencyMiddleware:
-    """Admits at most `limit` requests at a time to the routes that use the database.
+class Admission:
+    """At most `limit` requests at a time use the database, in arrival order.
 
     A request holds its pooled connection across several threadpool hops (dependencies, the
     route, the session's close). With more requests in flight than connections, every thread
     can end up waiting for a connection held by a request that is waiting for a thread: a stall
-    until the pool times out. Queueing requests here, at the pool's size, keeps every admitted
-    request able to finish.
+    until the pool times out. Queueing requests at the pool's size keeps every admitted request
+    able to finish.
     """
 
-    def __init__(self, app: ASGIApp, *, limit: int, prefixes: tuple[str, ...]) -> None:
-        self.app = app
+    def __init__(self, limit: int) -> None:
         self.limit = limit
-        self.prefixes = prefixes
         # One per event loop: a server has one loop; test clients each run their own.
         self._semaphores: weakref.WeakKeyDictionary[Any, anyio.Semaphore] = (
             weakref.WeakKeyDictionary()
         )
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(self.prefixes):
-            await self.app(scope, receive, send)
-            return
+    def _semaphore(self) -> anyio.Semaphore:
         loop = asyncio.get_running_loop()
         semaphore = self._semaphores.get(loop)
         if semaphore is None:
             semaphore = self._semaphores[loop] = anyio.Semaphore(self.limit)
-        async with semaphore:
+        return semaphore
+
+    def slot(self) -> anyio.Semaphore:
+        """`async with admission.slot():` waits for a free slot, in order."""
+        return self._semaphore()
+
+    async def try_slot(self, timeout: float) -> bool:
+        """Takes and at once gives back a slot; False when none came free within `timeout`."""
+        with anyio.move_on_after(timeout):
+            async with self._semaphore():
+                return True
+        return False
+
+
+class DatabaseConcurrencyMiddleware:
+    """Admits requests under `prefixes` through the app's Admission.
+
+    The response is collected while the slot is held and sent after it is given back: a client
+    that reads slowly (or not at all) delays only its own socket, never a slot or a connection.
+    The body was already read whole by RequestGuardMiddleware."""
+
+    def __init__(self, app: ASGIApp, *, admission: Admission, prefixes: tuple[str, ...]) -> None:
+        self.app = app
+        self.admission = admission
+        self.prefixes = prefixes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefixes):
             await self.app(scope, receive, send)
+            return
+        messages: list[Message] = []
+
+        async def collect(message: Message) -> None:
+            messages.append(message)
+
+        try:
+            async with self.admission.slot():
+                await self.app(scope, receive, collect)
+        except BaseException:
+            if _complete(messages):  # answered, then failed afterwards: the answer stands
+                await _send_all(send, messages)
+            raise
+        await _send_all(send, messages)
+
+
+def _complete(messages: list[Message]) -> bool:
+    return bool(messages) and messages[-1].get("more_body", False) is False and len(messages) > 1
+
+
+async def _send_all(send: Send, messages: list[Message]) -> None:
+    for message in messages:
+        await send(message)
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class ClientLimitsMiddleware:
+    """Per-address budgets, checked before a request costs anything: anonymous reads of the
+    API (ZWR_READ_RATE_LIMIT), and any request with a key from an address whose recent failed
+    authentications spent its budget (the route counts the failures). 429 with Retry-After."""
+
+    def __init__(self, app: ASGIApp, *, proxies: tuple[Network, ...], prefix: str) -> None:
+        self.app = app
+        self.proxies = proxies
+        self.prefix = prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
+            await self.app(scope, receive, send)
+            return
+        limits: ClientLimits = scope["app"].state.client_limits
+        address = client_address(scope, self.proxies)
+        scope.setdefault("state", {})["client_address"] = address
+        has_key = any(name == b"authorization" for name, _ in scope["headers"])
+        if has_key:
+            retry_after = limits.auth_failures.exhausted(address)
+            detail = "Too many failed authentications from this address"
+        elif scope["method"] in SAFE_METHODS:
+            retry_after = limits.reads.hit(address)
+            detail = f"Anonymous reads are limited to {limits.reads.rate} per address"
+        else:
+            retry_after = None
+        if retry_after is None:
+            await self.app(scope, receive, send)
+            return
+        response = problem_response(
+            Request(scope),
+            status=429,
+            detail=f"{detail}; try again in {retry_after} s.",
+            slug="rate-limited",
+            headers={"Retry-After": str(retry_after)},
+        )
+        await response(scope, receive, send)

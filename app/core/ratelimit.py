@@ -1,33 +1,71 @@
-"""Write rate limits per API key, on the `limits` library.
+"""Rate limits on the `limits` library: writes per API key, anonymous reads and failed
+authentications per client address.
 
 The default store is in-process (`memory://`), which is per worker. To share one budget across
 workers and app servers, point ZWR_RATE_LIMIT_STORAGE at Redis (`redis://host:6379`), which the
-`limits` library supports as is (install the `redis` extra).
+`limits` library supports as is (install the `redis` extra). Every limit uses the same store.
 """
 
 import math
 import time
 
-from limits import parse
-from limits.storage import storage_from_string
+from limits import RateLimitItem, parse
+from limits.storage import Storage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
 from app.core.errors import TooManyRequests
 
 
+class Limit:
+    """One named budget (`limits` notation, e.g. "60/minute") counted per identity."""
+
+    def __init__(self, rate: str, storage: Storage, namespace: str) -> None:
+        self.rate = rate
+        self._item: RateLimitItem = parse(rate)
+        self._limiter = FixedWindowRateLimiter(storage)
+        self._namespace = namespace
+
+    def hit(self, identity: str) -> int | None:
+        """Counts one use; None while within the budget, else the seconds until it resets."""
+        if self._limiter.hit(self._item, self._namespace, identity):
+            return None
+        return self.retry_after(identity)
+
+    def exhausted(self, identity: str) -> int | None:
+        """Like `hit` without counting: the seconds to wait when the budget is spent."""
+        if self._limiter.test(self._item, self._namespace, identity):
+            return None
+        return self.retry_after(identity)
+
+    def retry_after(self, identity: str) -> int:
+        stats = self._limiter.get_window_stats(self._item, self._namespace, identity)
+        return max(1, math.ceil(stats.reset_time - time.time()))
+
+    def stats(self, identity: str) -> tuple[int, int]:
+        """(remaining, seconds until reset) of the identity's current window."""
+        stats = self._limiter.get_window_stats(self._item, self._namespace, identity)
+        return stats.remaining, max(0, math.ceil(stats.reset_time - time.time()))
+
+
 class WriteRateLimiter:
-    def __init__(self, rate: str, storage_uri: str) -> None:
-        self._limit = parse(rate)
-        self._limiter = FixedWindowRateLimiter(storage_from_string(storage_uri))
+    def __init__(self, rate: str, storage_uri: str | Storage) -> None:
+        storage = storage_from_string(storage_uri) if isinstance(storage_uri, str) else storage_uri
+        self._limit = Limit(rate, storage, "writes")
         self.rate = rate
 
     def hit(self, key_id: int) -> None:
         """Counts one write for the key; raises TooManyRequests once over the budget."""
-        if self._limiter.hit(self._limit, "writes", str(key_id)):
-            return
-        reset_at = self._limiter.get_window_stats(self._limit, "writes", str(key_id)).reset_time
-        retry_after = max(1, math.ceil(reset_at - time.time()))
-        raise TooManyRequests(
-            f"This key is limited to {self.rate} writes; try again in {retry_after} s.",
-            retry_after=retry_after,
-        )
+        retry_after = self._limit.hit(str(key_id))
+        if retry_after is not None:
+            raise TooManyRequests(
+                f"This key is limited to {self.rate} writes; try again in {retry_after} s.",
+                retry_after=retry_after,
+            )
+
+
+class ClientLimits:
+    """The per-address budgets: anonymous reads, and failed authentications."""
+
+    def __init__(self, *, read_rate: str, auth_failure_rate: str, storage: Storage) -> None:
+        self.reads = Limit(read_rate, storage, "reads")
+        self.auth_failures = Limit(auth_failure_rate, storage, "auth-failures")

@@ -160,6 +160,26 @@ class KeyCache:
             )
         return key
 
+    def lookup(self, token: str) -> ApiKey | None:
+        """The key a token names if it was seen within `ttl` and is still usable by what never
+        changes (secret, expiry); None means: read it. Revocation is not seen here."""
+        parts = parse_key(token)
+        entry = self._known.get(parts.prefix) if parts else None
+        now = utcnow()
+        if parts is None or entry is None or now - entry[1] > self.ttl:
+            return None
+        known = entry[0]
+        _ensure_usable(parts.secret, known.secret_hash, known.expires_at, now)
+        return known.actor
+
+    def remember(self, token: str, key: ApiKey) -> None:
+        """Keeps a key just read and checked, for `lookup`."""
+        parts = parse_key(token)
+        now = utcnow()
+        entry = self._known.get(parts.prefix) if parts else None
+        if parts is not None and (entry is None or now - entry[1] > self.ttl):
+            self._remember(parts.prefix, key, now)
+
     def _remember(self, prefix: str, key: ApiKey, now: datetime) -> None:
         known = _KnownKey(
             id=key.id,  # type: ignore[arg-type]

@@ -3,15 +3,18 @@
 import csv
 import hashlib
 import io
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session
+from sqlalchemy import func, select
+from sqlmodel import Session, col
 from starlette.concurrency import run_in_threadpool
 
 from app.core.config import Settings
 from app.core.db import Sessions
+from app.core.etags import if_none_match_hits
 from app.models import Animal, Zoo
 from app.models.base import utcnow
 from app.models.concern import (
@@ -196,11 +199,18 @@ class ListRequest:
 # A raw request (zoo ref, query string, Accept header) already answered with a 200. The same
 # bytes validate the same way, so its answer can be given again without parsing them.
 RequestAlias = tuple[str, str, bytes, str | None]
-ALIAS_SIZE = 256  # the alias shares the rendered body; count only its own entry
+# What an entry costs beyond the bytes of its key and body: the tuples, the Rendered, the
+# OrderedDict slot (measured with sys.getsizeof on CPython 3.11, rounded up).
+ENTRY_OVERHEAD = 512
 
 
 def request_alias(ref: str, query_string: bytes, accept: str | None) -> RequestAlias:
     return ("request", ref, query_string, accept)
+
+
+def alias_size(alias: RequestAlias) -> int:
+    """The alias's own memory: it shares the rendered body, but its key is the raw request."""
+    return ENTRY_OVERHEAD + len(alias[1]) + len(alias[2]) + len(alias[3] or "")
 
 
 async def zoo_concern_list(
@@ -231,9 +241,9 @@ async def zoo_concern_list(
     if rendered is None:
         rendered = await run_in_threadpool(_render, sessions, writer, settings, zoo, request, tag)
         if cache is not None:
-            cache.put(tag, rendered, size=len(rendered.body))
+            cache.put(tag, rendered, size=ENTRY_OVERHEAD + len(tag) + len(rendered.body))
     if cache is not None and alias is not None:
-        cache.put(alias, (key, rendered), size=ALIAS_SIZE)
+        cache.put(alias, (key, rendered), size=alias_size(alias))
     return rendered  # type: ignore[no-any-return]
 
 
@@ -313,10 +323,7 @@ def etag(key: str, *parts: object) -> str:
 
 
 def etag_matches(if_none_match: str | None, tag: str) -> bool:
-    if not if_none_match:
-        return False
-    candidates = {t.strip() for t in if_none_match.split(",")}
-    return "*" in candidates or tag in candidates or tag.removeprefix("W/") in candidates
+    return if_none_match_hits(if_none_match, tag)
 
 
 def animal_concerns(
@@ -337,12 +344,57 @@ def ranking(
     country_code: str | None,
     limit: int,
     offset: int,
+    cache: LRUCache | None = None,
     now: datetime | None = None,
 ) -> tuple[list[ZooConcernSummary], int]:
-    """Every zoo with at least one flag, ranked by total score then worst severity."""
-    ctx = Context(settings=settings, zoo_id=None, now=now or utcnow())
-    totals = engine.rank_zoos(session, ctx, country_code)
-    summaries = [
+    """Every zoo with at least one flag, ranked by total score then worst severity.
+
+    Evaluating the ranking reads every zoo's incidents, so it is done once per state of the
+    registry: cached under the zoos' concern_versions (which every write that can change a
+    list bumps) and the date, and evaluated by one request at a time; the others wait for it
+    and read its result."""
+    now = now or utcnow()
+    if cache is None:
+        return _page(_rank(session, settings, country_code, now), offset, limit)
+    key = ("ranking", _registry_fingerprint(session), now.date().isoformat(), country_code)
+    ranked = cache.get(key)
+    if ranked is None:
+        with _RANKING_LOCK:
+            ranked = cache.get(key)
+            if ranked is None:
+                ranked = _rank(session, settings, country_code, now)
+                cache.put(key, ranked, size=ENTRY_OVERHEAD + SUMMARY_SIZE * (len(ranked) + 1))
+    return _page(ranked, offset, limit)
+
+
+_RANKING_LOCK = threading.Lock()
+SUMMARY_SIZE = 1200  # one ZooConcernSummary with its ZooRef in memory, rounded up
+
+
+def _registry_fingerprint(session: Session) -> tuple[int, int, int]:
+    """Changes whenever a zoo is added, removed or has its concern_version bumped (ids are
+    never reused; versions only grow)."""
+    row = session.execute(
+        select(
+            func.count(col(Zoo.id)),
+            func.coalesce(func.sum(col(Zoo.id)), 0),
+            func.coalesce(func.sum(col(Zoo.concern_version)), 0),
+        )
+    ).one()
+    return int(row[0]), int(row[1]), int(row[2])
+
+
+def _page(
+    ranked: list[ZooConcernSummary], offset: int, limit: int
+) -> tuple[list[ZooConcernSummary], int]:
+    return ranked[offset : offset + limit], len(ranked)
+
+
+def _rank(
+    session: Session, settings: Settings, country_code: str | None, now: datetime
+) -> list[ZooConcernSummary]:
+    ctx = Context(settings=settings, zoo_id=None, now=now)
+    return [
         ZooConcernSummary(
             zoo=ZooRef(id=t.zoo_id, slug=t.slug, name=t.name, country_code=t.country_code),
             flagged_animals=t.flagged_animals,
@@ -351,9 +403,8 @@ def ranking(
             max_severity=t.max_severity,
             open_incidents=t.open_incidents,
         )
-        for t in totals
+        for t in engine.rank_zoos(session, ctx, country_code)
     ]
-    return summaries[offset : offset + limit], len(summaries)
 
 
 def to_csv(zoo: Zoo | ZooStamp, items: Sequence[ConcernItem]) -> str:

@@ -7,6 +7,7 @@ from enum import StrEnum
 from sqlmodel import Session, col, select
 
 from app.core.errors import Conflict, DomainError
+from app.core.etags import if_match_allows
 from app.models import ApiKey, IncidentEvent, WelfareIncident
 from app.models.base import utcnow
 from app.models.enums import Category, EventKind, IncidentStatus
@@ -99,10 +100,7 @@ def list_incidents(
 
 
 def _check_etag(incident: WelfareIncident, if_match: str | None) -> None:
-    if if_match is None or if_match.strip() == "*":
-        return
-    tags = {t.strip().removeprefix("W/") for t in if_match.split(",")}
-    if incident.etag not in tags:
+    if not if_match_allows(if_match, incident.etag):
         raise PreconditionFailed(
             f"The incident has changed (its ETag is now {incident.etag}); reload and retry."
         )

@@ -11,7 +11,6 @@ from sqlmodel import Session, col, delete, select
 
 from app.core.db import Sessions
 from app.core.errors import DomainError, Unauthorized, Unprocessable, field_error
-from app.core.ratelimit import WriteRateLimiter
 from app.models import (
     Animal,
     ApiKey,
@@ -26,7 +25,6 @@ from app.models.base import utcnow
 from app.models.enums import EventKind, IncidentStatus
 from app.models.incident import OPEN_STATUSES
 from app.models.report import WelfareReportCreate, WelfareReportPublic
-from app.services import api_keys as api_key_service
 from app.services import incidents as incident_service
 from app.services.access import ensure_zoo_scope
 from app.services.common import commit, paginate
@@ -175,10 +173,8 @@ def _incident_values(report_in: WelfareReportCreate, now: datetime) -> dict[str,
 
 def _refused(session: Session, report_in: WelfareReportCreate, actor: ApiKey | None) -> DomainError:
     """Why the guarded insert wrote nothing: a revoked key (401), or the 422 naming the field."""
-    if actor is not None:
-        revoked = session.execute(select(ApiKey.revoked_at).where(ApiKey.id == actor.id)).first()
-        if revoked is None or revoked[0] is not None:
-            return Unauthorized("The API key has been revoked.")
+    if actor is not None and _key_revoked(session, actor):
+        return Unauthorized("The API key has been revoked.")
     _check_subject(session, report_in)
     return Unprocessable("The zoo, animal or enclosure changed while the report was filed.")
 
@@ -330,42 +326,45 @@ def _body(report: WelfareReport, actor: ApiKey) -> dict[str, Any]:
 @dataclass(frozen=True)
 class NewIncidentReports:
     """How a report about a new incident is filed when its write re-checks the key itself
-    (report_writes: revoked keys write nothing): the key from the key cache, without reading
-    it first; on PostgreSQL, in one statement on sessions in autocommit."""
+    (report_writes: revoked keys write nothing), so its key may come from the key cache: on
+    PostgreSQL, in one statement on sessions in autocommit."""
 
     sessions: Sessions
-    keys: api_key_service.KeyCache
 
 
 def submit_as(
     *,
     sessions: Sessions,
-    token: str,
-    limiter: WriteRateLimiter,
+    actor: ApiKey,
     report_in: WelfareReportCreate,
     idempotency_key: str | None,
     new_incidents: NewIncidentReports | None = None,
 ) -> Submitted:
-    """`submit` for the key a bearer token names, which must be a reporter's or above; the
-    whole submission in one session.
+    """`submit` for an admitted reporter's (or higher) key, the whole submission in one
+    session. A key taken from the key cache may have been revoked since: every path's write
+    refuses a revoked key (the guarded insert, or `_check_key_live` before the others).
 
-    With `new_incidents`, a report about a new incident without an Idempotency-Key takes its
-    key from the key cache; its write checks that the key is not revoked. On PostgreSQL that
-    write is one statement on a connection in autocommit: one round trip in all.
+    With `new_incidents`, a report about a new incident without an Idempotency-Key is filed
+    on its sessions: on PostgreSQL one statement in autocommit, one round trip in all.
     """
     if new_incidents is not None and idempotency_key is None and report_in.incident_id is None:
         with new_incidents.sessions() as session:
-            actor = new_incidents.keys.admit(
-                session=session, token=token, role=Role.reporter, limiter=limiter
-            )
             return submit(session=session, report_in=report_in, actor=actor, idempotency_key=None)
     with sessions() as session:
-        actor = api_key_service.admit(
-            session=session, token=token, role=Role.reporter, limiter=limiter
-        )
+        _check_key_live(session, actor)
         return submit(
             session=session, report_in=report_in, actor=actor, idempotency_key=idempotency_key
         )
+
+
+def _key_revoked(session: Session, actor: ApiKey) -> bool:
+    revoked = session.execute(select(ApiKey.revoked_at).where(ApiKey.id == actor.id)).first()
+    return revoked is None or revoked[0] is not None
+
+
+def _check_key_live(session: Session, actor: ApiKey) -> None:
+    if _key_revoked(session, actor):
+        raise Unauthorized("The API key has been revoked.")
 
 
 def list_for_incident(

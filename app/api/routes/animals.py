@@ -5,13 +5,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from app.api.deps import AdminDep, AnimalDep, IdQuery, InspectorDep, PageDep, SessionDep
+from app.api.guard import GuardedRoute
 from app.core.errors import WRITE_ERRORS, problem_responses
 from app.models.animal import AnimalCreate, AnimalPublic, AnimalUpdate
 from app.models.enums import AnimalStatus, Origin
 from app.models.page import Page
 from app.services import animals as animal_service
 
-router = APIRouter(prefix="/animals", tags=["animals"])
+router = APIRouter(prefix="/animals", tags=["animals"], route_class=GuardedRoute)
 
 
 @router.get(

@@ -8,13 +8,14 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response
 
 from app.api.deps import AnimalDep, PageDep, SessionDep, SettingsDep, ZooRefPath
+from app.api.guard import GuardedRoute
 from app.core.errors import problem_responses
 from app.models.concern import ConcernItem, ConcernRulePublic, ZooConcernSummary
 from app.models.page import Page
 from app.services import concerns as concern_service
 from app.welfare.rules import RULE_IDS
 
-router = APIRouter(tags=["concerns"])
+router = APIRouter(tags=["concerns"], route_class=GuardedRoute)
 
 RuleId = StrEnum("RuleId", {rule_id: rule_id for rule_id in RULE_IDS})  # type: ignore[misc]
 
@@ -120,6 +121,7 @@ def as_response(rendered: concern_service.Rendered) -> Response:
     responses=problem_responses(422),
 )
 def ranking(
+    request: Request,
     session: SessionDep,
     settings: SettingsDep,
     page: PageDep,
@@ -135,6 +137,7 @@ def ranking(
         country_code=country_code,
         limit=page.limit,
         offset=page.offset,
+        cache=request.app.state.concern_cache,
     )
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 

@@ -5,13 +5,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from app.api.deps import AdminDep, EnclosureDep, IdQuery, InspectorDep, PageDep, SessionDep
+from app.api.guard import GuardedRoute
 from app.core.errors import WRITE_ERRORS, problem_responses
 from app.models.enclosure import EnclosureCreate, EnclosurePublic, EnclosureUpdate
 from app.models.enums import EnclosureClimate, EnclosureKind
 from app.models.page import Page
 from app.services import enclosures as enclosure_service
 
-router = APIRouter(prefix="/enclosures", tags=["enclosures"])
+router = APIRouter(prefix="/enclosures", tags=["enclosures"], route_class=GuardedRoute)
 
 
 @router.get(

@@ -5,13 +5,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from app.api.deps import AdminDep, DateQuery, GiftDep, IdQuery, InspectorDep, PageDep, SessionDep
+from app.api.guard import GuardedRoute
 from app.core.errors import WRITE_ERRORS, problem_responses
 from app.models.animal import AnimalPublic
 from app.models.gift import GiftCreate, GiftPublic, GiftUpdate
 from app.models.page import Page
 from app.services import gifts as gift_service
 
-router = APIRouter(prefix="/gifts", tags=["gifts"])
+router = APIRouter(prefix="/gifts", tags=["gifts"], route_class=GuardedRoute)
 
 CountryQuery = Annotated[str | None, Query(min_length=2, max_length=2)]
 

@@ -1,14 +1,21 @@
 """Operations: liveness, readiness (database reachable and migrated), Prometheus metrics."""
 
+import hmac
+
+import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from app.core import migrations
-from app.core.errors import DomainError, problem_responses
+from app.core.errors import DomainError, Unauthorized, problem_responses
 
 router = APIRouter(tags=["operations"])
+
+ADMISSION_WAIT_S = 2.0
+DATABASE_WAIT_S = 5.0
 
 
 class ServiceUnavailable(DomainError):
@@ -41,11 +48,19 @@ async def healthz() -> Health:
     summary="Readiness",
     responses=problem_responses(503),
 )
-def readyz(request: Request) -> Readiness:
-    """Ready when the database answers and its schema is at the latest migration; 503 otherwise."""
-    engine = request.app.state.engine
+async def readyz(request: Request) -> Readiness:
+    """Ready when a database slot comes free within 2 s, the database answers and its schema is
+    at the latest migration; 503 otherwise, fast, so a saturated server is taken out of a load
+    balancer's rotation instead of answering slowly."""
+    state = request.app.state
+    if not await state.admission.try_slot(ADMISSION_WAIT_S):
+        raise ServiceUnavailable(
+            f"All {state.admission.limit} database slots stayed busy for {ADMISSION_WAIT_S:g} s."
+        )
+    engine = state.engine
     try:
-        current = migrations.current_revision(engine)
+        with anyio.fail_after(DATABASE_WAIT_S):
+            current = await run_in_threadpool(migrations.current_revision, engine)
     except Exception as exc:  # any failure to reach the database means not ready
         raise ServiceUnavailable(f"The database does not answer: {type(exc).__name__}.") from exc
     head = migrations.head_revision()
@@ -61,9 +76,19 @@ def readyz(request: Request) -> Readiness:
     "/metrics",
     summary="Prometheus metrics",
     response_class=PlainTextResponse,
-    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+    responses={
+        200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
+        **problem_responses(401),
+    },
 )
 async def metrics(request: Request) -> PlainTextResponse:
-    """Request counts and latencies by route template and status, in Prometheus text format."""
+    """Request counts and latencies by route template and status, in Prometheus text format.
+    With ZWR_METRICS_TOKEN set, only for `Authorization: Bearer <that token>`."""
+    token = request.app.state.settings.metrics_token
+    if token is not None:
+        sent = request.headers.get("authorization", "")
+        expected = f"Bearer {token.get_secret_value()}"
+        if not hmac.compare_digest(sent.encode(), expected.encode()):
+            raise Unauthorized("/metrics needs Authorization: Bearer <ZWR_METRICS_TOKEN>.")
     body = generate_latest(request.app.state.metrics.registry)
     return PlainTextResponse(body, media_type=CONTENT_TYPE_LATEST)

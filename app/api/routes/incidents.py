@@ -14,6 +14,7 @@ from app.api.deps import (
     PageDep,
     SessionDep,
 )
+from app.api.guard import GuardedRoute
 from app.core.errors import WRITE_ERRORS, problem_responses
 from app.models.enums import Category, IncidentStatus
 from app.models.incident import (
@@ -28,7 +29,7 @@ from app.services import incidents as incident_service
 from app.services import reports as report_service
 from app.services.incidents import IncidentSort
 
-router = APIRouter(prefix="/incidents", tags=["incidents"])
+router = APIRouter(prefix="/incidents", tags=["incidents"], route_class=GuardedRoute)
 
 IfMatch = Annotated[
     str | None,

@@ -6,12 +6,13 @@ from fastapi import APIRouter, Header, Request, status
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from app.api.deps import OPTIONAL_KEY, BearerTokenDep, OptionalKeyDep, ReportDep
+from app.api.deps import OPTIONAL_KEY, OptionalKeyDep, ReportDep, ReportingKeyDep
+from app.api.guard import GuardedRoute
 from app.core.errors import WRITE_ERRORS, problem_responses
 from app.models.report import WelfareReportCreate, WelfareReportPublic
 from app.services import reports as report_service
 
-router = APIRouter(prefix="/reports", tags=["reports"])
+router = APIRouter(prefix="/reports", tags=["reports"], route_class=GuardedRoute)
 
 
 @router.post(
@@ -23,7 +24,7 @@ router = APIRouter(prefix="/reports", tags=["reports"])
 )
 async def submit_report(
     request: Request,
-    token: BearerTokenDep,
+    actor: ReportingKeyDep,
     report_in: WelfareReportCreate,
     idempotency_key: Annotated[
         str | None,
@@ -40,12 +41,12 @@ async def submit_report(
     adds it to that incident (reopening a resolved or dismissed one for review). The incident's
     report count, observation times and severity follow."""
     state = request.app.state
-    # One hop to a worker thread for the whole submission: key check, rate limit and write.
+    # One hop to a worker thread for the whole write (the key was admitted before the body
+    # was read, by app/api/guard.py).
     result = await run_in_threadpool(
         report_service.submit_as,
         sessions=state.write_sessions,
-        token=token,
-        limiter=state.rate_limiter,
+        actor=actor,
         report_in=report_in,
         idempotency_key=idempotency_key,
         new_incidents=state.new_incident_reports,

@@ -5,13 +5,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from app.api.deps import AdminDep, InspectorDep, PageDep, SessionDep, SpeciesDep
+from app.api.guard import GuardedRoute
 from app.core.errors import WRITE_ERRORS, problem_responses
 from app.models.enums import CitesAppendix, IucnCategory, TaxonClass
 from app.models.page import Page
 from app.models.species import SpeciesCreate, SpeciesPublic, SpeciesUpdate
 from app.services import species as species_service
 
-router = APIRouter(prefix="/species", tags=["species"])
+router = APIRouter(prefix="/species", tags=["species"], route_class=GuardedRoute)
 
 
 @router.get(

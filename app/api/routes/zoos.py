@@ -5,12 +5,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from app.api.deps import AdminDep, PageDep, SessionDep, ZooDep
+from app.api.guard import GuardedRoute
 from app.core.errors import WRITE_ERRORS, problem_responses
 from app.models.page import Page
 from app.models.zoo import ZooCreate, ZooPublic, ZooUpdate
 from app.services import zoos as zoo_service
 
-router = APIRouter(prefix="/zoos", tags=["zoos"])
+router = APIRouter(prefix="/zoos", tags=["zoos"], route_class=GuardedRoute)
 
 
 @router.get(
