@@ -39,10 +39,9 @@ def tail(path: Path, lines: int = 40) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
-@contextmanager
-def served_app(folder: Path, extra_env: dict[str, str] | None = None) -> Iterator[ServedApp]:
-    """The migrated service, serving until the block ends."""
-    env = (
+def service_env(folder: Path, extra_env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment the service and its CLI run with: SQLite in `folder`."""
+    return (
         os.environ
         | {
             "ZWR_DATABASE_URL": f"sqlite:///{folder / 'registry.db'}",
@@ -53,16 +52,33 @@ def served_app(folder: Path, extra_env: dict[str, str] | None = None) -> Iterato
         }
         | (extra_env or {})
     )
-    upgrade = subprocess.run(
-        [*CLI, "db", "upgrade"],
+
+
+def run_cli(folder: Path, *args: str, extra_env: dict[str, str] | None = None) -> str:
+    """Runs `zoo-registry ARGS` against the database in `folder`; returns what it printed."""
+    done = subprocess.run(
+        [*CLI, *args],
         cwd=folder,
-        env=env,
+        env=service_env(folder, extra_env),
         capture_output=True,
         text=True,
         timeout=CLI_TIMEOUT_S,
         check=False,
     )
-    assert upgrade.returncode == 0, f"db upgrade failed:\n{upgrade.stdout}\n{upgrade.stderr}"
+    assert done.returncode == 0, f"{' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+def admin_token(folder: Path) -> str:
+    """A new admin key for the database in `folder` (the CLI prints it last)."""
+    return run_cli(folder, "keys", "create", "--name", "e2e admin", "--role", "admin").split()[-1]
+
+
+@contextmanager
+def served_app(folder: Path, extra_env: dict[str, str] | None = None) -> Iterator[ServedApp]:
+    """The migrated service, serving until the block ends."""
+    env = service_env(folder, extra_env)
+    run_cli(folder, "db", "upgrade", extra_env=extra_env)
 
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
