@@ -25,6 +25,7 @@ from app.core.observability import Metrics, ObservabilityMiddleware
 from app.core.openapi import document_text_rules
 from app.core.ratelimit import WriteRateLimiter
 from app.services.api_keys import KeyCache
+from app.services.key_uses import KeyUses
 from app.services.reports import NewIncidentReports
 from app.welfare.cache import LRUCache
 from app.welfare.stamps import StampReader
@@ -78,7 +79,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
+        # Key uses are written off the request path, through the writer, and once at the end.
+        async with app.state.key_uses.flushing(
+            lambda: app.state.write_sessions, every=settings.key_use_flush_s
+        ):
+            yield
         engine.dispose()
         write_engine.dispose()
 
@@ -99,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.write_rate_limit, settings.rate_limit_storage
     )
     app.state.metrics = Metrics()
+    app.state.key_uses = KeyUses()
     # Sessions for work outside the request's dependencies (batched reads, thread hops).
     app.state.read_sessions = partial(Session, engine, expire_on_commit=False)
     app.state.write_sessions = partial(Session, write_engine, expire_on_commit=False)
@@ -112,7 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             write_engine.execution_options(isolation_level="AUTOCOMMIT"),
             expire_on_commit=False,
         ),
-        KeyCache(),
+        KeyCache(app.state.key_uses),
     )
     app.state.zoo_stamps = StampReader()
     app.state.concern_cache = LRUCache(int(settings.concern_cache_mb * 1024 * 1024))

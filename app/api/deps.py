@@ -107,12 +107,15 @@ bearer_scheme = HTTPBearer(
 
 def get_optional_key(
     session: SessionDep,
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> ApiKey | None:
     """The caller's key when one is sent (a bad one is refused), else None for anonymous."""
     if credentials is None:
         return None
-    return api_key_service.authenticate(session=session, token=credentials.credentials)
+    return api_key_service.authenticate(
+        session=session, token=credentials.credentials, uses=request.app.state.key_uses
+    )
 
 
 async def bearer_token(
@@ -137,6 +140,7 @@ def require_role(role: Role) -> Callable[..., ApiKey]:
             token=token,
             role=role,
             limiter=request.app.state.rate_limiter if writes else None,
+            uses=request.app.state.key_uses,
         )
 
     dependency.__name__ = f"require_{role.value}"

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, cast, exists, func, update
+from sqlalchemy import ColumnElement, and_, cast, exists, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Session, col, select
 
@@ -17,9 +17,7 @@ from app.models.base import utcnow
 from app.services import zoos as zoo_service
 from app.services.access import ensure_may_issue_key, ensure_role, may_manage_key
 from app.services.common import commit, paginate
-
-# last_used_at is bookkeeping; writing it on every request would turn reads into writes.
-LAST_USED_RESOLUTION = timedelta(minutes=1)
+from app.services.key_uses import KeyUses
 
 
 def create(*, session: Session, key_in: ApiKeyCreate, actor: ApiKey | None) -> tuple[ApiKey, str]:
@@ -130,25 +128,33 @@ def _ensure_usable(
         raise Unauthorized("The API key has expired.")
 
 
-def authenticate(*, session: Session, token: str) -> ApiKey:
-    """Returns the live key a bearer token names, or raises Unauthorized."""
+def authenticate(*, session: Session, token: str, uses: KeyUses | None) -> ApiKey:
+    """Returns the live key a bearer token names, or raises Unauthorized; only reads.
+
+    The use is noted in `uses` (None: not noted), written later off the request path.
+    """
     parts = parse_key(token)
     key = get_by_prefix(session=session, prefix=parts.prefix) if parts else None
     if parts is None or key is None:
         raise Unauthorized("The API key is not valid.")
     now = utcnow()
     _ensure_usable(parts.secret, key.secret_hash, key.expires_at, now, key.revoked_at)
-    if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
-        key.last_used_at = now
-        session.add(key)
-        commit(session)
+    if uses is not None:
+        uses.record(key.id, now, key.last_used_at)  # type: ignore[arg-type]
     return key
 
 
-def admit(*, session: Session, token: str, role: Role, limiter: WriteRateLimiter | None) -> ApiKey:
+def admit(
+    *,
+    session: Session,
+    token: str,
+    role: Role,
+    limiter: WriteRateLimiter | None,
+    uses: KeyUses | None,
+) -> ApiKey:
     """The live key a bearer token names, if its role includes `role`; with a limiter, the
     write is counted against the key's budget (429 once over it)."""
-    key = authenticate(session=session, token=token)
+    key = authenticate(session=session, token=token, uses=uses)
     ensure_role(key, role)
     if limiter is not None:
         limiter.hit(key.id)  # type: ignore[arg-type]
@@ -173,14 +179,16 @@ class KeyCache:
     Only for writes that re-check, in the statement that writes, that the key is not revoked
     (see report_writes): revocation is the one thing about a key that changes and this cache
     cannot see. The secret, role, zoos and expiry never change, so they are checked here.
-    Entries are dropped after `ttl`; last_used_at is written at most once a minute per key.
+    Entries are dropped after `ttl`; uses are noted in `uses`, like any authentication's.
     """
 
-    def __init__(self, ttl: timedelta = timedelta(minutes=5), max_keys: int = 10_000) -> None:
+    def __init__(
+        self, uses: KeyUses, ttl: timedelta = timedelta(minutes=5), max_keys: int = 10_000
+    ) -> None:
+        self.uses = uses
         self.ttl = ttl
         self.max_keys = max_keys
         self._known: dict[str, tuple[_KnownKey, datetime]] = {}
-        self._used: dict[int, datetime] = {}
         self._lock = threading.Lock()
 
     def admit(
@@ -191,7 +199,7 @@ class KeyCache:
         now = utcnow()
         entry = self._known.get(parts.prefix) if parts else None
         if parts is None or entry is None or now - entry[1] > self.ttl:
-            key = admit(session=session, token=token, role=role, limiter=limiter)
+            key = admit(session=session, token=token, role=role, limiter=limiter, uses=self.uses)
             self._remember(parts.prefix, key, now)  # type: ignore[union-attr]
             return key
         known = entry[0]
@@ -200,11 +208,7 @@ class KeyCache:
         ensure_role(key, role)
         if limiter is not None:
             limiter.hit(known.id)
-        if now - self._used.get(known.id, now - LAST_USED_RESOLUTION * 2) > LAST_USED_RESOLUTION:
-            self._used[known.id] = now
-            session.execute(
-                update(ApiKey).where(col(ApiKey.id) == known.id).values(last_used_at=now)
-            )
+        self.uses.record(known.id, now)
         return key
 
     def _remember(self, prefix: str, key: ApiKey, now: datetime) -> None:
@@ -226,4 +230,3 @@ class KeyCache:
             if len(self._known) >= self.max_keys:
                 self._known.clear()
             self._known[prefix] = (known, now)
-            self._used[known.id] = key.last_used_at or now

@@ -30,6 +30,7 @@ from app.services import api_keys as api_key_service
 from app.services import incidents as incident_service
 from app.services.access import ensure_zoo_scope
 from app.services.common import commit, paginate
+from app.services.key_uses import KeyUses
 from app.services.report_writes import (
     FILE_NEW_INCIDENT_PG,
     INSERT_EVENTS,
@@ -342,6 +343,7 @@ def submit_as(
     sessions: Sessions,
     token: str,
     limiter: WriteRateLimiter,
+    uses: KeyUses | None,
     report_in: WelfareReportCreate,
     idempotency_key: str | None,
     new_incidents: NewIncidentReports | None = None,
@@ -361,7 +363,7 @@ def submit_as(
             return submit(session=session, report_in=report_in, actor=actor, idempotency_key=None)
     with sessions() as session:
         actor = api_key_service.admit(
-            session=session, token=token, role=Role.reporter, limiter=limiter
+            session=session, token=token, role=Role.reporter, limiter=limiter, uses=uses
         )
         return submit(
             session=session, report_in=report_in, actor=actor, idempotency_key=idempotency_key

@@ -8,12 +8,13 @@ from sqlmodel import Session
 from app.core.errors import Forbidden, Unauthorized
 from app.models.api_key import Role
 from app.services.api_keys import KeyCache
+from app.services.key_uses import KeyUses
 from tests.factories import make_key
 
 
 def test_a_cached_key_is_admitted_without_a_read_as_one_detached_key(session: Session) -> None:
     token = make_key(session, Role.reporter, zoos=None)
-    cache = KeyCache()
+    cache = KeyCache(KeyUses())
     first = cache.admit(session=session, token=token, role=Role.reporter, limiter=None)
 
     statements: list[str] = []
@@ -30,7 +31,7 @@ def test_a_cached_key_is_admitted_without_a_read_as_one_detached_key(session: Se
         third = cache.admit(session=session, token=token, role=Role.reporter, limiter=None)
     finally:
         event.remove(engine, "before_cursor_execute", count)
-    assert statements == []  # last_used_at was written on the first admission
+    assert statements == []  # uses are noted in memory, not written on admission
     assert second is third  # built once, shared read-only
     assert second is not first  # the row read first stays the session's own
     assert second not in session
@@ -39,7 +40,7 @@ def test_a_cached_key_is_admitted_without_a_read_as_one_detached_key(session: Se
 
 def test_a_cached_key_still_needs_its_secret_and_its_role(session: Session) -> None:
     token = make_key(session, Role.reporter)
-    cache = KeyCache()
+    cache = KeyCache(KeyUses())
     cache.admit(session=session, token=token, role=Role.reporter, limiter=None)
     secret = token.rsplit("_", 1)[1]
     forged = token[: -len(secret)] + "x" * len(secret)

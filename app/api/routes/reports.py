@@ -46,6 +46,7 @@ async def submit_report(
         sessions=state.write_sessions,
         token=token,
         limiter=state.rate_limiter,
+        uses=state.key_uses,
         report_in=report_in,
         idempotency_key=idempotency_key,
         new_incidents=state.new_incident_reports,
