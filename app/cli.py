@@ -102,7 +102,7 @@ def keys_create(
     key_in = ApiKeyCreate(name=name, role=role, zoos=zoo or None, expires_in_days=expires_in_days)
     with _session() as session:
         try:
-            key, token = api_key_service.create(session=session, key_in=key_in)
+            key, token = api_key_service.create(session=session, key_in=key_in, actor=None)
         except DomainError as exc:
             raise typer.BadParameter(exc.detail) from exc
     typer.echo(f"key {key.id} ({key.role.value}, prefix {key.prefix}); store it now:")
@@ -114,7 +114,7 @@ def keys_list(include_revoked: bool = typer.Option(False, help="Show revoked key
     """Lists keys: id, prefix, role, zoos, expiry; never secrets."""
     with _session() as session:
         keys, _ = api_key_service.list_keys(
-            session=session, include_revoked=include_revoked, limit=10_000, offset=0
+            session=session, actor=None, include_revoked=include_revoked, limit=10_000, offset=0
         )
     for key in keys:
         zoos = ",".join(map(str, key.zoo_ids)) if key.zoo_ids is not None else "all"
@@ -132,7 +132,7 @@ def keys_revoke(
         if key is None:
             raise typer.BadParameter(f"no key with prefix {prefix}")
         try:
-            api_key_service.revoke(session=session, key=key)
+            api_key_service.revoke(session=session, key=key, actor=None)
         except DomainError as exc:
             raise typer.BadParameter(exc.detail) from exc
     typer.echo(f"key {prefix} revoked")

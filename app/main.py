@@ -29,6 +29,7 @@ from app.core.observability import Metrics, ObservabilityMiddleware
 from app.core.openapi import document_text_rules
 from app.core.ratelimit import ClientLimits, WriteRateLimiter
 from app.services.api_keys import KeyCache
+from app.services.key_uses import KeyUses
 from app.services.reports import NewIncidentReports
 from app.welfare.cache import LRUCache
 from app.welfare.stamps import StampReader
@@ -85,7 +86,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
+        # Key uses are written off the request path, through the writer, and once at the end.
+        async with app.state.key_uses.flushing(
+            lambda: app.state.write_sessions, every=settings.key_use_flush_s
+        ):
+            yield
         engine.dispose()
         write_engine.dispose()
 
@@ -114,11 +119,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         storage=limit_storage,
     )
     app.state.metrics = Metrics()
+    app.state.key_uses = KeyUses()
     # Sessions for work outside the request's dependencies (batched reads, thread hops).
     app.state.read_sessions = partial(Session, engine, expire_on_commit=False)
     app.state.write_sessions = partial(Session, write_engine, expire_on_commit=False)
     # Keys seen lately, for the report write, which checks revocation itself (guard.py).
-    app.state.key_cache = KeyCache()
+    app.state.key_cache = KeyCache(app.state.key_uses)
     # Most reports are about a new incident: PostgreSQL files them in one statement, with no
     # BEGIN and COMMIT needed.
     app.state.new_incident_reports = NewIncidentReports(

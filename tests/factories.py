@@ -77,7 +77,7 @@ def make_key(
     """Issues a key through the service and returns the secret token."""
     n = next(_seq)
     key_in = ApiKeyCreate(name=f"key {n}", role=role, zoos=zoos)
-    key, token = api_key_service.create(session=session, key_in=key_in)
+    key, token = api_key_service.create(session=session, key_in=key_in, actor=None)
     if overrides:
         key.sqlmodel_update(overrides)
         session.add(key)

@@ -107,7 +107,7 @@ def test_keys_create_prints_the_key_once(runner: CliRunner, cli_engine: Engine, 
 def test_created_key_authenticates(runner: CliRunner, cli_engine: Engine, zoo: Zoo) -> None:
     token = create_inspector(runner, zoo)
     with Session(cli_engine, expire_on_commit=False) as session:
-        key = api_key_service.authenticate(session=session, token=token)
+        key = api_key_service.authenticate(session=session, token=token, uses=None)
     assert key.role == Role.inspector
     assert key.allows_zoo(zoo.id)
     assert not key.allows_zoo(zoo.id + 1)
@@ -181,8 +181,9 @@ def test_keys_revoke_by_prefix(runner: CliRunner, cli_engine: Engine, zoo: Zoo) 
     assert rows[kept.prefix].revoked_at is None
     with Session(cli_engine, expire_on_commit=False) as session:
         with pytest.raises(Unauthorized):
-            api_key_service.authenticate(session=session, token=token)
-        assert api_key_service.authenticate(session=session, token=keep).prefix == kept.prefix
+            api_key_service.authenticate(session=session, token=token, uses=None)
+        kept_key = api_key_service.authenticate(session=session, token=keep, uses=None)
+        assert kept_key.prefix == kept.prefix
 
     listed = invoke(runner, "keys", "list")
     assert parts.prefix not in listed.stdout

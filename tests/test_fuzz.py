@@ -59,6 +59,10 @@ _RULES_THE_SCHEMA_CANNOT_STATE = re.compile(
             r".* belongs to zoo \d+, not to the animal's zoo \d+\.",
             r"the [a-z]+ \d+ is in zoo \d+, not zoo \d+\.",
             r"incident \d+ is about zoo \d+, not \d+\.",
+            r"incident \d+ is about (no )?(animal|enclosure)( \d+)?, not (animal|enclosure) \d+\.",
+            r"gift \d+ went to zoo \d+, not to the animal's zoo \d+\.",
+            r"animals of zoo \d+ trace their origin to gift \d+; it cannot name zoo \d+ as "
+            r"its recipient\.",
             r"an animal whose origin is diplomatic_gift needs the gift_id of that gift\.",
             r"a domestic form has no iucn category; leave iucn_category null",
             r"(observed_at|the date|the year) is in the future",

@@ -147,11 +147,7 @@ InspectorDep = Annotated[ApiKey, Depends(require_role(Role.inspector))]
 AdminDep = Annotated[ApiKey, Depends(require_role(Role.admin))]
 
 
-def get_key_or_404(session: SessionDep, key_id: IdPath) -> ApiKey:
-    return get_or_404(session, ApiKey, key_id, "API key")
-
-
-KeyDep = Annotated[ApiKey, Depends(get_key_or_404)]
+# API keys are loaded by their service, which hides keys beyond the caller's zoos.
 
 
 def get_incident_or_404(session: SessionDep, incident_id: IdPath) -> WelfareIncident:

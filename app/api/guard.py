@@ -112,7 +112,7 @@ async def _authenticate(request: Request, token: str, requirement: Requirement |
 
     def read() -> ApiKey:
         with state.read_sessions() as session:
-            return api_key_service.authenticate(session=session, token=token)
+            return api_key_service.authenticate(session=session, token=token, uses=state.key_uses)
 
     key = await run_in_threadpool(read)
     keys.remember(token, key)

@@ -15,6 +15,7 @@ from app.models.base import (
     PastDate,
     UTCDateTime,
     enum_column,
+    id_table_args,
     reject_explicit_null,
     utcnow,
 )
@@ -36,7 +37,7 @@ class AnimalBase(SQLModel):
 
 
 class Animal(AnimalBase, table=True):
-    __table_args__ = (
+    __table_args__ = id_table_args(
         UniqueConstraint("zoo_id", "identifier"),
         CheckConstraint("count >= 1", name="count_positive"),
         CheckConstraint(

@@ -7,7 +7,7 @@ from pydantic import ConfigDict
 from sqlalchemy import JSON
 from sqlmodel import Field, SQLModel
 
-from app.models.base import NAME_MAX, InputSchema, UTCDateTime, enum_column, utcnow
+from app.models.base import NAME_MAX, InputSchema, UTCDateTime, enum_column, id_table_args, utcnow
 
 
 class Role(StrEnum):
@@ -38,6 +38,7 @@ class ApiKeyBase(SQLModel):
 
 class ApiKey(ApiKeyBase, table=True):
     __tablename__ = "api_key"
+    __table_args__ = id_table_args()
 
     id: int | None = Field(default=None, primary_key=True)
     prefix: str = Field(max_length=16, unique=True)

@@ -30,6 +30,18 @@ SQLModel.metadata.naming_convention = {
 }
 
 ID_MAX = 2_147_483_647  # ids are 32-bit integers on PostgreSQL
+
+# SQLite reuses the id of the newest row once it is deleted (max(id) + 1); AUTOINCREMENT never
+# does, so nothing that names an id (a key's zoos) can come to name a new row. PostgreSQL's
+# sequences never reuse ids. For every table with an integer surrogate `id`.
+SQLITE_AUTOINCREMENT: dict[str, Any] = {"sqlite_autoincrement": True}
+
+
+def id_table_args(*args: Any) -> tuple[Any, ...]:
+    """`__table_args__` for a table keyed by an integer `id`: `args`, then AUTOINCREMENT."""
+    return (*args, SQLITE_AUTOINCREMENT)
+
+
 NAME_MAX = 200
 SHORT_MAX = 120
 TEXT_MAX = 5000

@@ -13,6 +13,7 @@ from app.models.base import (
     InputSchema,
     PastDate,
     enum_column,
+    id_table_args,
     reject_explicit_null,
 )
 from app.models.enums import EnclosureClimate, EnclosureKind
@@ -30,7 +31,7 @@ class EnclosureBase(SQLModel):
 
 
 class Enclosure(EnclosureBase, table=True):
-    __table_args__ = (
+    __table_args__ = id_table_args(
         UniqueConstraint("zoo_id", "name"),
         # Target of animal's composite foreign key: an animal's enclosure is in its zoo.
         UniqueConstraint("id", "zoo_id"),

@@ -13,6 +13,7 @@ from app.models.base import (
     CountryCode,
     InputSchema,
     PastDate,
+    id_table_args,
     reject_explicit_null,
 )
 from app.models.links import HttpUrlText
@@ -33,6 +34,8 @@ class GiftBase(SQLModel):
 
 
 class Gift(GiftBase, table=True):
+    __table_args__ = id_table_args()
+
     id: int | None = Field(default=None, primary_key=True)
     recipient_zoo_id: int | None = Field(default=None, foreign_key="zoo.id", index=True)
 

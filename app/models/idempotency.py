@@ -6,12 +6,12 @@ from typing import Any
 from sqlalchemy import JSON, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.models.base import UTCDateTime, utcnow
+from app.models.base import UTCDateTime, id_table_args, utcnow
 
 
 class IdempotencyRecord(SQLModel, table=True):
     __tablename__ = "idempotency_record"
-    __table_args__ = (UniqueConstraint("api_key_id", "key"),)
+    __table_args__ = id_table_args(UniqueConstraint("api_key_id", "key"))
 
     id: int | None = Field(default=None, primary_key=True)
     api_key_id: int = Field(foreign_key="api_key.id")

@@ -6,7 +6,15 @@ from pydantic import ConfigDict
 from sqlalchemy import CheckConstraint, Index, text
 from sqlmodel import Field, SQLModel
 
-from app.models.base import NAME_MAX, TEXT_MAX, InputSchema, UTCDateTime, enum_column, utcnow
+from app.models.base import (
+    NAME_MAX,
+    TEXT_MAX,
+    InputSchema,
+    UTCDateTime,
+    enum_column,
+    id_table_args,
+    utcnow,
+)
 from app.models.enums import Category, EventKind, IncidentStatus
 
 SEVERITY_DESCRIPTION = "1 minimal, 2 low, 3 moderate, 4 serious, 5 severe."
@@ -29,7 +37,7 @@ TRANSITIONS: dict[IncidentStatus, tuple[IncidentStatus, ...]] = {
 
 class WelfareIncident(SQLModel, table=True):
     __tablename__ = "welfare_incident"
-    __table_args__ = (
+    __table_args__ = id_table_args(
         CheckConstraint("severity BETWEEN 1 AND 5", name="severity_range"),
         CheckConstraint("report_count >= 0", name="report_count_positive"),
         CheckConstraint("version >= 1", name="version_positive"),
@@ -134,6 +142,7 @@ class TransitionRequest(InputSchema):
 
 class IncidentEvent(SQLModel, table=True):
     __tablename__ = "incident_event"
+    __table_args__ = id_table_args()
 
     id: int | None = Field(default=None, primary_key=True)
     incident_id: int = Field(foreign_key="welfare_incident.id", index=True)

@@ -15,6 +15,7 @@ from app.models.base import (
     InputSchema,
     UTCDateTime,
     enum_column,
+    id_table_args,
     utcnow,
 )
 from app.models.enums import Category
@@ -39,7 +40,7 @@ ObservedAt = Annotated[datetime, AfterValidator(_observed_in_past)]
 
 class WelfareReport(SQLModel, table=True):
     __tablename__ = "welfare_report"
-    __table_args__ = (Index("ix_welfare_report_incident_id_id", "incident_id", "id"),)
+    __table_args__ = id_table_args(Index("ix_welfare_report_incident_id_id", "incident_id", "id"))
 
     id: int | None = Field(default=None, primary_key=True)
     incident_id: int = Field(foreign_key="welfare_incident.id")

@@ -6,7 +6,7 @@ from pydantic import ConfigDict, field_validator, model_validator
 from sqlalchemy import JSON, CheckConstraint
 from sqlmodel import Field, SQLModel
 
-from app.models.base import NAME_MAX, InputSchema, enum_column, reject_explicit_null
+from app.models.base import NAME_MAX, InputSchema, enum_column, id_table_args, reject_explicit_null
 from app.models.enums import (
     CitesAppendix,
     ClimateZone,
@@ -36,7 +36,7 @@ class SpeciesBase(SQLModel):
 
 
 class Species(SpeciesBase, table=True):
-    __table_args__ = (
+    __table_args__ = id_table_args(
         CheckConstraint("min_group_size >= 1", name="min_group_size_positive"),
         CheckConstraint("min_area_m2 IS NULL OR min_area_m2 > 0", name="min_area_positive"),
     )

@@ -6,6 +6,8 @@ from datetime import date
 from sqlalchemy import Column, ForeignKey, Index, Integer
 from sqlmodel import Field, SQLModel
 
+from app.models.base import id_table_args
+
 
 def _zoo_column(*, primary_key: bool = False) -> Column:  # type: ignore[type-arg]
     # Goes with its zoo (SQLite reuses a deleted zoo's id).
@@ -24,7 +26,7 @@ class StoredFlag(SQLModel, table=True):
     __tablename__ = "concern_flag"
     # Finds a zoo's rows to rank and then the page's subjects' flags; it covers the ranking
     # (index-only once PostgreSQL has vacuumed the table).
-    __table_args__ = (
+    __table_args__ = id_table_args(
         Index(
             "ix_concern_flag_zoo_subject",
             "zoo_id",

@@ -15,6 +15,7 @@ from app.models.base import (
     InputSchema,
     PastYear,
     UTCDateTime,
+    id_table_args,
     reject_explicit_null,
     utcnow,
 )
@@ -47,7 +48,7 @@ class ZooBase(SQLModel):
 
 
 class Zoo(ZooBase, table=True):
-    __table_args__ = (
+    __table_args__ = id_table_args(
         CheckConstraint("latitude BETWEEN -90 AND 90", name="latitude_range"),
         CheckConstraint("longitude BETWEEN -180 AND 180", name="longitude_range"),
     )

@@ -1,4 +1,5 @@
-"""Animal rules: zoo, species, enclosure and gift agree; identifiers unique in a zoo."""
+"""Animal rules: zoo, species, enclosure and gift agree (a gift's animals are in its recipient
+zoo, when it names one); identifiers unique in a zoo."""
 
 from collections.abc import Sequence
 from typing import Any
@@ -69,7 +70,15 @@ def _check_consistency(session: Session, state: dict[str, Any], own_id: int | No
             )
             raise Unprocessable(message, errors=[field_error(["body", "enclosure_id"], message)])
     if state.get("gift_id") is not None:
-        require_ref(session, Gift, state["gift_id"], "gift_id", "gift")
+        gift = require_ref(session, Gift, state["gift_id"], "gift_id", "gift")
+        # A gift to one zoo brought no animal to another: naming it would let a zoo's key
+        # attach records to (and block the deletion of) another zoo's gift.
+        if gift.recipient_zoo_id is not None and gift.recipient_zoo_id != state["zoo_id"]:
+            message = (
+                f"Gift {gift.id} went to zoo {gift.recipient_zoo_id}, "
+                f"not to the animal's zoo {state['zoo_id']}."
+            )
+            raise Unprocessable(message, errors=[field_error(["body", "gift_id"], message)])
     elif state["origin"] == Origin.diplomatic_gift:
         message = "An animal whose origin is diplomatic_gift needs the gift_id of that gift."
         raise Unprocessable(message, errors=[field_error(["body", "gift_id"], message)])

@@ -5,27 +5,32 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, and_, cast, exists, func
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Session, col, select
 
-from app.core.errors import Conflict, Unauthorized
-from app.core.ratelimit import WriteRateLimiter
+from app.core.errors import Conflict, NotFound, Unauthorized
 from app.core.security import generate_key, hash_secret, parse_key, secret_matches
-from app.models.api_key import ApiKey, ApiKeyCreate, Role
+from app.models.api_key import ApiKey, ApiKeyCreate
 from app.models.base import utcnow
 from app.services import zoos as zoo_service
-from app.services.access import ensure_role
+from app.services.access import ensure_may_issue_key, may_manage_key
 from app.services.common import commit, paginate
-
-# last_used_at is bookkeeping; writing it on every request would turn reads into writes.
-LAST_USED_RESOLUTION = timedelta(minutes=1)
+from app.services.key_uses import KeyUses
 
 
-def create(*, session: Session, key_in: ApiKeyCreate) -> tuple[ApiKey, str]:
-    """Issues a key; returns the row and the secret key, which is never stored."""
+def create(*, session: Session, key_in: ApiKeyCreate, actor: ApiKey | None) -> tuple[ApiKey, str]:
+    """Issues a key; returns the row and the secret key, which is never stored.
+
+    `actor` is the key asking (None: the operator at the command line). A key limited to some
+    zoos may issue only keys limited to some of its zoos: no `zoos` is refused (403), never
+    silently narrowed to the actor's own.
+    """
     zoo_ids = None
     if key_in.zoos is not None:
         zoo_ids = sorted({zoo_service.get_by_ref(session=session, ref=z).id for z in key_in.zoos})
+    if actor is not None:
+        ensure_may_issue_key(actor, zoo_ids)
     token, parts = generate_key()
     expires_at = (
         utcnow() + timedelta(days=key_in.expires_in_days) if key_in.expires_in_days else None
@@ -43,22 +48,61 @@ def create(*, session: Session, key_in: ApiKeyCreate) -> tuple[ApiKey, str]:
     return key, token
 
 
+def _managed_by(actor: ApiKey, dialect: str) -> ColumnElement[bool] | None:
+    """`may_manage_key` in SQL: keys whose zoo_ids (a JSON list) are a subset of the actor's;
+    None when the actor is unscoped. JSON differs by database, so one form per dialect."""
+    if actor.zoo_ids is None:
+        return None
+    ids = sorted(set(actor.zoo_ids))
+    if dialect == "postgresql":
+        doc = cast(ApiKey.zoo_ids, JSONB)
+        return and_(func.jsonb_typeof(doc) == "array", doc.contained_by(ids))
+    member = func.json_each(ApiKey.zoo_ids).table_valued("value")
+    outside = select(member.c.value).where(member.c.value.not_in(ids))
+    # json_type is NULL for SQL NULL and 'null' for a JSON null: both mean every zoo.
+    return and_(func.json_type(ApiKey.zoo_ids) == "array", ~exists(outside))
+
+
 def list_keys(
-    *, session: Session, include_revoked: bool, limit: int, offset: int
+    *,
+    session: Session,
+    actor: ApiKey | None,
+    include_revoked: bool,
+    limit: int,
+    offset: int,
 ) -> tuple[Sequence[ApiKey], int]:
-    """Lists keys, newest first."""
+    """Lists keys newest first: for a scoped actor only those it may manage (see `get`)."""
     stmt = select(ApiKey)
     if not include_revoked:
         stmt = stmt.where(col(ApiKey.revoked_at).is_(None))
+    if actor is not None:
+        within = _managed_by(actor, session.get_bind().dialect.name)
+        if within is not None:
+            stmt = stmt.where(within)
     return paginate(session, stmt.order_by(col(ApiKey.id).desc()), limit=limit, offset=offset)
+
+
+def get(*, session: Session, key_id: int, actor: ApiKey | None) -> ApiKey:
+    """One key, if `actor` may manage it.
+
+    A key outside a scoped actor's zoos (or an unscoped key) answers 404 exactly as a missing
+    one does, for get and revoke alike: a scoped admin learns nothing of keys beyond its zoos.
+    """
+    key = session.get(ApiKey, key_id)
+    if key is None or (actor is not None and not may_manage_key(actor, key.zoo_ids)):
+        raise NotFound(f"No API key with id {key_id}.")
+    return key
 
 
 def get_by_prefix(*, session: Session, prefix: str) -> ApiKey | None:
     return session.exec(select(ApiKey).where(ApiKey.prefix == prefix)).first()
 
 
-def revoke(*, session: Session, key: ApiKey) -> ApiKey:
-    """Revokes a key at once; revoking twice is a conflict."""
+def revoke(*, session: Session, key: ApiKey, actor: ApiKey | None) -> ApiKey:
+    """Revokes a key at once; revoking twice is a conflict; a key `actor` may not manage is a
+    404 (see `get`)."""
+    if actor is not None and not may_manage_key(actor, key.zoo_ids):
+        raise NotFound(f"No API key with id {key.id}.")
     if key.revoked_at is not None:
         raise Conflict(f"Key {key.prefix} was already revoked.")
     key.revoked_at = utcnow()
@@ -83,28 +127,19 @@ def _ensure_usable(
         raise Unauthorized("The API key has expired.")
 
 
-def authenticate(*, session: Session, token: str) -> ApiKey:
-    """Returns the live key a bearer token names, or raises Unauthorized."""
+def authenticate(*, session: Session, token: str, uses: KeyUses | None) -> ApiKey:
+    """Returns the live key a bearer token names, or raises Unauthorized; only reads.
+
+    The use is noted in `uses` (None: not noted), written later off the request path.
+    """
     parts = parse_key(token)
     key = get_by_prefix(session=session, prefix=parts.prefix) if parts else None
     if parts is None or key is None:
         raise Unauthorized("The API key is not valid.")
     now = utcnow()
     _ensure_usable(parts.secret, key.secret_hash, key.expires_at, now, key.revoked_at)
-    if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
-        key.last_used_at = now
-        session.add(key)
-        commit(session)
-    return key
-
-
-def admit(*, session: Session, token: str, role: Role, limiter: WriteRateLimiter | None) -> ApiKey:
-    """The live key a bearer token names, if its role includes `role`; with a limiter, the
-    write is counted against the key's budget (429 once over it)."""
-    key = authenticate(session=session, token=token)
-    ensure_role(key, role)
-    if limiter is not None:
-        limiter.hit(key.id)  # type: ignore[arg-type]
+    if uses is not None:
+        uses.record(key.id, now, key.last_used_at)  # type: ignore[arg-type]
     return key
 
 
@@ -126,39 +161,17 @@ class KeyCache:
     Only for writes that re-check, in the statement that writes, that the key is not revoked
     (see report_writes): revocation is the one thing about a key that changes and this cache
     cannot see. The secret, role, zoos and expiry never change, so they are checked here.
-    Entries are dropped after `ttl`; last_used_at is written at most once a minute per key.
+    Entries are dropped after `ttl`; uses are noted in `uses`, like any authentication's.
     """
 
-    def __init__(self, ttl: timedelta = timedelta(minutes=5), max_keys: int = 10_000) -> None:
+    def __init__(
+        self, uses: KeyUses, ttl: timedelta = timedelta(minutes=5), max_keys: int = 10_000
+    ) -> None:
+        self.uses = uses
         self.ttl = ttl
         self.max_keys = max_keys
         self._known: dict[str, tuple[_KnownKey, datetime]] = {}
-        self._used: dict[int, datetime] = {}
         self._lock = threading.Lock()
-
-    def admit(
-        self, *, session: Session, token: str, role: Role, limiter: WriteRateLimiter | None
-    ) -> ApiKey:
-        """`admit` without reading the key when it was seen lately; revoked keys pass."""
-        parts = parse_key(token)
-        now = utcnow()
-        entry = self._known.get(parts.prefix) if parts else None
-        if parts is None or entry is None or now - entry[1] > self.ttl:
-            key = admit(session=session, token=token, role=role, limiter=limiter)
-            self._remember(parts.prefix, key, now)  # type: ignore[union-attr]
-            return key
-        known = entry[0]
-        _ensure_usable(parts.secret, known.secret_hash, known.expires_at, now)
-        key = known.actor
-        ensure_role(key, role)
-        if limiter is not None:
-            limiter.hit(known.id)
-        if now - self._used.get(known.id, now - LAST_USED_RESOLUTION * 2) > LAST_USED_RESOLUTION:
-            self._used[known.id] = now
-            session.execute(
-                update(ApiKey).where(col(ApiKey.id) == known.id).values(last_used_at=now)
-            )
-        return key
 
     def lookup(self, token: str) -> ApiKey | None:
         """The key a token names if it was seen within `ttl` and is still usable by what never
@@ -170,6 +183,7 @@ class KeyCache:
             return None
         known = entry[0]
         _ensure_usable(parts.secret, known.secret_hash, known.expires_at, now)
+        self.uses.record(known.id, now)
         return known.actor
 
     def remember(self, token: str, key: ApiKey) -> None:
@@ -199,4 +213,3 @@ class KeyCache:
             if len(self._known) >= self.max_keys:
                 self._known.clear()
             self._known[prefix] = (known, now)
-            self._used[known.id] = key.last_used_at or now

@@ -5,6 +5,7 @@ from datetime import date
 
 from sqlmodel import Session, col, or_, select
 
+from app.core.errors import Unprocessable, field_error
 from app.models import Animal, ApiKey, Gift, Zoo
 from app.models.gift import GiftCreate, GiftUpdate
 from app.services.access import ensure_zoo_scope
@@ -75,6 +76,18 @@ def create(*, session: Session, gift_in: GiftCreate, actor: ApiKey) -> Gift:
     return gift
 
 
+def _ensure_animals_in(session: Session, gift: Gift, zoo_id: int) -> None:
+    """The rule animals follow (services/animals.py): a gift's animals are in its zoo."""
+    stmt = select(Animal.zoo_id).where(Animal.gift_id == gift.id, Animal.zoo_id != zoo_id)
+    elsewhere = session.exec(stmt.limit(1)).first()
+    if elsewhere is not None:
+        message = (
+            f"Animals of zoo {elsewhere} trace their origin to gift {gift.id}; "
+            f"it cannot name zoo {zoo_id} as its recipient."
+        )
+        raise Unprocessable(message, errors=[field_error(["body", "recipient_zoo_id"], message)])
+
+
 def update(*, session: Session, gift: Gift, gift_in: GiftUpdate, actor: ApiKey) -> Gift:
     """Changes a gift's record."""
     ensure_zoo_scope(actor, gift.recipient_zoo_id)
@@ -82,7 +95,9 @@ def update(*, session: Session, gift: Gift, gift_in: GiftUpdate, actor: ApiKey) 
     if "recipient_zoo_id" in changes:
         ensure_zoo_scope(actor, changes["recipient_zoo_id"])
     if changes.get("recipient_zoo_id") is not None:
-        require_ref(session, Zoo, changes["recipient_zoo_id"], "recipient_zoo_id", "zoo")
+        recipient = changes["recipient_zoo_id"]
+        require_ref(session, Zoo, recipient, "recipient_zoo_id", "zoo")
+        _ensure_animals_in(session, gift, recipient)
     apply_update(gift, changes)
     session.add(gift)
     # A permit reference decides undocumented_trade for every animal the gift brought.

@@ -200,7 +200,8 @@ def _feed_incident(
     session: Session, report_in: WelfareReportCreate, actor: ApiKey | None
 ) -> tuple[WelfareIncident, list[dict[str, Any]], int]:
     """Locks the incident a report adds to, reopens it if closed and counts the report in;
-    returns it, the events so far and its severity before."""
+    returns it, the events so far and its severity before. A zoo, animal or enclosure given
+    that differs from the incident's is a 422 on that field."""
     incident = incident_service.lock(session, report_in.incident_id)  # type: ignore[arg-type]
     if incident is None:
         message = f"No incident with id {report_in.incident_id}."
@@ -208,6 +209,16 @@ def _feed_incident(
     if incident.zoo_id != report_in.zoo_id:
         message = f"Incident {incident.id} is about zoo {incident.zoo_id}, not {report_in.zoo_id}."
         raise Unprocessable(message, errors=[field_error(["body", "zoo_id"], message)])
+    # A report adds to the incident's case: about its subject (the one it takes when it names
+    # none), never about another animal or enclosure.
+    for field, label, given, own in (
+        ("animal_id", "animal", report_in.animal_id, incident.animal_id),
+        ("enclosure_id", "enclosure", report_in.enclosure_id, incident.enclosure_id),
+    ):
+        if given is not None and given != own:
+            about = f"{label} {own}" if own is not None else f"no {label}"
+            message = f"Incident {incident.id} is about {about}, not {label} {given}."
+            raise Unprocessable(message, errors=[field_error(["body", field], message)])
     events = []
     if incident.status not in OPEN_STATUSES:
         # resolved -> under_review and dismissed -> under_review are the allowed reopenings.
@@ -273,6 +284,8 @@ def file_report(
         incident, events, before = _feed_incident(session, report_in, actor)
         incident_id, after = incident.id, incident.severity
         about = incident.animal_id, incident.enclosure_id
+        # Stored with the incident's subject, so the report's own columns agree with it.
+        report.animal_id, report.enclosure_id = about
     report.incident_id = incident_id
     report.id = connection.execute(INSERT_REPORT, report.model_dump(exclude={"id"})).scalar_one()
     events.append(

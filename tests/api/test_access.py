@@ -660,7 +660,10 @@ def test_keys_with_the_same_name_get_distinct_secrets(client: TestClient) -> Non
 # --- bookkeeping ----------------------------------------------------------------------------
 
 
-def test_last_used_at_is_set_when_the_key_is_used(client: TestClient, session: Session) -> None:
+def test_last_used_at_is_set_when_the_key_is_used(
+    app: FastAPI, client: TestClient, session: Session
+) -> None:
+    """Uses are noted in memory and written off the request path: here, by a flush."""
     token = make_key(session, Role.inspector)
     key_id = key_row(session, token).id
     assert client.get(f"{API}/keys/{key_id}").json()["last_used_at"] is None
@@ -671,6 +674,7 @@ def test_last_used_at_is_set_when_the_key_is_used(client: TestClient, session: S
         f"{API}/species/{species.id}", json={"common_name": "Used"}, headers=bearer(token)
     )
     assert response.status_code == 200, response.text
+    assert app.state.key_uses.flush(app.state.write_sessions) >= 1
 
     shown = client.get(f"{API}/keys/{key_id}").json()["last_used_at"]
     assert shown is not None
@@ -690,5 +694,6 @@ def test_refused_key_is_not_marked_used(anon_client: TestClient, session: Sessio
     )
     assert_unauthorized(response)
     row = key_row(session, token)
+    assert row.id not in anon_client.app.state.key_uses.pending()  # type: ignore[attr-defined]
     session.refresh(row)
     assert row.last_used_at is None

@@ -1,20 +1,23 @@
-"""The key cache: a key seen lately is admitted without reading it, as one detached key that
-no session holds; its secret, role and zoos are still checked on every admission."""
+"""The key cache: a key seen lately is found without reading it, as one detached key that no
+session holds; its secret and expiry are still checked on every lookup."""
 
 import pytest
 from sqlalchemy import event
 from sqlmodel import Session
 
-from app.core.errors import Forbidden, Unauthorized
+from app.core.errors import Unauthorized
 from app.models.api_key import Role
-from app.services.api_keys import KeyCache
+from app.services.api_keys import KeyCache, authenticate
+from app.services.key_uses import KeyUses
 from tests.factories import make_key
 
 
 def test_a_cached_key_is_admitted_without_a_read_as_one_detached_key(session: Session) -> None:
     token = make_key(session, Role.reporter, zoos=None)
-    cache = KeyCache()
-    first = cache.admit(session=session, token=token, role=Role.reporter, limiter=None)
+    cache = KeyCache(KeyUses())
+    assert cache.lookup(token) is None  # never seen: read it
+    first = authenticate(session=session, token=token, uses=None)
+    cache.remember(token, first)
 
     statements: list[str] = []
     engine = session.get_bind()
@@ -26,24 +29,24 @@ def test_a_cached_key_is_admitted_without_a_read_as_one_detached_key(session: Se
             statements.append(statement)
 
     try:
-        second = cache.admit(session=session, token=token, role=Role.reporter, limiter=None)
-        third = cache.admit(session=session, token=token, role=Role.reporter, limiter=None)
+        second = cache.lookup(token)
+        third = cache.lookup(token)
     finally:
         event.remove(engine, "before_cursor_execute", count)
-    assert statements == []  # last_used_at was written on the first admission
+    assert statements == []  # uses are noted in memory, not written on admission
     assert second is third  # built once, shared read-only
     assert second is not first  # the row read first stays the session's own
     assert second not in session
+    assert second is not None
     assert (second.id, second.role, second.zoo_ids) == (first.id, Role.reporter, None)
 
 
-def test_a_cached_key_still_needs_its_secret_and_its_role(session: Session) -> None:
+def test_a_cached_key_still_needs_its_secret(session: Session) -> None:
     token = make_key(session, Role.reporter)
-    cache = KeyCache()
-    cache.admit(session=session, token=token, role=Role.reporter, limiter=None)
+    cache = KeyCache(KeyUses())
+    cache.remember(token, authenticate(session=session, token=token, uses=None))
     secret = token.rsplit("_", 1)[1]
     forged = token[: -len(secret)] + "x" * len(secret)
     with pytest.raises(Unauthorized):
-        cache.admit(session=session, token=forged, role=Role.reporter, limiter=None)
-    with pytest.raises(Forbidden):
-        cache.admit(session=session, token=token, role=Role.inspector, limiter=None)
+        cache.lookup(forged)
+    assert cache.lookup(token) is not None

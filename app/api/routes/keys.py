@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from app.api.deps import AdminDep, KeyDep, PageDep, SessionDep
+from app.api.deps import AdminDep, IdPath, PageDep, SessionDep
 from app.api.guard import GuardedRoute
 from app.core.errors import WRITE_ERRORS, problem_responses
 from app.models.api_key import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic
@@ -25,8 +25,10 @@ def create_key(
     session: SessionDep, actor: AdminDep, key_in: ApiKeyCreate, response: Response
 ) -> ApiKeyCreated:
     """Issues a key with a role and, optionally, the zoos it is limited to. The response is the
-    only time the secret key is shown; only its SHA-256 hash is stored."""
-    key, token = api_key_service.create(session=session, key_in=key_in)
+    only time the secret key is shown; only its SHA-256 hash is stored. A key limited to some
+    zoos may issue only keys limited to some of those zoos (403 otherwise, `zoos` omitted
+    included)."""
+    key, token = api_key_service.create(session=session, key_in=key_in, actor=actor)
     response.headers["Location"] = f"/api/v1/keys/{key.id}"
     response.headers["Cache-Control"] = "no-store"
     return ApiKeyCreated.model_validate(key.model_dump() | {"key": token})
@@ -44,9 +46,14 @@ def list_keys(
     page: PageDep,
     include_revoked: Annotated[bool, Query(description="Include revoked keys.")] = False,
 ) -> Page[ApiKeyPublic]:
-    """Keys newest first, with their prefix, role and zoos; never a secret or a hash."""
+    """Keys newest first, with their prefix, role and zoos; never a secret or a hash. A key
+    limited to some zoos sees only keys limited to some of those zoos."""
     items, total = api_key_service.list_keys(
-        session=session, include_revoked=include_revoked, limit=page.limit, offset=page.offset
+        session=session,
+        actor=actor,
+        include_revoked=include_revoked,
+        limit=page.limit,
+        offset=page.offset,
     )
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
@@ -57,8 +64,9 @@ def list_keys(
     summary="Get an API key",
     responses=problem_responses(401, 403, 404, 422),
 )
-def get_key(actor: AdminDep, key: KeyDep) -> ApiKeyPublic:
-    """One key's record, without its secret."""
+def get_key(session: SessionDep, actor: AdminDep, key_id: IdPath) -> ApiKeyPublic:
+    """One key's record, without its secret; a key outside the caller's zoos is a 404."""
+    key = api_key_service.get(session=session, key_id=key_id, actor=actor)
     return ApiKeyPublic.model_validate(key)
 
 
@@ -68,6 +76,10 @@ def get_key(actor: AdminDep, key: KeyDep) -> ApiKeyPublic:
     summary="Revoke an API key",
     responses=problem_responses(404, 409, 422, *WRITE_ERRORS),
 )
-def revoke_key(session: SessionDep, actor: AdminDep, key: KeyDep) -> ApiKeyPublic:
-    """Revokes a key at once; requests with it are refused with 401 from then on."""
-    return ApiKeyPublic.model_validate(api_key_service.revoke(session=session, key=key))
+def revoke_key(session: SessionDep, actor: AdminDep, key_id: IdPath) -> ApiKeyPublic:
+    """Revokes a key at once; requests with it are refused with 401 from then on. A key outside
+    the caller's zoos is a 404."""
+    key = api_key_service.get(session=session, key_id=key_id, actor=actor)
+    return ApiKeyPublic.model_validate(
+        api_key_service.revoke(session=session, key=key, actor=actor)
+    )
