@@ -669,6 +669,7 @@ def main(argv: list[str] | None = None) -> int:
             env = os.environ | {
                 "ZWR_DATABASE_URL": database_url,
                 "ZWR_WRITE_RATE_LIMIT": "100000000/minute",
+                "ZWR_READ_RATE_LIMIT": "100000000/minute",
             }
             log(f"== database {make_url(database_url).database}: migrate, seed, key")
             token, key_id, zoo_ids = setup(env)

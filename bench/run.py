@@ -643,7 +643,11 @@ class Server:
         env = {k: v for k, v in os.environ.items() if not k.startswith("ZWR_")}
         env |= {
             "ZWR_DATABASE_URL": target.url,
+            # The load comes from one address, far beyond any client's budget; the limits are
+            # still checked on every request, as in production.
             "ZWR_WRITE_RATE_LIMIT": RATE_LIMIT,
+            "ZWR_READ_RATE_LIMIT": RATE_LIMIT,
+            "ZWR_AUTH_FAILURE_RATE_LIMIT": RATE_LIMIT,
             "ZWR_BENCH_ROUTES": "true",
             # Any positive number turns the cache on (MB of rendered lists); 0 turns it off.
             "ZWR_CONCERN_CACHE_MB": str(cache_entries),
