@@ -1,6 +1,5 @@
 """Concern lists: the rules' flags grouped by subject, named, scored, ordered and filtered."""
 
-import csv
 import hashlib
 import io
 from collections.abc import Sequence
@@ -10,6 +9,7 @@ from datetime import datetime
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
+from app.core import csvsafe
 from app.core.config import Settings
 from app.core.db import Sessions
 from app.models import Animal, Zoo
@@ -359,7 +359,7 @@ def ranking(
 def to_csv(zoo: Zoo | ZooStamp, items: Sequence[ConcernItem]) -> str:
     """The concern list as CSV, one row per flag, with a header row."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csvsafe.writer(out, lineterminator="\r\n")  # names are user input
     writer.writerow(CSV_COLUMNS)
     for item in items:
         for flag in item.flags:
