@@ -102,6 +102,20 @@ def _not_in_future_date(value: date) -> date:
     return value
 
 
+def in_utc(value: datetime | None) -> datetime | None:
+    """The time in UTC, as it is stored and compared; a time with an offset that puts it
+    outside years 1-9999 in UTC (0001-01-01T00:00:00+14:00) cannot be, and is refused."""
+    if value is None or value.tzinfo is None:
+        return value  # naive times are refused by the fields that need a timezone
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the time is outside years 1 to 9999 once converted to UTC") from None
+
+
+# Every datetime a request gives: queries use it, and InputSchema applies it to every body field.
+UTCInput = Annotated[datetime, AfterValidator(in_utc)]
+
 PastYear = Annotated[int, Field(ge=1500), AfterValidator(_not_in_future_year)]
 PastDate = Annotated[date, AfterValidator(_not_in_future_date)]
 
@@ -194,6 +208,13 @@ class InputSchema(SQLModel):
         if _has_control_chars(value):
             raise ValueError("text may not contain NUL or other control characters")
         return value
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _representable_in_utc(cls, value: Any) -> Any:
+        # Every datetime of a body, so storing it cannot overflow; a type whose own checks
+        # compare times puts in_utc first (ObservedAt).
+        return in_utc(value) if isinstance(value, datetime) else value
 
 
 def reject_explicit_null(*fields: str) -> Any:

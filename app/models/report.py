@@ -15,6 +15,7 @@ from app.models.base import (
     InputSchema,
     UTCDateTime,
     enum_column,
+    in_utc,
     utcnow,
 )
 from app.models.enums import Category
@@ -34,7 +35,7 @@ def _observed_in_past(value: datetime) -> datetime:
     return value
 
 
-ObservedAt = Annotated[datetime, AfterValidator(_observed_in_past)]
+ObservedAt = Annotated[datetime, AfterValidator(in_utc), AfterValidator(_observed_in_past)]
 
 
 class WelfareReport(SQLModel, table=True):
