@@ -1,6 +1,6 @@
 """Shared column types, validators and schema bases for every entity."""
 
-import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from enum import Enum, StrEnum
 from typing import Annotated, Any, get_args, get_origin
@@ -20,6 +20,8 @@ from sqlalchemy import DateTime, TypeDecorator
 from sqlalchemy import Enum as SAEnum
 from sqlmodel import SQLModel
 
+from app.core import text
+
 # Named constraints make migrations reviewable and reversible (Alembic needs names to drop).
 SQLModel.metadata.naming_convention = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -34,8 +36,6 @@ NAME_MAX = 200
 SHORT_MAX = 120
 TEXT_MAX = 5000
 URL_MAX = 2000
-
-_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def utcnow() -> datetime:
@@ -120,13 +120,14 @@ PastYear = Annotated[int, Field(ge=1500), AfterValidator(_not_in_future_year)]
 PastDate = Annotated[date, AfterValidator(_not_in_future_date)]
 
 
-def _has_control_chars(value: Any) -> bool:
+def _any_text(value: Any, test: Callable[[str], bool]) -> bool:
+    """Whether some text in the value (a string, or one inside a list or dict) passes test."""
     if isinstance(value, str):
-        return _CONTROL_CHARS.search(value) is not None
+        return test(value)
     if isinstance(value, list | tuple | set):
-        return any(_has_control_chars(v) for v in value)
+        return any(_any_text(v, test) for v in value)
     if isinstance(value, dict):
-        return any(_has_control_chars(k) or _has_control_chars(v) for k, v in value.items())
+        return any(_any_text(k, test) or _any_text(v, test) for k, v in value.items())
     return False
 
 
@@ -204,9 +205,15 @@ class InputSchema(SQLModel):
 
     @field_validator("*", mode="after")
     @classmethod
-    def _no_control_characters(cls, value: Any) -> Any:
-        if _has_control_chars(value):
-            raise ValueError("text may not contain NUL or other control characters")
+    def _text_rules(cls, value: Any, info: ValidationInfo) -> Any:
+        # app/core/text.py: the same rules are patterns in the OpenAPI document.
+        if _any_text(value, text.has_control_chars):
+            raise ValueError(text.CONTROL_MESSAGE)
+        if _any_text(value, text.has_bidi_controls):
+            raise ValueError(text.BIDI_MESSAGE)
+        display = text.is_display_field(info.field_name or "")
+        if display and isinstance(value, str) and text.shows_nothing(value):
+            raise ValueError(text.INVISIBLE_MESSAGE)
         return value
 
     @field_validator("*", mode="after")
