@@ -7,6 +7,7 @@ from pydantic import AfterValidator, ConfigDict, field_validator
 from sqlalchemy import JSON, Index
 from sqlmodel import Field, SQLModel
 
+from app.core.crypto import EncryptedText
 from app.models.base import (
     ID_MAX,
     NAME_MAX,
@@ -52,8 +53,9 @@ class WelfareReport(SQLModel, table=True):
     title: str = Field(max_length=NAME_MAX)
     description: str | None = Field(default=None, max_length=TEXT_MAX)
     observed_at: datetime = Field(sa_type=UTCDateTime)
-    reporter_name: str | None = Field(default=None, max_length=NAME_MAX)
-    reporter_contact: str | None = Field(default=None, max_length=NAME_MAX)
+    # Encrypted at rest (app/core/crypto.py); the schemas bound the plaintext's length.
+    reporter_name: str | None = Field(default=None, sa_type=EncryptedText)
+    reporter_contact: str | None = Field(default=None, sa_type=EncryptedText)
     source_url: str | None = Field(default=None, max_length=URL_MAX)
     evidence_urls: list[str] = Field(default_factory=list, sa_type=JSON)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
