@@ -95,7 +95,9 @@ class WelfareReportCreate(InputSchema):
     def _distinct(cls, urls: list[str]) -> list[str]:
         return list(dict.fromkeys(urls))
 
+    # A validation error's text (a traceback, a log line) never holds the private values.
     model_config = ConfigDict(
+        hide_input_in_errors=True,
         json_schema_extra={
             "examples": [
                 {
@@ -112,13 +114,15 @@ class WelfareReportCreate(InputSchema):
                     "evidence_urls": ["https://apnews.com/"],
                 }
             ]
-        }
+        },
     )
 
 
 class WelfareReportPublic(SQLModel):
     """A report as returned; reporter_name and reporter_contact are null unless the caller
     may see them (an admin, an inspector for the zoo, or the key that submitted it)."""
+
+    model_config = ConfigDict(hide_input_in_errors=True)  # type: ignore[assignment]
 
     id: int
     incident_id: int
