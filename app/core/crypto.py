@@ -74,7 +74,13 @@ def key_file(database_url: str) -> Path | None:
     return Path(url.database + KEY_FILE_SUFFIX)  # type: ignore[operator]
 
 
+class KeyFolderMissing(SecretKeyMissing):
+    """The SQLite database's folder does not exist (so neither can the database)."""
+
+
 def _read_or_create_key_file(path: Path) -> str:
+    if not path.parent.is_dir():
+        raise KeyFolderMissing(f"no folder {path.parent} for the database and its key file")
     try:
         # O_EXCL: two processes starting at once agree on the one that wins.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -135,19 +141,37 @@ class Cipher:
 
 
 _cipher: Cipher | None = None
+# Settings whose key file could not be made yet (the SQLite folder is missing): read at first use.
+_pending: Settings | None = None
 
 
 def configure(settings: Settings) -> Cipher:
     """Sets the process-wide cipher for the settings' database and returns it; raises
     SecretKeyMissing when there is no key (PostgreSQL without ZWR_SECRET_KEY)."""
-    global _cipher
+    global _cipher, _pending
     keys = resolve_keys(settings)
     earlier = [k for k in (_cipher.keys if _cipher else []) if k not in keys]
-    _cipher = Cipher(keys + earlier)
+    _cipher, _pending = Cipher(keys + earlier), None
     return _cipher
 
 
+def configure_for_engine(settings: Settings) -> None:
+    """`configure`, except that a SQLite database whose folder does not exist yet starts
+    anyway (readiness reports the database as unavailable); its key is read at first use."""
+    global _pending
+    try:
+        configure(settings)
+    except KeyFolderMissing as exc:
+        logger.warning("the key of the private fields is not read yet: %s", exc)
+        _pending = settings
+
+
 def cipher() -> Cipher:
+    if _pending is not None:
+        try:
+            return configure(_pending)
+        except KeyFolderMissing as exc:
+            raise NotConfigured(f"the key of the private fields cannot be read: {exc}") from None
     if _cipher is None:
         raise NotConfigured("the cipher for private fields is not configured (crypto.configure)")
     return _cipher

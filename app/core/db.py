@@ -57,7 +57,7 @@ def make_engine(settings: Settings, *, writer: bool = False) -> Engine:
     """
     # The column types of private fields encrypt with the process-wide cipher: set it for this
     # database before anything is read or written (raises when there is no key).
-    crypto.configure(settings)
+    crypto.configure_for_engine(settings)
     url = settings.database_url
     if is_sqlite(url):
         in_memory = make_url(url).database in (None, "", ":memory:")

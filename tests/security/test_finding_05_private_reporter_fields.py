@@ -336,3 +336,16 @@ def test_report_validation_errors_hold_no_input(model: type) -> None:
     with pytest.raises(ValidationError) as caught:
         model.model_validate({"reporter_contact": CONTACT * 10, "reporter_name": [NAME]})
     assert CONTACT not in str(caught.value) and NAME not in str(caught.value)
+
+
+def test_a_missing_sqlite_folder_defers_the_key_to_first_use(
+    tmp_path: Path, restore_cipher: None
+) -> None:
+    folder = tmp_path / "later"
+    settings = Settings(database_url=f"sqlite:///{folder / 'registry.db'}", secret_key=None)
+    crypto.configure_for_engine(settings)  # the app starts; readiness says the rest
+    with pytest.raises(crypto.NotConfigured):
+        crypto.cipher()
+    folder.mkdir()
+    assert crypto.cipher().decrypt(crypto.cipher().encrypt(NAME)) == NAME
+    assert (folder / "registry.db.secret-key").exists()
