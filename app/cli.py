@@ -1,4 +1,4 @@
-"""The `zoo-registry` command: serve, db upgrade/downgrade, seed, keys."""
+"""The `zoo-registry` command: serve, db upgrade/downgrade, seed, keys, secrets."""
 
 import json
 from collections.abc import Iterator
@@ -9,7 +9,7 @@ import typer
 import uvicorn
 from sqlmodel import Session
 
-from app.core import migrations
+from app.core import crypto, migrations
 from app.core.config import Settings, get_settings
 from app.core.db import make_engine
 from app.core.errors import DomainError
@@ -19,13 +19,27 @@ from app.services import api_keys as api_key_service
 cli = typer.Typer(help="Zoo Welfare Registry.", no_args_is_help=True)
 db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
 keys_cli = typer.Typer(help="API keys.", no_args_is_help=True)
+secrets_cli = typer.Typer(help="The key of the private reporter fields.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(keys_cli, name="keys")
+cli.add_typer(secrets_cli, name="secrets")
+
+
+def _configure_cipher(settings: Settings) -> None:
+    """Configures the cipher of the private fields, or stops with the reason (no key on
+    PostgreSQL, a malformed key) instead of a traceback."""
+    try:
+        crypto.configure(settings)
+    except crypto.SecretKeyMissing as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from None
 
 
 @contextmanager
 def _session() -> Iterator[Session]:
-    engine = make_engine(get_settings())
+    settings = get_settings()
+    _configure_cipher(settings)
+    engine = make_engine(settings)
     try:
         with Session(engine, expire_on_commit=False) as session:
             yield session
@@ -41,6 +55,7 @@ def serve(
 ) -> None:
     """Serves the API with uvicorn."""
     settings = get_settings()
+    _configure_cipher(settings)  # says why before uvicorn starts its workers
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -66,14 +81,18 @@ def openapi(
 @db_cli.command("upgrade")
 def db_upgrade(revision: str = typer.Argument("head")) -> None:
     """Migrates the database up to a revision (the latest by default)."""
-    migrations.upgrade(get_settings().database_url, revision)
+    settings = get_settings()
+    _configure_cipher(settings)  # 0008 encrypts the private fields
+    migrations.upgrade(settings.database_url, revision)
     typer.echo(f"database at {revision}")
 
 
 @db_cli.command("downgrade")
 def db_downgrade(revision: str = typer.Argument(...)) -> None:
     """Migrates the database down to a revision ('base' removes every table)."""
-    migrations.downgrade(get_settings().database_url, revision)
+    settings = get_settings()
+    _configure_cipher(settings)  # 0008's downgrade decrypts the private fields
+    migrations.downgrade(settings.database_url, revision)
     typer.echo(f"database at {revision}")
 
 
@@ -82,7 +101,9 @@ def seed() -> None:
     """Loads the public seed facts; running it twice changes nothing."""
     from app.seed.loader import load_seed
 
-    engine = make_engine(get_settings())
+    settings = get_settings()
+    _configure_cipher(settings)
+    engine = make_engine(settings)
     try:
         counts = load_seed(engine)
     finally:
@@ -152,6 +173,23 @@ def purge_idempotency(
             session=session, older_than=timedelta(hours=hours)
         )
     typer.echo(f"removed {removed} idempotency records older than {hours} h")
+
+
+@secrets_cli.command("generate-key")
+def secrets_generate_key() -> None:
+    """Prints a new key for ZWR_SECRET_KEY (put it first to rotate: new,old)."""
+    typer.echo(crypto.generate_key())
+
+
+@secrets_cli.command("rotate")
+def secrets_rotate() -> None:
+    """Encrypts every private field again with the first key of ZWR_SECRET_KEY; afterwards
+    the other keys may be dropped."""
+    from app.services.secrets import rotate_private_fields
+
+    with _session() as session:
+        rotated = rotate_private_fields(session=session)
+    typer.echo(f"re-encrypted the private fields of {rotated} reports with the first key")
 
 
 def main() -> None:

@@ -44,6 +44,9 @@ why?**
   *Authorize* button); roles are reporter, inspector and admin, and a key may be limited to
   some zoos.
 * Lists return `{"items", "total", "limit", "offset"}`; `limit` defaults to 50 and is at most 500.
+* Body text may not hold control characters (tab and newlines aside) or bidirectional
+  override and isolate characters; names and titles must show something, not only spaces or
+  invisible characters. The schema states both as patterns.
 * Every error is an RFC 9457 `application/problem+json` document.
 """
 

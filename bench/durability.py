@@ -45,6 +45,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -183,7 +184,9 @@ def ensure_pg_running(cfg: Config) -> None:
 def throwaway_database(server_url: str) -> Iterator[str]:
     """Creates `zwr_durability_<random>` and yields its URL; drops it (WITH (FORCE)) after."""
     name = f"zwr_durability_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
+    admin = create_engine(
+        server_url, isolation_level="AUTOCOMMIT", pool_pre_ping=True, hide_parameters=True
+    )
     try:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
@@ -399,7 +402,7 @@ def check(run: Run, database_url: str, key_id: int) -> list[str]:
     repeats = [a for a in attempts if a.repeat and a.status == 201]
     not_replayed = [a for a in repeats if not a.replayed]
 
-    engine = create_engine(database_url, pool_pre_ping=True)
+    engine = create_engine(database_url, pool_pre_ping=True, hide_parameters=True)
     try:
         with engine.connect() as conn:
             rows = conn.execute(
@@ -642,7 +645,7 @@ def setup(env: dict[str, str]) -> tuple[str, int, list[int]]:
     lines = cli(env, "keys", "create", "--name", "durability bench", "--role", "reporter")
     first, token = lines.splitlines()[:2]
     key_id = int(first.split()[1])  # "key <id> (reporter, prefix ...); store it now:"
-    engine = create_engine(env["ZWR_DATABASE_URL"])
+    engine = create_engine(env["ZWR_DATABASE_URL"], hide_parameters=True)
     try:
         with engine.connect() as conn:
             zoo_ids = list(conn.execute(text("SELECT id FROM zoo ORDER BY id")).scalars())
@@ -670,6 +673,9 @@ def main(argv: list[str] | None = None) -> int:
                 "ZWR_DATABASE_URL": database_url,
                 "ZWR_WRITE_RATE_LIMIT": "100000000/minute",
                 "ZWR_READ_RATE_LIMIT": "100000000/minute",
+                # PostgreSQL needs a key for the private reporter fields to start.
+                "ZWR_SECRET_KEY": os.environ.get("ZWR_SECRET_KEY")
+                or Fernet.generate_key().decode(),
             }
             log(f"== database {make_url(database_url).database}: migrate, seed, key")
             token, key_id, zoo_ids = setup(env)

@@ -11,6 +11,7 @@ always gives the same registry.
 """
 
 import argparse
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -21,7 +22,14 @@ from sqlalchemy.schema import DropIndex
 from sqlmodel import SQLModel
 
 import app.models  # noqa: F401 - registers every table's indexes
-from app.core import migrations
+from app.core import crypto, migrations
+from app.core.config import Settings
+
+# The key of the private reporter fields for the bench's throwaway databases (PostgreSQL needs
+# one to start): set for this process and the servers and commands it starts, unless given.
+BENCH_SECRET_KEY = "YmVuY2gtb25seS1rZXktbm90LWEtc2VjcmV0LTAwMDA="
+os.environ.setdefault("ZWR_SECRET_KEY", BENCH_SECRET_KEY)
+REPORTER_NAMES = 1000
 
 
 @dataclass(frozen=True)
@@ -229,7 +237,9 @@ def _statements(size: Size, d: Dialect) -> list[tuple[str, str]]:
                 category, severity, title, observed_at, reporter_name, evidence_urls,
                 created_at)
             SELECT id, id, zoo_id, animal_id, enclosure_id, category, severity, title,
-                first_observed_at, 'Bench reporter ' || (id % 1000), {d.json("'[]'")}, {now}
+                first_observed_at,
+                (SELECT name FROM bench_reporter WHERE k = id % {REPORTER_NAMES}),
+                {d.json("'[]'")}, {now}
             FROM welfare_incident""",
         ),
         (
@@ -258,6 +268,18 @@ BIG_TABLES = ("animal", "welfare_incident", "welfare_report", "incident_event")
 
 def _secondary_indexes() -> list[Index]:
     return [ix for t in BIG_TABLES for ix in SQLModel.metadata.tables[t].indexes]
+
+
+def _reporter_names(conn: Connection, url: str) -> None:
+    """A temporary table of encrypted reporter names (encrypted in Python: the column holds
+    Fernet tokens), which the reports pick from by id."""
+    cipher = crypto.configure(Settings(database_url=url))
+    conn.exec_driver_sql("DROP TABLE IF EXISTS bench_reporter")
+    conn.exec_driver_sql("CREATE TEMP TABLE bench_reporter (k INTEGER PRIMARY KEY, name TEXT)")
+    conn.execute(
+        text("INSERT INTO bench_reporter (k, name) VALUES (:k, :name)"),
+        [{"k": k, "name": cipher.encrypt(f"Bench reporter {k}")} for k in range(REPORTER_NAMES)],
+    )
 
 
 def _prepare(conn: Connection, d: Dialect, size: Size) -> None:
@@ -306,12 +328,13 @@ def generate(url: str, size_name: str, *, echo: bool = True) -> dict[str, float]
     size = SIZES[size_name]
     migrations.downgrade(url, "base")
     migrations.upgrade(url)
-    engine: Engine = create_engine(url)
+    engine: Engine = create_engine(url, hide_parameters=True)
     d = Dialect(make_url(url).get_backend_name())
     timings: dict[str, float] = {}
     try:
         with engine.begin() as conn:
             _prepare(conn, d, size)
+            _reporter_names(conn, url)
             for label, sql in _statements(size, d):
                 started = time.perf_counter()
                 conn.execute(text(sql))

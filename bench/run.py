@@ -424,7 +424,9 @@ def _server_connection(url: str) -> Iterator[Any]:
     from sqlalchemy import create_engine
     from sqlalchemy.engine import make_url
 
-    engine = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    engine = create_engine(
+        make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT", hide_parameters=True
+    )
     try:
         with engine.connect() as conn:
             yield conn
@@ -469,7 +471,7 @@ def check_data(target: Target) -> None:
     """Refuses to run on a database that does not hold the generated registry of this size."""
     from sqlalchemy import create_engine, text
 
-    engine = create_engine(target.url)
+    engine = create_engine(target.url, hide_parameters=True)
     try:
         with engine.connect() as conn:
             zoos = conn.execute(text("SELECT count(*) FROM zoo")).scalar_one()
@@ -496,7 +498,7 @@ def upgrade_schema(target: Target) -> None:
 
     from app.core import migrations
 
-    engine = create_engine(target.url)
+    engine = create_engine(target.url, hide_parameters=True)
     try:
         current = migrations.current_revision(engine)
     finally:
@@ -641,6 +643,8 @@ class Server:
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         env = {k: v for k, v in os.environ.items() if not k.startswith("ZWR_")}
+        # The generated data's key (bench.generate sets it for this process).
+        env["ZWR_SECRET_KEY"] = os.environ["ZWR_SECRET_KEY"]
         env |= {
             "ZWR_DATABASE_URL": target.url,
             # The load comes from one address, far beyond any client's budget; the limits are

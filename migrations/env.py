@@ -6,6 +6,7 @@ from sqlmodel import SQLModel
 
 import app.models  # noqa: F401 - registers every table on the metadata
 from app.core.config import get_settings
+from app.core.crypto import EncryptedText
 from app.models.base import UTCDateTime
 
 config = context.config
@@ -16,6 +17,9 @@ def _render_item(type_: str, obj: object, autogen_context: object) -> str | bool
     # Our UTC TypeDecorator is plain DateTime(timezone=True) in the database.
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
+    # Encrypted fields are unbounded text in the database (the ciphertext).
+    if type_ == "type" and isinstance(obj, EncryptedText):
+        return "sa.Text()"
     return False
 
 
@@ -43,7 +47,10 @@ def run_migrations_online() -> None:
         return
     section = config.get_section(config.config_ini_section, {})
     section["sqlalchemy.url"] = _url()
-    engine = engine_from_config(section, prefix="sqlalchemy.", poolclass=pool.NullPool)
+    # hide_parameters: a failing statement's values (private reporter fields) stay out of logs.
+    engine = engine_from_config(
+        section, prefix="sqlalchemy.", poolclass=pool.NullPool, hide_parameters=True
+    )
     with engine.connect() as connection:
         _run(connection)
     engine.dispose()

@@ -1,5 +1,6 @@
 """Test isolation: one migrated database per run; each test in a rolled-back transaction."""
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -8,13 +9,19 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from app.core import migrations
+from app.core import crypto, migrations
 from app.core.config import Settings
 from app.core.db import make_engine
 from app.main import create_app
 from app.models.api_key import Role
 from tests.dbutil import backend, create_database, drop_database, share_session
 from tests.factories import make_key
+
+# PostgreSQL needs a key for the private reporter fields: one generated key for the whole run,
+# in the environment so that every Settings() of the run (tests that make their own apps,
+# the e2e servers) shares it. SQLite runs use the key file beside each temporary database.
+if backend() == "postgresql":
+    os.environ.setdefault("ZWR_SECRET_KEY", crypto.generate_key())
 
 
 def pytest_report_header() -> str:
@@ -42,7 +49,9 @@ def database_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url)
+    settings = Settings(database_url=database_url)
+    crypto.configure(settings)  # before any test writes a report without an app
+    return settings
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import AwareDatetime, BaseModel, BeforeValidator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator
 from sqlmodel import Session
 
 from app.api.guard import Requirement, admitted_key
@@ -16,7 +16,7 @@ from app.core.db import get_session
 from app.core.errors import Unauthorized
 from app.models import Animal, ApiKey, Enclosure, Gift, Species, WelfareIncident, WelfareReport, Zoo
 from app.models.api_key import Role
-from app.models.base import ID_MAX
+from app.models.base import ID_MAX, in_utc
 from app.services import zoos as zoo_service
 from app.services.common import get_or_404
 
@@ -53,7 +53,10 @@ def _iso_text(value: object) -> object:
 
 ISO_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}")
 DateQuery = Annotated[date | None, BeforeValidator(_iso_text)]
-AwareDatetimeQuery = Annotated[AwareDatetime | None, BeforeValidator(_iso_text)]
+# In UTC, as compared with the stored times: one that cannot be is a 422, not an overflow.
+AwareDatetimeQuery = Annotated[
+    Annotated[AwareDatetime, AfterValidator(in_utc)] | None, BeforeValidator(_iso_text)
+]
 IdPath = Annotated[int, Path(ge=1, le=ID_MAX)]
 IdQuery = Annotated[int | None, Query(ge=1, le=ID_MAX)]
 

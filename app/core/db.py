@@ -10,6 +10,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, create_engine
 
+from app.core import crypto
 from app.core.config import Settings
 
 logger = logging.getLogger("zwr.db")
@@ -44,12 +45,19 @@ def _enable_sqlite_pragmas(engine: Engine, *, begin: str = "BEGIN") -> None:
 
 
 def make_engine(settings: Settings, *, writer: bool = False) -> Engine:
-    """Builds the engine for the configured database URL.
+    """Builds the engine for the configured database URL, and configures the cipher of the
+    private fields for it (app/core/crypto.py).
+
+    hide_parameters: an error's message (logged, and in tracebacks) names the statement but
+    never its values, which include reporters' private details.
 
     On SQLite, `writer=True` gives the single writer connection: one pooled connection whose
     transactions start with BEGIN IMMEDIATE, so writers queue instead of failing with
     "database is locked" when two upgrade a read lock at once.
     """
+    # The column types of private fields encrypt with the process-wide cipher: set it for this
+    # database before anything is read or written (raises when there is no key).
+    crypto.configure_for_engine(settings)
     url = settings.database_url
     if is_sqlite(url):
         in_memory = make_url(url).database in (None, "", ":memory:")
@@ -58,6 +66,7 @@ def make_engine(settings: Settings, *, writer: bool = False) -> Engine:
         engine = create_engine(
             url,
             echo=settings.echo_sql,
+            hide_parameters=True,
             connect_args={"check_same_thread": False},
             **pool_args,  # type: ignore[arg-type]
         )
@@ -68,6 +77,7 @@ def make_engine(settings: Settings, *, writer: bool = False) -> Engine:
     return create_engine(
         url,
         echo=settings.echo_sql,
+        hide_parameters=True,
         pool_size=settings.db_pool_size,
         max_overflow=0,
     )

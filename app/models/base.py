@@ -1,6 +1,6 @@
 """Shared column types, validators and schema bases for every entity."""
 
-import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from enum import Enum, StrEnum
 from typing import Annotated, Any, get_args, get_origin
@@ -19,6 +19,8 @@ from pydantic_core import CoreSchema
 from sqlalchemy import DateTime, TypeDecorator
 from sqlalchemy import Enum as SAEnum
 from sqlmodel import SQLModel
+
+from app.core import text
 
 # Named constraints make migrations reviewable and reversible (Alembic needs names to drop).
 SQLModel.metadata.naming_convention = {
@@ -46,8 +48,6 @@ NAME_MAX = 200
 SHORT_MAX = 120
 TEXT_MAX = 5000
 URL_MAX = 2000
-
-_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def utcnow() -> datetime:
@@ -114,17 +114,32 @@ def _not_in_future_date(value: date) -> date:
     return value
 
 
+def in_utc(value: datetime | None) -> datetime | None:
+    """The time in UTC, as it is stored and compared; a time with an offset that puts it
+    outside years 1-9999 in UTC (0001-01-01T00:00:00+14:00) cannot be, and is refused."""
+    if value is None or value.tzinfo is None:
+        return value  # naive times are refused by the fields that need a timezone
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the time is outside years 1 to 9999 once converted to UTC") from None
+
+
+# Every datetime a request gives: queries use it, and InputSchema applies it to every body field.
+UTCInput = Annotated[datetime, AfterValidator(in_utc)]
+
 PastYear = Annotated[int, Field(ge=1500), AfterValidator(_not_in_future_year)]
 PastDate = Annotated[date, AfterValidator(_not_in_future_date)]
 
 
-def _has_control_chars(value: Any) -> bool:
+def _any_text(value: Any, test: Callable[[str], bool]) -> bool:
+    """Whether some text in the value (a string, or one inside a list or dict) passes test."""
     if isinstance(value, str):
-        return _CONTROL_CHARS.search(value) is not None
+        return test(value)
     if isinstance(value, list | tuple | set):
-        return any(_has_control_chars(v) for v in value)
+        return any(_any_text(v, test) for v in value)
     if isinstance(value, dict):
-        return any(_has_control_chars(k) or _has_control_chars(v) for k, v in value.items())
+        return any(_any_text(k, test) or _any_text(v, test) for k, v in value.items())
     return False
 
 
@@ -202,10 +217,23 @@ class InputSchema(SQLModel):
 
     @field_validator("*", mode="after")
     @classmethod
-    def _no_control_characters(cls, value: Any) -> Any:
-        if _has_control_chars(value):
-            raise ValueError("text may not contain NUL or other control characters")
+    def _text_rules(cls, value: Any, info: ValidationInfo) -> Any:
+        # app/core/text.py: the same rules are patterns in the OpenAPI document.
+        if _any_text(value, text.has_control_chars):
+            raise ValueError(text.CONTROL_MESSAGE)
+        if _any_text(value, text.has_bidi_controls):
+            raise ValueError(text.BIDI_MESSAGE)
+        display = text.is_display_field(info.field_name or "")
+        if display and isinstance(value, str) and text.shows_nothing(value):
+            raise ValueError(text.INVISIBLE_MESSAGE)
         return value
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _representable_in_utc(cls, value: Any) -> Any:
+        # Every datetime of a body, so storing it cannot overflow; a type whose own checks
+        # compare times puts in_utc first (ObservedAt).
+        return in_utc(value) if isinstance(value, datetime) else value
 
 
 def reject_explicit_null(*fields: str) -> Any:

@@ -6,6 +6,7 @@ from pydantic import ConfigDict
 from sqlalchemy import CheckConstraint, Index, text
 from sqlmodel import Field, SQLModel
 
+from app.models.api_key import Role
 from app.models.base import (
     NAME_MAX,
     TEXT_MAX,
@@ -162,10 +163,18 @@ class IncidentEvent(SQLModel, table=True):
 
 
 class IncidentEventPublic(SQLModel):
+    """An event of the audit trail. Who acted is shown as a role; the key's id only to admins
+    and the zoo's inspectors, since it would link every report one reporter key filed."""
+
     id: int
     incident_id: int
     at: datetime
-    actor_key_id: int | None
+    actor_key_id: int | None = Field(
+        description="The acting key: shown to admins and the zoo's inspectors, else null."
+    )
+    actor_role: Role | None = Field(
+        description="The acting key's role; null for events without a key (system, seed)."
+    )
     kind: EventKind
     from_status: IncidentStatus | None
     to_status: IncidentStatus | None

@@ -7,6 +7,7 @@ from pydantic import AfterValidator, ConfigDict, field_validator
 from sqlalchemy import JSON, Index
 from sqlmodel import Field, SQLModel
 
+from app.core.crypto import EncryptedText
 from app.models.base import (
     ID_MAX,
     NAME_MAX,
@@ -16,6 +17,7 @@ from app.models.base import (
     UTCDateTime,
     enum_column,
     id_table_args,
+    in_utc,
     utcnow,
 )
 from app.models.enums import Category
@@ -35,7 +37,7 @@ def _observed_in_past(value: datetime) -> datetime:
     return value
 
 
-ObservedAt = Annotated[datetime, AfterValidator(_observed_in_past)]
+ObservedAt = Annotated[datetime, AfterValidator(in_utc), AfterValidator(_observed_in_past)]
 
 
 class WelfareReport(SQLModel, table=True):
@@ -52,8 +54,9 @@ class WelfareReport(SQLModel, table=True):
     title: str = Field(max_length=NAME_MAX)
     description: str | None = Field(default=None, max_length=TEXT_MAX)
     observed_at: datetime = Field(sa_type=UTCDateTime)
-    reporter_name: str | None = Field(default=None, max_length=NAME_MAX)
-    reporter_contact: str | None = Field(default=None, max_length=NAME_MAX)
+    # Encrypted at rest (app/core/crypto.py); the schemas bound the plaintext's length.
+    reporter_name: str | None = Field(default=None, sa_type=EncryptedText)
+    reporter_contact: str | None = Field(default=None, sa_type=EncryptedText)
     source_url: str | None = Field(default=None, max_length=URL_MAX)
     evidence_urls: list[str] = Field(default_factory=list, sa_type=JSON)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -93,7 +96,9 @@ class WelfareReportCreate(InputSchema):
     def _distinct(cls, urls: list[str]) -> list[str]:
         return list(dict.fromkeys(urls))
 
+    # A validation error's text (a traceback, a log line) never holds the private values.
     model_config = ConfigDict(
+        hide_input_in_errors=True,
         json_schema_extra={
             "examples": [
                 {
@@ -110,13 +115,15 @@ class WelfareReportCreate(InputSchema):
                     "evidence_urls": ["https://apnews.com/"],
                 }
             ]
-        }
+        },
     )
 
 
 class WelfareReportPublic(SQLModel):
     """A report as returned; reporter_name and reporter_contact are null unless the caller
     may see them (an admin, an inspector for the zoo, or the key that submitted it)."""
+
+    model_config = ConfigDict(hide_input_in_errors=True)  # type: ignore[assignment]
 
     id: int
     incident_id: int

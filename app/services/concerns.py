@@ -1,6 +1,5 @@
 """Concern lists: the rules' flags grouped by subject, named, scored, ordered and filtered."""
 
-import csv
 import hashlib
 import io
 import threading
@@ -12,6 +11,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session, col
 from starlette.concurrency import run_in_threadpool
 
+from app.core import csvsafe
 from app.core.config import Settings
 from app.core.db import Sessions
 from app.core.etags import if_none_match_hits
@@ -410,7 +410,7 @@ def _rank(
 def to_csv(zoo: Zoo | ZooStamp, items: Sequence[ConcernItem]) -> str:
     """The concern list as CSV, one row per flag, with a header row."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csvsafe.writer(out, lineterminator="\r\n")  # names are user input
     writer.writerow(CSV_COLUMNS)
     for item in items:
         for flag in item.flags:

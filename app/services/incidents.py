@@ -9,9 +9,15 @@ from sqlmodel import Session, col, select
 from app.core.errors import Conflict, DomainError
 from app.core.etags import if_match_allows
 from app.models import ApiKey, IncidentEvent, WelfareIncident
+from app.models.api_key import Role
 from app.models.base import utcnow
 from app.models.enums import Category, EventKind, IncidentStatus
-from app.models.incident import TRANSITIONS, TransitionRequest, WelfareIncidentUpdate
+from app.models.incident import (
+    TRANSITIONS,
+    IncidentEventPublic,
+    TransitionRequest,
+    WelfareIncidentUpdate,
+)
 from app.services.access import ensure_zoo_scope
 from app.services.common import commit, paginate
 from app.welfare import cache as concern_cache
@@ -215,13 +221,42 @@ def transition(
     return incident
 
 
+def may_see_actor_keys(viewer: ApiKey | None, incident: WelfareIncident) -> bool:
+    """Acting keys' ids: admins and the incident's zoo's inspectors. To anyone else an id
+    would link every report one reporter key filed, so they see the role only."""
+    if viewer is None:
+        return False
+    if viewer.role.includes(Role.admin):
+        return True
+    return viewer.role.includes(Role.inspector) and viewer.allows_zoo(incident.zoo_id)
+
+
 def history(
-    *, session: Session, incident: WelfareIncident, limit: int, offset: int
-) -> tuple[Sequence[IncidentEvent], int]:
-    """The incident's events, oldest first."""
+    *,
+    session: Session,
+    incident: WelfareIncident,
+    viewer: ApiKey | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[IncidentEventPublic], int]:
+    """The incident's events, oldest first, each with its actor's role (a key's role never
+    changes, so the key's role now is its role then)."""
     stmt = (
-        select(IncidentEvent)
+        select(IncidentEvent, ApiKey.role)
+        .outerjoin(ApiKey, col(ApiKey.id) == col(IncidentEvent.actor_key_id))
         .where(IncidentEvent.incident_id == incident.id)
         .order_by(col(IncidentEvent.at), col(IncidentEvent.id))
     )
-    return paginate(session, stmt, limit=limit, offset=offset)
+    rows, total = paginate(session, stmt, limit=limit, offset=offset)  # type: ignore[arg-type]
+    keys_shown = may_see_actor_keys(viewer, incident)
+    events = [
+        IncidentEventPublic.model_validate(
+            event.model_dump()
+            | {
+                "actor_role": role,
+                "actor_key_id": event.actor_key_id if keys_shown else None,
+            }
+        )
+        for event, role in rows  # type: ignore[misc]
+    ]
+    return events, total

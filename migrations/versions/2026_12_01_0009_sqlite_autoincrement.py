@@ -8,7 +8,7 @@ The tables keyed by a zoo or by (zoo, subject) have no surrogate id and are left
 PostgreSQL: nothing to do (serial and identity sequences never hand out an id twice).
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-01 09:00:00
 """
 
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0009"
-down_revision: str | None = "0007"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

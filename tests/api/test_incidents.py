@@ -379,10 +379,14 @@ def test_history_lists_every_change_in_order(anon_client: TestClient, session: S
     as_inspector("POST", "/transitions", {"to": "under_review", "note": "Asking the zoo"})
     as_inspector("POST", "/transitions", {"to": "confirmed", "note": "Seen by AP"})
 
-    response = anon_client.get(f"{INCIDENTS}/{incident_id}/history")
+    # The zoo's inspector sees the acting keys (anonymous readers see roles only: see
+    # tests/security/test_finding_10_history_actor_keys.py).
+    response = anon_client.get(f"{INCIDENTS}/{incident_id}/history", headers=bearer(inspector))
     assert response.status_code == 200, response.text
     events = response.json()["items"]
     assert response.json()["total"] == len(events) == 7
+    roles = ["reporter", "reporter", "reporter"] + ["inspector"] * 4
+    assert [e["actor_role"] for e in events] == roles
     assert all(event["incident_id"] == incident_id for event in events)
     summary = [
         (

@@ -97,7 +97,7 @@ def _rows(url: str) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def test_rows_and_ids_survive_the_migration(scratch_url: str) -> None:
-    migrations.upgrade(scratch_url, "0007")
+    migrations.upgrade(scratch_url, "0008")
     engine = make_engine(Settings(database_url=scratch_url))
     try:
         assert load_seed(engine)["zoos"] > 0
@@ -129,7 +129,7 @@ def test_rows_and_ids_survive_the_migration(scratch_url: str) -> None:
     finally:
         engine.dispose()
 
-    migrations.downgrade(scratch_url, "0007")
+    migrations.downgrade(scratch_url, "0008")
     after_down = _rows(scratch_url)
     assert {k: v for k, v in after_down.items() if k != "zoo"} == {
         k: v for k, v in before.items() if k != "zoo"

@@ -154,14 +154,16 @@ def transition_incident(
     "/{incident_id}/history",
     response_model=Page[IncidentEventPublic],
     summary="An incident's audit trail",
-    responses=problem_responses(404, 422),
+    responses=problem_responses(401, 404, 422),
+    openapi_extra=OPTIONAL_KEY,
 )
 def incident_history(
-    session: SessionDep, incident: IncidentDep, page: PageDep
+    session: SessionDep, incident: IncidentDep, page: PageDep, viewer: OptionalKeyDep
 ) -> Page[IncidentEventPublic]:
-    """Every event, oldest first: created, report added, status and severity changes."""
+    """Every event, oldest first: created, report added, status and severity changes. Each
+    names its actor's role; the acting key's id only for admins and the zoo's inspectors."""
     items, total = incident_service.history(
-        session=session, incident=incident, limit=page.limit, offset=page.offset
+        session=session, incident=incident, viewer=viewer, limit=page.limit, offset=page.offset
     )
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 

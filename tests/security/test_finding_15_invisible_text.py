@@ -1,0 +1,130 @@
+"""Finding 15: names and titles that show nothing (spaces, zero-width characters, a BOM) were
+accepted, and bidirectional override and isolate characters could make text display in
+another order than stored. Both are 422s, for every body, and stated in the OpenAPI schema."""
+
+import re
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from app.core import text
+from tests.api.test_errors import assert_problem
+from tests.api.test_reports import REPORTS, post_report, report_body
+from tests.factories import make_animal, make_enclosure, make_species, make_zoo
+
+API = "/api/v1"
+SHOWS_NOTHING = ["   ", "\u200b\u200b", "\u2060", "\ufeff", " \u200d\t", "\u3164"]
+BIDI = ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069"]
+
+
+def _zoo(**overrides: Any) -> dict[str, Any]:
+    return {"slug": "visible-zoo", "name": "Visible Zoo", "country_code": "KP"} | overrides
+
+
+@pytest.mark.parametrize("value", SHOWS_NOTHING)
+def test_a_zoo_name_that_shows_nothing_is_422(client: TestClient, value: str) -> None:
+    body = assert_problem(client.post(f"{API}/zoos", json=_zoo(name=value)), 422, ["body", "name"])
+    assert "invisible" in body["errors"][0]["message"]
+
+
+@pytest.mark.parametrize("char", BIDI)
+def test_bidi_controls_in_a_name_are_422(client: TestClient, char: str) -> None:
+    response = client.post(f"{API}/zoos", json=_zoo(name=f"Zoo {char}oo"))
+    body = assert_problem(response, 422, ["body", "name"])
+    assert "bidirectional" in body["errors"][0]["message"]
+
+
+def test_bidi_controls_in_any_body_text_are_422(client: TestClient, session: Session) -> None:
+    zoo = make_zoo(session)
+    response = client.post(REPORTS, json=report_body(zoo.id, description="ok \u202egnp.exe"))
+    assert_problem(response, 422, ["body", "description"])
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        ("species", "common_name"),
+        ("enclosures", "name"),
+        ("animals", "name"),
+        ("gifts", "title"),
+        ("gifts", "donor_name"),
+        ("keys", "name"),
+    ],
+)
+def test_every_name_and_title_must_show_something(
+    client: TestClient, session: Session, path: str, field: str
+) -> None:
+    zoo = make_zoo(session)
+    species = make_species(session)
+    bodies: dict[str, dict[str, Any]] = {
+        "species": {
+            "scientific_name": "Pan troglodytes",
+            "common_name": "Chimpanzee",
+            "taxon_class": "mammal",
+            "iucn_category": "EN",
+            "climate_zones": ["tropical"],
+        },
+        "enclosures": {
+            "zoo_id": zoo.id,
+            "name": "Ape House",
+            "kind": "indoor",
+            "area_m2": 100,
+            "capacity": 5,
+            "climate": "controlled",
+        },
+        "animals": {"zoo_id": zoo.id, "species_id": species.id, "name": "Dallae"},
+        "gifts": {
+            "title": "Two dogs",
+            "donor_name": "A donor",
+            "donor_country": "RU",
+            "recipient_name": "A recipient",
+            "recipient_country": "KP",
+        },
+        "keys": {"name": "a reporter", "role": "reporter"},
+    }
+    good = client.post(f"{API}/{path}", json=bodies[path])
+    assert good.status_code == 201, good.text
+    bodies[path][field] = "\u200b \ufeff"
+    if path == "species":
+        bodies[path]["scientific_name"] = "Pan paniscus"
+    assert_problem(client.post(f"{API}/{path}", json=bodies[path]), 422, ["body", field])
+
+
+def test_report_and_incident_titles_must_show_something(
+    client: TestClient, session: Session
+) -> None:
+    zoo = make_zoo(session)
+    assert_problem(client.post(REPORTS, json=report_body(zoo.id, title="\u2060")), 422)
+    incident = post_report(client, zoo.id)["incident_id"]
+    response = client.patch(f"{API}/incidents/{incident}", json={"title": "   "})
+    assert_problem(response, 422, ["body", "title"])
+
+
+def test_names_with_visible_text_around_spaces_are_kept(client: TestClient) -> None:
+    response = client.post(f"{API}/zoos", json=_zoo(name="  Pyongyang\u200bZoo  "))
+    assert response.status_code == 201, response.text
+
+
+def test_updates_refuse_them_too(client: TestClient, session: Session) -> None:
+    zoo = make_zoo(session)
+    pen = make_enclosure(session, zoo)
+    animal = make_animal(session, zoo)
+    assert_problem(client.patch(f"{API}/zoos/{zoo.id}", json={"name": "\ufeff"}), 422)
+    assert_problem(client.patch(f"{API}/enclosures/{pen.id}", json={"name": " "}), 422)
+    response = client.patch(f"{API}/animals/{animal.id}", json={"name": "a\u2067b"})
+    assert_problem(response, 422, ["body", "name"])
+
+
+def test_the_openapi_document_states_the_rules(anon_client: TestClient) -> None:
+    schemas = anon_client.get("/openapi.json").json()["components"]["schemas"]
+    name = schemas["ZooCreate"]["properties"]["name"]
+    assert name["pattern"] == text.DISPLAY_TEXT_PATTERN
+    description = schemas["WelfareReportCreate"]["properties"]["description"]
+    patterns = [s.get("pattern") for s in description.get("anyOf", [description])]
+    assert text.BODY_TEXT_PATTERN in patterns
+    display = re.compile(text.DISPLAY_TEXT_PATTERN)
+    for value in SHOWS_NOTHING + [f"a{c}b" for c in BIDI]:
+        assert not display.match(value), repr(value)
+    assert display.match(" Dallae ")
