@@ -1,6 +1,10 @@
-"""Finding 1: a zoo-scoped admin escaped its scope through /keys (issuing an unscoped admin
+"""OWASP API5:2023 Broken Function Level Authorization: administrative functions (issuing,
+listing and revoking keys) stay within the caller's scope.
+
+Finding 1: a zoo-scoped admin escaped its scope through /keys (issuing an unscoped admin
 key, revoking unscoped keys, listing every key). A scoped key manages only keys limited to
-some of its own zoos; keys beyond that answer 404, as if they did not exist."""
+some of its own zoos; keys beyond that answer 404, as if they did not exist.
+"""
 
 import pytest
 from fastapi.testclient import TestClient
@@ -125,9 +129,6 @@ def test_scoped_admin_revokes_keys_within_its_zoos(
     assert revoked.status_code == 200, revoked.text
     session.refresh(key)
     assert key.revoked_at is not None
-
-
-# --- the rule itself ------------------------------------------------------------------------
 
 
 def _key(zoo_ids: list[int] | None) -> ApiKey:

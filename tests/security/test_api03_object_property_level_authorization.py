@@ -1,6 +1,14 @@
-"""Finding 5: reporters' names and contacts reached the log (a database error's message held
+"""OWASP API3:2023 Broken Object Property Level Authorization: private properties (reporter
+details, the keys behind audit events) reach only those allowed to see them.
+
+Finding 5: reporters' names and contacts reached the log (a database error's message held
 the statement's parameters) and were stored in clear. Engines now hide parameters, validation
-errors never echo values, and the two fields are encrypted at rest (app/core/crypto.py)."""
+errors never echo values, and the two fields are encrypted at rest (app/core/crypto.py).
+
+Finding 10: the public audit trail showed each event's actor_key_id, which links every
+report one reporter key filed (a reporter's whole history). Readers who are not admins or the
+zoo's inspectors now see the actor's role only.
+"""
 
 import logging
 import stat
@@ -22,19 +30,26 @@ from app.cli import cli
 from app.core import crypto, migrations
 from app.core.config import Settings, get_settings
 from app.main import create_app
-from app.models import WelfareIncident, Zoo
+from app.models import ApiKey, WelfareIncident, Zoo
 from app.models.api_key import Role
 from app.models.enums import Category
 from app.models.report import WelfareReportCreate, WelfareReportPublic
+from app.services import incidents as incident_service
 from app.services import reports as report_service
 from app.services.secrets import rotate_private_fields
-from tests.api.test_reports import REPORTS, bearer, post_report, report_body
+from tests.api.test_reports import REPORTS, bearer, key_id, post_report, report_body
 from tests.dbutil import create_database, drop_database
 from tests.factories import make_key, make_zoo
 
 API = "/api/v1"
+
+
 CONTACT = "whistleblower-7f3a@example.org"
+
+
 NAME = "Keeper Kim 7f3a"
+
+
 RAW = sa.table(
     "welfare_report",
     sa.column("id", sa.Integer()),
@@ -53,9 +68,6 @@ def restore_cipher(settings: Settings) -> Iterator[None]:
 def _raw(session: Session, report_id: int) -> tuple[str | None, str | None]:
     row = session.connection().execute(sa.select(RAW).where(RAW.c.id == report_id)).one()
     return row.reporter_name, row.reporter_contact
-
-
-# --- encrypted at rest ------------------------------------------------------------------
 
 
 def test_private_fields_are_stored_encrypted(client: TestClient, session: Session) -> None:
@@ -88,9 +100,6 @@ def test_a_full_length_contact_fits(client: TestClient, session: Session) -> Non
     long = "ü" * 200  # the ciphertext of 400 bytes is about 620 characters
     report = post_report(client, zoo.id, reporter_contact=long)
     assert client.get(f"{REPORTS}/{report['id']}").json()["reporter_contact"] == long
-
-
-# --- never in logs, tracebacks or error bodies ------------------------------------------
 
 
 def test_the_apps_engines_hide_parameters(app: FastAPI, engine: Engine) -> None:
@@ -143,9 +152,6 @@ def test_validation_errors_never_echo_private_values(client: TestClient, session
         assert response.status_code == 422, response.text
         assert CONTACT not in response.text and NAME not in response.text
         assert all("input" not in e for e in response.json()["errors"])
-
-
-# --- keys -------------------------------------------------------------------------------
 
 
 def test_postgresql_without_a_key_refuses_to_start() -> None:
@@ -238,9 +244,6 @@ def test_rotation_reencrypts_with_the_first_key(
     only_new = Fernet(new.encode())
     assert only_new.decrypt(name.encode()).decode() == NAME  # type: ignore[union-attr]
     assert only_new.decrypt(contact.encode()).decode() == CONTACT  # type: ignore[union-attr]
-
-
-# --- the migration ----------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -349,3 +352,80 @@ def test_a_missing_sqlite_folder_defers_the_key_to_first_use(
     folder.mkdir()
     assert crypto.cipher().decrypt(crypto.cipher().encrypt(NAME)) == NAME
     assert (folder / "registry.db.secret-key").exists()
+
+
+def _history(client: TestClient, incident_id: int, token: str | None) -> list[dict]:
+    headers = bearer(token) if token else None
+    response = client.get(f"{API}/incidents/{incident_id}/history", headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()["items"]
+
+
+@pytest.mark.parametrize("who", ["anonymous", "the reporter", "another reporter", "elsewhere"])
+def test_others_see_the_actors_role_but_not_its_key(
+    anon_client: TestClient, session: Session, who: str
+) -> None:
+    zoo = make_zoo(session)
+    other_zoo = make_zoo(session)
+    reporter = make_key(session, Role.reporter)
+    incident_id = post_report(anon_client, zoo.id, token=reporter)["incident_id"]
+    post_report(anon_client, zoo.id, token=reporter, incident_id=incident_id)
+    readers = {
+        "anonymous": None,
+        "the reporter": reporter,
+        "another reporter": make_key(session, Role.reporter),
+        "elsewhere": make_key(session, Role.inspector, zoos=[other_zoo.slug]),
+    }
+    events = _history(anon_client, incident_id, readers[who])
+    assert len(events) == 3
+    assert [e["actor_key_id"] for e in events] == [None, None, None]
+    assert [e["actor_role"] for e in events] == ["reporter"] * 3
+
+
+@pytest.mark.parametrize("role", [Role.inspector, Role.admin])
+def test_the_zoos_inspectors_and_admins_see_the_key(
+    anon_client: TestClient, session: Session, role: Role
+) -> None:
+    zoo = make_zoo(session)
+    reporter = make_key(session, Role.reporter)
+    incident_id = post_report(anon_client, zoo.id, token=reporter)["incident_id"]
+    reader = make_key(session, role, zoos=[zoo.slug] if role is Role.inspector else None)
+    events = _history(anon_client, incident_id, reader)
+    assert {e["actor_key_id"] for e in events} == {key_id(session, reporter)}
+    assert {e["actor_role"] for e in events} == {"reporter"}
+
+
+def test_events_without_a_key_have_no_role(anon_client: TestClient, session: Session) -> None:
+    zoo = make_zoo(session)
+    report_in = WelfareReportCreate(
+        zoo_id=zoo.id,  # type: ignore[arg-type]
+        category=Category.health,
+        severity=2,
+        title="From the seed",
+        observed_at=datetime(2020, 1, 1, tzinfo=UTC),
+    )
+    report = report_service.file_report(session, report_in, None)
+    session.commit()
+    events = _history(anon_client, report.incident_id, None)
+    assert [(e["actor_key_id"], e["actor_role"]) for e in events] == [(None, None)] * 2
+
+
+def test_may_see_actor_keys(session: Session) -> None:
+    incident = WelfareIncident(
+        zoo_id=7,
+        category=Category.health,
+        severity=1,
+        title="t",
+        first_observed_at=datetime.now(UTC),
+        last_observed_at=datetime.now(UTC),
+    )
+
+    def key(role: Role, zoos: list[int] | None) -> ApiKey:
+        return ApiKey(name="k", role=role, zoo_ids=zoos, prefix="p", secret_hash="h")
+
+    assert not incident_service.may_see_actor_keys(None, incident)
+    assert not incident_service.may_see_actor_keys(key(Role.reporter, None), incident)
+    assert not incident_service.may_see_actor_keys(key(Role.inspector, [8]), incident)
+    assert incident_service.may_see_actor_keys(key(Role.inspector, [7]), incident)
+    assert incident_service.may_see_actor_keys(key(Role.inspector, None), incident)
+    assert incident_service.may_see_actor_keys(key(Role.admin, [8]), incident)

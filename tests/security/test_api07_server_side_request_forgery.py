@@ -1,7 +1,10 @@
-"""Links that reporters send (source_url, evidence_urls) are stored and shown, never fetched:
+"""OWASP API7:2023 Server Side Request Forgery.
+
+Links that reporters send (source_url, evidence_urls) are stored and shown, never fetched:
 a real HTTP receiver on this machine, named in a report's links, sees no request while the
 report is filed, read, listed, and its zoo's concern list is evaluated and exported. Only
-http and https links are accepted."""
+http and https links are accepted.
+"""
 
 import threading
 from collections.abc import Iterator
