@@ -20,17 +20,17 @@ import schemathesis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
-from limits.storage import storage_from_string
 from schemathesis.openapi.checks import RejectedPositiveData
 from schemathesis.specs.openapi.checks import positive_data_acceptance  # the built-in check
 from sqlalchemy import text
 from sqlmodel import Session, SQLModel
 
 from app.core.config import Settings
-from app.core.ratelimit import ClientLimits, WriteRateLimiter
+from app.core.ratelimit import WriteRateLimiter
 from app.main import create_app
 from tests.dbutil import override_sessions
 from tests.factories import make_animal, make_enclosure, make_gift, make_species, make_zoo
+from tests.limits import set_client_limits
 
 _SCHEMA_ONLY_DB = Path(tempfile.gettempdir()) / "zwr-fuzz-schema-only-never-opened.db"
 schema = schemathesis.openapi.from_asgi(
@@ -158,11 +158,7 @@ def fuzz_app(app: FastAPI, session: Session, admin_key: str) -> Iterator[FastAPI
     # Hundreds of writes with one key would otherwise mostly meet the documented 429.
     app.state.rate_limiter = WriteRateLimiter("1000000/minute", "memory://")
     # And the per-address budgets: schemathesis also sends bad keys on purpose.
-    app.state.client_limits = ClientLimits(
-        read_rate="1000000/minute",
-        auth_failure_rate="1000000/minute",
-        storage=storage_from_string("memory://"),
-    )
+    set_client_limits(app)
 
     # A report opens an incident, so the incident and report routes have rows to find.
     client = TestClient(app, headers={"Authorization": f"Bearer {admin_key}"})

@@ -25,7 +25,6 @@ import fastapi.routing
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from limits.storage import storage_from_string
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
@@ -33,7 +32,6 @@ from sqlmodel import Session
 from app.api.guard import GuardedRoute
 from app.core import migrations
 from app.core.config import Settings
-from app.core.ratelimit import ClientLimits
 from app.main import create_app
 from app.models.api_key import ApiKey, Role
 from app.services import api_keys as api_key_service
@@ -42,6 +40,7 @@ from app.services.key_uses import KeyUses
 from tests.api.test_access import bearer, key_row
 from tests.dbutil import backend, create_database, drop_database
 from tests.factories import make_key
+from tests.limits import set_client_limits
 
 BAD_KEY = "zwr_0123456789ab_this-is-not-the-secret"
 
@@ -73,11 +72,7 @@ def test_every_protected_route_is_found(app: FastAPI) -> None:
 def test_no_key_or_a_bad_key_is_401_whatever_the_body(
     app: FastAPI, anon_client: TestClient, body: bytes
 ) -> None:
-    app.state.client_limits = ClientLimits(
-        read_rate="100000/minute",
-        auth_failure_rate="100000/minute",
-        storage=storage_from_string("memory://"),
-    )
+    set_client_limits(app)
     for method, path, _ in _protected(app):
         for headers in ({}, {"Authorization": f"Bearer {BAD_KEY}"}, {"Authorization": "Basic x"}):
             response = anon_client.request(
@@ -109,11 +104,7 @@ def test_a_role_too_low_is_403_before_the_body_is_read(
 def test_repeated_failed_authentication_is_throttled(
     app: FastAPI, anon_client: TestClient, session: Session
 ) -> None:
-    app.state.client_limits = ClientLimits(
-        read_rate="100000/minute",
-        auth_failure_rate="3/minute",
-        storage=storage_from_string("memory://"),
-    )
+    set_client_limits(app, auth_failures="3/minute")
     bad = {"Authorization": f"Bearer {BAD_KEY}"}
     statuses = [anon_client.get("/api/v1/keys", headers=bad).status_code for _ in range(5)]
     assert statuses[:3] == [401, 401, 401]

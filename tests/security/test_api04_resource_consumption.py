@@ -29,15 +29,14 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from limits.storage import storage_from_string
 from sqlmodel import Session
 
 from app.core.clients import client_address, parse_networks
-from app.core.ratelimit import ClientLimits
 from app.models.api_key import Role
 from app.welfare import engine
 from tests.e2e.server import ServedApp, admin_token, run_cli, served_app
 from tests.factories import make_animal, make_key, make_species, make_zoo
+from tests.limits import set_client_limits
 
 POOL = 2
 
@@ -202,14 +201,8 @@ def test_the_cache_stays_within_its_budget(
         assert cache.size <= cache.max_bytes
 
 
-def _limit_reads(app: FastAPI, rate: str) -> None:
-    app.state.client_limits = ClientLimits(
-        read_rate=rate, auth_failure_rate="1000/minute", storage=storage_from_string("memory://")
-    )
-
-
 def test_anonymous_reads_over_the_budget_get_429(app: FastAPI, anon_client: TestClient) -> None:
-    _limit_reads(app, "5/minute")
+    set_client_limits(app, reads="5/minute")
     statuses = [anon_client.get("/api/v1/zoos").status_code for _ in range(5)]
     assert statuses == [200] * 5
     refused = anon_client.get("/api/v1/concerns")
@@ -225,7 +218,7 @@ def test_anonymous_reads_over_the_budget_get_429(app: FastAPI, anon_client: Test
 def test_reads_with_a_key_are_not_counted_against_the_address(
     app: FastAPI, anon_client: TestClient, session: Session
 ) -> None:
-    _limit_reads(app, "2/minute")
+    set_client_limits(app, reads="2/minute")
     token = make_key(session, Role.reporter)
     for _ in range(5):
         response = anon_client.get("/api/v1/zoos", headers={"Authorization": f"Bearer {token}"})
@@ -233,7 +226,7 @@ def test_reads_with_a_key_are_not_counted_against_the_address(
 
 
 def test_a_junk_key_does_not_bypass_the_read_limit(app: FastAPI, anon_client: TestClient) -> None:
-    _limit_reads(app, "1/minute")
+    set_client_limits(app, reads="1/minute")
     junk = {"Authorization": "Bearer zwr_0123456789ab_not-a-real-secret"}
     # A key that is sent is checked, on every route (even those that need none).
     assert anon_client.get("/api/v1/concerns", headers=junk).status_code == 401
