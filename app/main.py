@@ -16,6 +16,7 @@ from app.api.router import api_router
 from app.api.routes import bench, docs, health
 from app.core.clients import parse_networks
 from app.core.config import Settings, get_settings
+from app.core.cors import CORSPolicyMiddleware
 from app.core.db import is_sqlite, make_engine
 from app.core.errors import install_error_handlers, problem_schemas
 from app.core.middleware import (
@@ -158,6 +159,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         proxies=parse_networks(settings.trusted_proxies),
         prefix=API[0],
     )
+    # Preflights are answered before any budget is spent or any body read.
+    app.add_middleware(CORSPolicyMiddleware, write_origins=settings.cors_origins, prefixes=API)
     app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics)
     # Outermost: every response carries the security headers, errors included.
     app.add_middleware(SecurityHeadersMiddleware)

@@ -20,12 +20,14 @@ from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
 from app.core.errors import TooManyRequests, Unauthorized, Unprocessable, field_error
+from app.core.ratelimit import Budget
 from app.models.api_key import ApiKey, Role
 from app.services import api_keys as api_key_service
 from app.services.access import ensure_role
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 KEY_STATE = "api_key"
+BUDGET_STATE = "write_budget"
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,8 @@ async def admit(request: Request, requirement: Requirement | None) -> ApiKey | N
     if requirement is not None:
         ensure_role(key, requirement.role)
         if request.method not in SAFE_METHODS:
-            state.rate_limiter.hit(key.id)
+            budget = state.rate_limiter.hit(key.id)
+            request.scope.setdefault("state", {})[BUDGET_STATE] = budget
     return key
 
 
@@ -178,7 +181,11 @@ class GuardedRoute(APIRoute):
                 )
             if self.has_body:
                 await _check_json_body(request)
-            return await handle(request)
+            response = await handle(request)
+            budget: Budget | None = request.scope.get("state", {}).get(BUDGET_STATE)
+            if budget is not None:
+                response.headers.update(budget.headers())
+            return response
 
         return guarded
 

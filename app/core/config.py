@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     # Peers whose X-Forwarded-For names the client (addresses or CIDR networks).
     trusted_proxies: list[str] = Field(default_factory=list)
 
+    # Browser origins that may write (public reads are open to any origin); "*" for any.
+    cors_origins: list[str] = Field(default_factory=list)
+
     # Encrypts private reporter fields at rest. Unset on SQLite: a key file is generated
     # beside the database; unset on PostgreSQL: the service refuses to start.
     secret_key: SecretStr | None = None

@@ -74,8 +74,10 @@ class TooManyRequests(DomainError):
     status = 429
     slug = "rate-limited"
 
-    def __init__(self, detail: str, retry_after: int) -> None:
-        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+    def __init__(
+        self, detail: str, retry_after: int, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after), **(headers or {})})
 
 
 class NotFound(DomainError):

@@ -8,6 +8,7 @@ workers and app servers, point ZWR_RATE_LIMIT_STORAGE at Redis (`redis://host:63
 
 import math
 import time
+from dataclasses import dataclass
 
 from limits import RateLimitItem, parse
 from limits.storage import Storage, storage_from_string
@@ -41,10 +42,31 @@ class Limit:
         stats = self._limiter.get_window_stats(self._item, self._namespace, identity)
         return max(1, math.ceil(stats.reset_time - time.time()))
 
+    @property
+    def amount(self) -> int:
+        return int(self._item.amount)
+
     def stats(self, identity: str) -> tuple[int, int]:
         """(remaining, seconds until reset) of the identity's current window."""
         stats = self._limiter.get_window_stats(self._item, self._namespace, identity)
         return stats.remaining, max(0, math.ceil(stats.reset_time - time.time()))
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What is left of a budget, as the RateLimit-* response headers tell it (IETF draft
+    "RateLimit header fields for HTTP")."""
+
+    limit: int
+    remaining: int
+    reset: int  # seconds until the window starts over
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "RateLimit-Limit": str(self.limit),
+            "RateLimit-Remaining": str(self.remaining),
+            "RateLimit-Reset": str(self.reset),
+        }
 
 
 class WriteRateLimiter:
@@ -53,14 +75,19 @@ class WriteRateLimiter:
         self._limit = Limit(rate, storage, "writes")
         self.rate = rate
 
-    def hit(self, key_id: int) -> None:
-        """Counts one write for the key; raises TooManyRequests once over the budget."""
+    def hit(self, key_id: int) -> Budget:
+        """Counts one write for the key and returns what is left; raises TooManyRequests (with
+        the RateLimit headers) once over the budget."""
         retry_after = self._limit.hit(str(key_id))
+        remaining, reset = self._limit.stats(str(key_id))
+        budget = Budget(self._limit.amount, remaining, reset)
         if retry_after is not None:
             raise TooManyRequests(
                 f"This key is limited to {self.rate} writes; try again in {retry_after} s.",
                 retry_after=retry_after,
+                headers=budget.headers(),
             )
+        return budget
 
 
 class ClientLimits:
