@@ -140,7 +140,7 @@ def require_role(role: Role, *, revocation_checked_by_write: bool = False) -> Ca
 
 OptionalKeyDep = Annotated[ApiKey | None, Depends(get_optional_key)]
 # For routes that read with or without a key: the empty requirement marks the key optional.
-OPTIONAL_KEY = {"security": [{}]}  # FastAPI adds the ApiKey requirement beside it
+OPTIONAL_KEY: dict[str, Any] = {"security": [{}]}  # FastAPI adds the ApiKey requirement beside it
 ReporterDep = Annotated[ApiKey, Depends(require_role(Role.reporter))]
 # Reports: the key may come from the key cache; the write refuses a revoked key itself.
 ReportingKeyDep = Annotated[
