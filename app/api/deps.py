@@ -166,7 +166,8 @@ ReportDep = Annotated[WelfareReport, Depends(get_report_or_404)]
 
 
 async def get_settings_from_app(request: Request) -> Settings:
-    return request.app.state.settings
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_from_app)]

@@ -22,7 +22,10 @@ from app.welfare import cache as concern_cache
 
 def seed_facts() -> dict[str, Any]:
     """The seed data, read from the package (never from ../shared at run time)."""
-    return json.loads(files("app.seed").joinpath("facts.json").read_text(encoding="utf-8"))
+    facts: dict[str, Any] = json.loads(
+        files("app.seed").joinpath("facts.json").read_text(encoding="utf-8")
+    )
+    return facts
 
 
 def load_seed(engine: Engine) -> dict[str, int]:
