@@ -33,10 +33,11 @@ test: $(DEV_STAMP)
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check app tests migrations bench
 	$(BIN)/ruff format --check app tests migrations bench
+	$(BIN)/mypy app
 
 format: $(DEV_STAMP)
 	$(BIN)/ruff format app tests migrations bench
 	$(BIN)/ruff check --fix app tests migrations bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache *.egg-info

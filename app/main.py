@@ -8,7 +8,6 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
-from limits.storage import storage_from_string
 from sqlmodel import Session
 
 from app.api.fastpath import CachedConcernsMiddleware
@@ -28,7 +27,7 @@ from app.core.middleware import (
 )
 from app.core.observability import Metrics, ObservabilityMiddleware
 from app.core.openapi import document_text_rules
-from app.core.ratelimit import ClientLimits, WriteRateLimiter
+from app.core.ratelimit import ClientLimits, WriteRateLimiter, sync_storage
 from app.services.api_keys import KeyCache
 from app.services.key_uses import KeyUses
 from app.services.reports import NewIncidentReports
@@ -115,7 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.write_engine = write_engine
-    limit_storage = storage_from_string(settings.rate_limit_storage)
+    limit_storage = sync_storage(settings.rate_limit_storage)
     app.state.rate_limiter = WriteRateLimiter(settings.write_rate_limit, limit_storage)
     app.state.client_limits = ClientLimits(
         read_rate=settings.read_rate_limit,

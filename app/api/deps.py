@@ -140,7 +140,7 @@ def require_role(role: Role, *, revocation_checked_by_write: bool = False) -> Ca
 
 OptionalKeyDep = Annotated[ApiKey | None, Depends(get_optional_key)]
 # For routes that read with or without a key: the empty requirement marks the key optional.
-OPTIONAL_KEY = {"security": [{}]}  # FastAPI adds the ApiKey requirement beside it
+OPTIONAL_KEY: dict[str, Any] = {"security": [{}]}  # FastAPI adds the ApiKey requirement beside it
 ReporterDep = Annotated[ApiKey, Depends(require_role(Role.reporter))]
 # Reports: the key may come from the key cache; the write refuses a revoked key itself.
 ReportingKeyDep = Annotated[
@@ -166,7 +166,8 @@ ReportDep = Annotated[WelfareReport, Depends(get_report_or_404)]
 
 
 async def get_settings_from_app(request: Request) -> Settings:
-    return request.app.state.settings
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_from_app)]

@@ -28,10 +28,10 @@ def client_address(scope: Scope, proxies: tuple[Network, ...] = ()) -> str:
     each trusted hop appended the address it saw, so the first untrusted one is the client
     (entries further left were written by the client and prove nothing)."""
     peer = scope.get("client")
-    address = peer[0] if peer else "unknown"
+    address: str = peer[0] if peer else "unknown"
     if not proxies or not _trusted(address, proxies):
         return address
-    forwarded = [
+    forwarded: list[str] = [
         value.decode("latin-1")
         for name, value in scope.get("headers", ())
         if name == b"x-forwarded-for"

@@ -71,7 +71,7 @@ def key_file(database_url: str) -> Path | None:
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
         return None
-    return Path(url.database + KEY_FILE_SUFFIX)  # type: ignore[operator]
+    return Path(url.database + KEY_FILE_SUFFIX)
 
 
 class KeyFolderMissing(SecretKeyMissing):

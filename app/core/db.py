@@ -3,10 +3,11 @@
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
+from typing import Any
 
 from fastapi import Request
 from sqlalchemy import Engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, create_engine
 
@@ -28,7 +29,7 @@ def _enable_sqlite_pragmas(engine: Engine, *, begin: str = "BEGIN") -> None:
     # pysqlite opens transactions lazily and breaks SAVEPOINT semantics; take over BEGIN
     # ourselves (the SQLAlchemy-documented recipe) and switch on foreign keys and WAL.
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:  # a sqlite3.Connection
         dbapi_connection.isolation_level = None
         # SQLite's lower() folds ASCII only; use Python's so searches match PostgreSQL's.
         dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
@@ -40,7 +41,7 @@ def _enable_sqlite_pragmas(engine: Engine, *, begin: str = "BEGIN") -> None:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
+    def _on_begin(conn: Connection) -> None:
         conn.exec_driver_sql(begin)
 
 
@@ -68,7 +69,7 @@ def make_engine(settings: Settings, *, writer: bool = False) -> Engine:
             echo=settings.echo_sql,
             hide_parameters=True,
             connect_args={"check_same_thread": False},
-            **pool_args,  # type: ignore[arg-type]
+            **pool_args,
         )
         _enable_sqlite_pragmas(engine, begin="BEGIN IMMEDIATE" if writer else "BEGIN")
         return engine

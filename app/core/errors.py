@@ -102,7 +102,9 @@ class Unprocessable(DomainError):
 WRITE_ERRORS = (401, 403, 408, 413, 429)
 
 
-def field_error(location: list[str | int], message: str, type_: str = "value_error") -> dict:
+def field_error(
+    location: list[str | int], message: str, type_: str = "value_error"
+) -> dict[str, Any]:
     return {"location": location, "message": message, "type": type_}
 
 

@@ -9,12 +9,19 @@ workers and app servers, point ZWR_RATE_LIMIT_STORAGE at Redis (`redis://host:63
 import math
 import time
 from dataclasses import dataclass
+from typing import cast
 
 from limits import RateLimitItem, parse
 from limits.storage import Storage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
 from app.core.errors import TooManyRequests
+
+
+def sync_storage(uri: str) -> Storage:
+    """The store a URI names (`memory://`, `redis://...`). The strategies here are synchronous,
+    so it is a synchronous one: storage_from_string() is typed for the async+ schemes too."""
+    return cast(Storage, storage_from_string(uri))
 
 
 class Limit:
@@ -71,7 +78,7 @@ class Budget:
 
 class WriteRateLimiter:
     def __init__(self, rate: str, storage_uri: str | Storage) -> None:
-        storage = storage_from_string(storage_uri) if isinstance(storage_uri, str) else storage_uri
+        storage = sync_storage(storage_uri) if isinstance(storage_uri, str) else storage_uri
         self._limit = Limit(rate, storage, "writes")
         self.rate = rate
 

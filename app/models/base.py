@@ -170,7 +170,7 @@ def _from_text(target: type, value: Any) -> Any:
         try:
             return target(value)
         except ValueError:
-            allowed = ", ".join(f"'{m.value}'" for m in target)  # type: ignore[attr-defined]
+            allowed = ", ".join(f"'{m.value}'" for m in target)
             raise ValueError(f"must be one of {allowed}") from None
     try:
         if issubclass(target, datetime):
@@ -244,4 +244,4 @@ def reject_explicit_null(*fields: str) -> Any:
             raise ValueError("may be omitted but not null")
         return value
 
-    return field_validator(*fields, mode="after")(classmethod(check))  # type: ignore[arg-type]
+    return field_validator(*fields, mode="after")(classmethod(check))

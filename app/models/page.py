@@ -1,5 +1,6 @@
 """The list envelope every collection endpoint returns."""
 
+from collections.abc import Sequence
 from typing import Generic, TypeVar
 
 from pydantic import BaseModel
@@ -8,7 +9,7 @@ T = TypeVar("T")
 
 
 class Page(BaseModel, Generic[T]):
-    items: list[T]
+    items: Sequence[T]
     total: int
     limit: int
     offset: int

@@ -9,7 +9,7 @@ from sqlmodel import Field, SQLModel
 from app.models.base import id_table_args
 
 
-def _zoo_column(*, primary_key: bool = False) -> Column:  # type: ignore[type-arg]
+def _zoo_column(*, primary_key: bool = False) -> Column[int]:
     # Goes with its zoo (SQLite reuses a deleted zoo's id).
     return Column(
         Integer,

@@ -2,7 +2,7 @@
 
 import json
 from importlib.resources import files
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Engine
 from sqlmodel import Session, select
@@ -22,7 +22,10 @@ from app.welfare import cache as concern_cache
 
 def seed_facts() -> dict[str, Any]:
     """The seed data, read from the package (never from ../shared at run time)."""
-    return json.loads(files("app.seed").joinpath("facts.json").read_text(encoding="utf-8"))
+    facts: dict[str, Any] = json.loads(
+        files("app.seed").joinpath("facts.json").read_text(encoding="utf-8")
+    )
+    return facts
 
 
 def load_seed(engine: Engine) -> dict[str, int]:
@@ -66,7 +69,7 @@ def load_seed(engine: Engine) -> dict[str, int]:
 
         enclosures = {(e.zoo_id, e.name): e for e in session.exec(select(Enclosure)).all()}
         for row in facts["enclosures"]:
-            zoo_id = zoos[row["zoo"]].id
+            zoo_id = cast(int, zoos[row["zoo"]].id)  # a stored zoo's id
             if (zoo_id, row["name"]) not in enclosures:
                 data = {k: v for k, v in row.items() if k != "zoo"} | {"zoo_id": zoo_id}
                 enclosures[(zoo_id, row["name"])] = _add(
@@ -76,7 +79,7 @@ def load_seed(engine: Engine) -> dict[str, int]:
 
         animals = {(a.zoo_id, a.identifier): a for a in session.exec(select(Animal)).all()}
         for row in facts["animals"]:
-            zoo_id = zoos[row["zoo"]].id
+            zoo_id = cast(int, zoos[row["zoo"]].id)  # a stored zoo's id
             if (zoo_id, row["identifier"]) in animals:
                 continue
             data = {
@@ -93,7 +96,7 @@ def load_seed(engine: Engine) -> dict[str, int]:
             added["animals"] += 1
 
         for row in facts["incidents"]:
-            zoo_id = zoos[row["zoo"]].id
+            zoo_id = cast(int, zoos[row["zoo"]].id)  # a stored zoo's id
             animal = animals[(zoo_id, row["animal"])]
             known = select(WelfareIncident.id).where(
                 WelfareIncident.animal_id == animal.id,

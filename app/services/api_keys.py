@@ -1,6 +1,7 @@
 """API keys: issuing (the secret shown once), listing, revoking, and authenticating."""
 
 import threading
+import typing
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,9 +27,10 @@ def create(*, session: Session, key_in: ApiKeyCreate, actor: ApiKey | None) -> t
     zoos may issue only keys limited to some of its zoos: no `zoos` is refused (403), never
     silently narrowed to the actor's own.
     """
-    zoo_ids = None
+    zoo_ids: list[int] | None = None
     if key_in.zoos is not None:
-        zoo_ids = sorted({zoo_service.get_by_ref(session=session, ref=z).id for z in key_in.zoos})
+        zoos = (zoo_service.get_by_ref(session=session, ref=z) for z in key_in.zoos)
+        zoo_ids = sorted({typing.cast(int, zoo.id) for zoo in zoos})  # stored zoos' ids
     if actor is not None:
         ensure_may_issue_key(actor, zoo_ids)
     token, parts = generate_key()

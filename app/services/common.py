@@ -1,17 +1,18 @@
 """Helpers every service shares: loading by id, paging, committing as one unit."""
 
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, TypeVarTuple, overload
 
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, select
-from sqlmodel.sql.expression import SelectOfScalar
+from sqlmodel.sql.expression import Select, SelectOfScalar
 
 from app.core.errors import Conflict, NotFound, Unprocessable, field_error
 from app.models.base import utcnow
 
 M = TypeVar("M", bound=SQLModel)
+Ts = TypeVarTuple("Ts")
 
 
 def get_or_404(session: Session, model: type[M], id_: int, label: str) -> M:
@@ -33,10 +34,23 @@ def require_ref(session: Session, model: type[M], id_: int, field: str, label: s
     return row
 
 
+@overload
 def paginate(
     session: Session, stmt: SelectOfScalar[M], *, limit: int, offset: int
-) -> tuple[Sequence[M], int]:
-    """Returns one page of rows and the total the filters match."""
+) -> tuple[Sequence[M], int]: ...
+
+
+@overload
+def paginate(
+    session: Session, stmt: Select[*Ts], *, limit: int, offset: int
+) -> tuple[Sequence[tuple[*Ts]], int]: ...
+
+
+def paginate(
+    session: Session, stmt: SelectOfScalar[M] | Select[*Ts], *, limit: int, offset: int
+) -> tuple[Sequence[M] | Sequence[tuple[*Ts]], int]:
+    """Returns one page of rows (models, or tuples of columns) and the total the filters
+    match."""
     total = session.exec(select(func.count()).select_from(stmt.order_by(None).subquery())).one()
     items = session.exec(stmt.limit(limit).offset(offset)).all()
     return items, total
@@ -46,7 +60,7 @@ def apply_update(row: SQLModel, changes: dict[str, Any]) -> None:
     """Copies a PATCH body's set fields onto a row and stamps updated_at where it has one."""
     row.sqlmodel_update(changes)
     if hasattr(row, "updated_at"):
-        row.updated_at = utcnow()  # type: ignore[attr-defined]
+        row.updated_at = utcnow()
 
 
 def commit(session: Session, *, conflict: str = "The change conflicts with existing data.") -> None:

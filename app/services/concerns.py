@@ -6,6 +6,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy import func, select
 from sqlmodel import Session, col
@@ -237,14 +238,14 @@ async def zoo_concern_list(
     tag = etag(key, request)
     if etag_matches(if_none_match, tag):
         return Rendered(b"", "", tag, not_modified=True)
-    rendered = cache.get(tag) if cache is not None else None
+    rendered: Rendered | None = cache.get(tag) if cache is not None else None
     if rendered is None:
         rendered = await run_in_threadpool(_render, sessions, writer, settings, zoo, request, tag)
         if cache is not None:
             cache.put(tag, rendered, size=ENTRY_OVERHEAD + len(tag) + len(rendered.body))
     if cache is not None and alias is not None:
         cache.put(alias, (key, rendered), size=alias_size(alias))
-    return rendered  # type: ignore[no-any-return]
+    return rendered
 
 
 async def cached_response(
@@ -257,7 +258,7 @@ async def cached_response(
 ) -> Rendered | None:
     """The answer to a request seen before, if the zoo's list has not changed since; None when
     it must go the whole way (never seen, stale, unknown zoo, or the database failing)."""
-    entry = cache.get(alias) if cache is not None else None
+    entry: tuple[str, Rendered] | None = cache.get(alias) if cache is not None else None
     if entry is None:
         return None
     key, rendered = entry
@@ -269,7 +270,7 @@ async def cached_response(
         return None
     if etag_matches(if_none_match, rendered.etag):
         return Rendered(b"", "", rendered.etag, not_modified=True)
-    return rendered  # type: ignore[no-any-return]
+    return rendered
 
 
 def _render(
@@ -435,10 +436,11 @@ def to_csv(zoo: Zoo | ZooStamp, items: Sequence[ConcernItem]) -> str:
 
 def unflagged_item(*, session: Session, animal: Animal) -> ConcernItem:
     """An animal with no flags, in the same shape as a flagged one."""
-    name, species, enclosure = explain.animal_refs(session, {animal.id})[animal.id]  # type: ignore[index]
+    animal_id = cast(int, animal.id)  # a stored animal's id
+    name, species, enclosure = explain.animal_refs(session, {animal_id})[animal_id]
     return ConcernItem(
         subject_type="animal",
-        subject_id=animal.id,  # type: ignore[arg-type]
+        subject_id=animal_id,
         zoo_id=animal.zoo_id,
         name=name,
         species=species,

@@ -3,7 +3,9 @@
 from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
+from sqlalchemy import UnaryExpression
 from sqlmodel import Session, col, select
 
 from app.core.errors import Conflict, DomainError
@@ -97,6 +99,7 @@ def list_incidents(
         stmt = stmt.where(WelfareIncident.last_observed_at >= observed_since)
     if observed_until is not None:
         stmt = stmt.where(WelfareIncident.first_observed_at <= observed_until)
+    order: tuple[UnaryExpression[Any], ...]
     if sort is IncidentSort.severity:
         order = (col(WelfareIncident.severity).desc(), col(WelfareIncident.last_observed_at).desc())
     else:
@@ -247,7 +250,7 @@ def history(
         .where(IncidentEvent.incident_id == incident.id)
         .order_by(col(IncidentEvent.at), col(IncidentEvent.id))
     )
-    rows, total = paginate(session, stmt, limit=limit, offset=offset)  # type: ignore[arg-type]
+    rows, total = paginate(session, stmt, limit=limit, offset=offset)
     keys_shown = may_see_actor_keys(viewer, incident)
     events = [
         IncidentEventPublic.model_validate(
@@ -257,6 +260,6 @@ def history(
                 "actor_key_id": event.actor_key_id if keys_shown else None,
             }
         )
-        for event, role in rows  # type: ignore[misc]
+        for event, role in rows
     ]
     return events, total

@@ -4,8 +4,9 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
 
@@ -282,7 +283,7 @@ def file_report(
     else:
         _check_subject(session, report_in)
         incident, events, before = _feed_incident(session, report_in, actor)
-        incident_id, after = incident.id, incident.severity
+        incident_id, after = cast(int, incident.id), incident.severity  # a stored incident's id
         about = incident.animal_id, incident.enclosure_id
         # Stored with the incident's subject, so the report's own columns agree with it.
         report.animal_id, report.enclosure_id = about
@@ -396,6 +397,7 @@ def purge_idempotency_records(*, session: Session, older_than: timedelta) -> int
     """Deletes idempotency records older than the given age (never younger than 24 hours)."""
     age = max(older_than, IDEMPOTENCY_RETENTION)
     stmt = delete(IdempotencyRecord).where(col(IdempotencyRecord.created_at) < utcnow() - age)
-    removed = session.execute(stmt).rowcount
+    # Session.execute() is typed as returning a Result; a DELETE's is a CursorResult.
+    removed = cast(CursorResult[Any], session.execute(stmt)).rowcount
     commit(session)
     return int(removed or 0)

@@ -3,6 +3,7 @@ for one zoo or for all zoos at once. Python only reads the flags off the rows re
 stored flags (app/welfare/store.py) are these flags, explained. Statements are built once per
 shape and reused with the context's parameters: building one costs more than running it."""
 
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
@@ -48,7 +49,7 @@ def evaluate(session: Session, ctx: Context, rules: Sequence[Rule] = RULES) -> l
     flags: list[FlagRow] = []
     params = ctx.params()
     for group in groups_for(rules):
-        query = statement(("group", group.name, ctx.shape), lambda g=group: g.query(ctx))
+        query = statement(("group", group.name, ctx.shape), functools.partial(group.query, ctx))
         result = session.execute(query, params)
         keys = list(result.keys())
         readers = [rule.reader(keys) for rule in group.rules if id(rule) in wanted]
@@ -88,14 +89,16 @@ def rank_zoos(session: Session, ctx: Context, country_code: str | None) -> list[
         worst[flag.zoo_id] = max(worst[flag.zoo_id], flag.severity)
     if not scores:
         return []
-    zoos = select(Zoo.id, Zoo.slug, Zoo.name, Zoo.country_code).where(col(Zoo.id).in_(scores))
+    zoos = select(col(Zoo.id), col(Zoo.slug), col(Zoo.name), col(Zoo.country_code)).where(
+        col(Zoo.id).in_(scores)
+    )
     if country_code:
-        zoos = zoos.where(Zoo.country_code == country_code.upper())
-    open_counts = dict(
+        zoos = zoos.where(col(Zoo.country_code) == country_code.upper())
+    open_counts: dict[int, int] = dict(
         session.execute(
-            select(WelfareIncident.zoo_id, func.count())
+            select(col(WelfareIncident.zoo_id), func.count())
             .where(col(WelfareIncident.status).in_(OPEN_STATUSES))
-            .group_by(WelfareIncident.zoo_id)
+            .group_by(col(WelfareIncident.zoo_id))
         ).all()
     )
     totals = [

@@ -4,7 +4,10 @@ incidents and by the stored flags (app/welfare/store.py), which keep what this p
 
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any
 
+from sqlalchemy import Select
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from app.models import Animal, Enclosure, Species, WelfareIncident
@@ -29,27 +32,28 @@ def animal_refs(
     if not ids:
         return {}
     # Plain columns, not ORM entities: a large zoo names hundreds of animals per list.
-    stmt = (
-        select(
-            Animal.id,
-            Animal.name,
-            Animal.identifier,
-            Animal.count,
-            Species.id.label("species_id"),
-            Species.common_name,
-            Species.scientific_name,
-            Enclosure.id.label("enclosure_id"),
-            Enclosure.name.label("enclosure_name"),
+    stmt: Select[*tuple[Any, ...]] = (
+        # SQLAlchemy's select(): SQLModel's is typed for at most four columns.
+        sa_select(
+            col(Animal.id),
+            col(Animal.name),
+            col(Animal.identifier),
+            col(Animal.count),
+            col(Species.id).label("species_id"),
+            col(Species.common_name),
+            col(Species.scientific_name),
+            col(Enclosure.id).label("enclosure_id"),
+            col(Enclosure.name).label("enclosure_name"),
         )
         .join(Species, col(Species.id) == Animal.species_id)
         .outerjoin(Enclosure, col(Enclosure.id) == Animal.enclosure_id)
         .where(among(Animal.id, ids_param(ids)))
     )
-    refs = {}
+    refs: dict[int, tuple[str, SpeciesRef, EnclosureRef | None]] = {}
     for row in session.connection().execute(stmt).all():
         if row.name:
             name = row.name
-        elif row.count > 1:
+        elif row.count > 1:  # type: ignore[operator]  # the column: Row's stub says tuple.count
             name = f"{row.count} {row.common_name}"
         else:
             name = f"{row.common_name} {row.identifier or f'#{row.id}'}"

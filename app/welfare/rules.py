@@ -27,6 +27,7 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.sql import Select
+from sqlmodel import col
 
 from app.core.config import Settings
 from app.models import Animal, Enclosure, Gift, Species, WelfareIncident
@@ -171,6 +172,11 @@ def parse_ids(text: str | None) -> list[int]:
     return ids
 
 
+def _sql_type(column: Any) -> Any:
+    """A mapped column's SQL type (SQLModel annotates its attributes with Python types)."""
+    return column.type
+
+
 def _in_zoo(column: Any, ctx: Context) -> Any:
     if ctx.zoo_id is None:
         return literal(True)
@@ -178,17 +184,18 @@ def _in_zoo(column: Any, ctx: Context) -> Any:
 
 
 def _living(ctx: Context) -> Any:
-    return and_(Animal.status == AnimalStatus.alive, _in_zoo(Animal.zoo_id, ctx))
+    return and_(col(Animal.status) == AnimalStatus.alive, _in_zoo(Animal.zoo_id, ctx))
 
 
 def _subject_animals(ctx: Context) -> Any:
     """The animals being evaluated: the zoo's living ones, or the one(s) asked for."""
     if ctx.animal_ids is not None:
-        return and_(_living(ctx), Animal.id.in_(ctx.animal_ids))
+        return and_(_living(ctx), col(Animal.id).in_(ctx.animal_ids))
     if ctx.animal_id is None:
         return _living(ctx)
     return and_(
-        _living(ctx), Animal.id == bindparam("animal_id", ctx.animal_id, type_=Animal.id.type)
+        _living(ctx),
+        col(Animal.id) == bindparam("animal_id", ctx.animal_id, type_=_sql_type(Animal.id)),
     )
 
 
@@ -197,7 +204,7 @@ def _subject_incidents(ctx: Context) -> Any:
     side: PostgreSQL carries an equality across a join, not an IN."""
     if ctx.animal_ids is None:
         return true()
-    return WelfareIncident.animal_id.in_(ctx.animal_ids)
+    return col(WelfareIncident.animal_id).in_(ctx.animal_ids)
 
 
 def _subject_enclosures(column: Any, ctx: Context) -> Any:
@@ -261,8 +268,8 @@ def _area(value: float | None) -> str:
 def _open_incident_conditions(ctx: Context) -> tuple[Any, Any, Any]:
     inc = WelfareIncident
     severe = inc.severity >= ctx.settings.concern_severe_min_severity
-    confirmed = inc.status == IncidentStatus.confirmed
-    human = inc.category == Category.human_interaction
+    confirmed = col(inc.status) == IncidentStatus.confirmed
+    human = col(inc.category) == Category.human_interaction
     return severe, confirmed, human
 
 
@@ -287,13 +294,13 @@ def _animal_open_incidents(ctx: Context) -> Select[Any]:
     human_worst = _flagged_max(human)
     return (
         select(
-            inc.animal_id.label("subject_id"),
-            inc.zoo_id.label("zoo_id"),
+            col(inc.animal_id).label("subject_id"),
+            col(inc.zoo_id).label("zoo_id"),
             *_severe_and_confirmed(ctx),
             case((human_worst < floor, floor), else_=human_worst).label("human_max"),
             _flagged_ids(human).label("human_ids"),
         )
-        .join(Animal, Animal.id == inc.animal_id)
+        .join(Animal, col(Animal.id) == inc.animal_id)
         .where(
             _subject_animals(ctx),
             _in_zoo(inc.zoo_id, ctx),
@@ -301,7 +308,7 @@ def _animal_open_incidents(ctx: Context) -> Select[Any]:
             _is_open(inc.status),
             or_(severe, confirmed, human),
         )
-        .group_by(inc.animal_id, inc.zoo_id)
+        .group_by(col(inc.animal_id), col(inc.zoo_id))
     )
 
 
@@ -334,26 +341,26 @@ def _human_imposed_reason(row: FlagRow, titles: dict[int, str]) -> str:
 def _animal_recent_incidents(ctx: Context) -> Select[Any]:
     inc = WelfareIncident
     s = ctx.settings
-    since = bindparam("since", ctx.since, type_=inc.last_observed_at.type)
+    since = bindparam("since", ctx.since, type_=_sql_type(inc.last_observed_at))
     count = cast(func.count(), Float)
     return (
         select(
-            inc.animal_id.label("subject_id"),
-            inc.zoo_id.label("zoo_id"),
+            col(inc.animal_id).label("subject_id"),
+            col(inc.zoo_id).label("zoo_id"),
             literal(REPEATED_SEVERITY).label("repeated_severity"),
             count.label("repeated_count"),
             literal(s.concern_repeated_window_days, Float).label("repeated_window"),
             cast(id_list(inc.id), String).label("repeated_ids"),
         )
-        .join(Animal, Animal.id == inc.animal_id)
+        .join(Animal, col(Animal.id) == inc.animal_id)
         .where(
             _subject_animals(ctx),
             _in_zoo(inc.zoo_id, ctx),
             _subject_incidents(ctx),
-            inc.status != IncidentStatus.dismissed,
+            col(inc.status) != IncidentStatus.dismissed,
             inc.last_observed_at >= since,
         )
-        .group_by(inc.animal_id, inc.zoo_id)
+        .group_by(col(inc.animal_id), col(inc.zoo_id))
         .having(func.count() >= s.concern_repeated_min_count)
     )
 
@@ -373,20 +380,20 @@ def _enclosure_open_incidents(ctx: Context) -> Select[Any]:
     severe, confirmed, _ = _open_incident_conditions(ctx)
     return (
         select(
-            inc.enclosure_id.label("subject_id"),
-            inc.zoo_id.label("zoo_id"),
+            col(inc.enclosure_id).label("subject_id"),
+            col(inc.zoo_id).label("zoo_id"),
             *_severe_and_confirmed(ctx),
         )
         # An incident that names an animal is about the animal, not about its enclosure.
         .where(
             _in_zoo(inc.zoo_id, ctx),
             _subject_enclosures(inc.enclosure_id, ctx),
-            inc.animal_id.is_(None),
-            inc.enclosure_id.is_not(None),
+            col(inc.animal_id).is_(None),
+            col(inc.enclosure_id).is_not(None),
             _is_open(inc.status),
             or_(severe, confirmed),
         )
-        .group_by(inc.enclosure_id, inc.zoo_id)
+        .group_by(col(inc.enclosure_id), col(inc.zoo_id))
     )
 
 
@@ -396,35 +403,39 @@ def _enclosure_open_incidents(ctx: Context) -> Select[Any]:
 def _animal_placement(ctx: Context) -> Select[Any]:
     group = (
         select(
-            Animal.enclosure_id.label("enclosure_id"),
-            Animal.species_id.label("species_id"),
+            col(Animal.enclosure_id).label("enclosure_id"),
+            col(Animal.species_id).label("species_id"),
             func.sum(Animal.count).label("n"),
         )
-        .where(_living(ctx), Animal.enclosure_id.is_not(None))
-        .group_by(Animal.enclosure_id, Animal.species_id)
+        .where(_living(ctx), col(Animal.enclosure_id).is_not(None))
+        .group_by(col(Animal.enclosure_id), col(Animal.species_id))
         .subquery()
     )
     together = func.coalesce(group.c.n, Animal.count)
     isolated = and_(
-        Species.social_structure != SocialStructure.solitary, together < Species.min_group_size
+        col(Species.social_structure) != SocialStructure.solitary, together < Species.min_group_size
     )
     climate = cast(Enclosure.climate, String)
     zones = cast(Species.climate_zones, String)
     # climate_zones is a JSON list of enum tokens; a quoted-token match is exact and portable.
     listed = zones.like(literal('%"') + climate + literal('"%'))
-    mismatch = and_(Enclosure.id.is_not(None), climate != "controlled", zones != "[]", ~listed)
+    mismatch = and_(col(Enclosure.id).is_not(None), climate != "controlled", zones != "[]", ~listed)
     undocumented = and_(
-        Species.cites_appendix.is_not(None),
-        Animal.origin.in_(TRADE_ORIGINS),
-        or_(Gift.id.is_(None), Gift.cites_permit_ref.is_(None), Gift.cites_permit_ref == ""),
+        col(Species.cites_appendix).is_not(None),
+        col(Animal.origin).in_(TRADE_ORIGINS),
+        or_(
+            col(Gift.id).is_(None),
+            col(Gift.cites_permit_ref).is_(None),
+            col(Gift.cites_permit_ref) == "",
+        ),
     )
     trade_severity = case(
-        *((Species.cites_appendix == k, v) for k, v in CITES_SEVERITY.items()), else_=2
+        *((col(Species.cites_appendix) == k, v) for k, v in CITES_SEVERITY.items()), else_=2
     )
     return (
         select(
-            Animal.id.label("subject_id"),
-            Animal.zoo_id.label("zoo_id"),
+            col(Animal.id).label("subject_id"),
+            col(Animal.zoo_id).label("zoo_id"),
             _when(isolated, SOCIAL_ISOLATION_SEVERITY).label("isolation_severity"),
             cast(together, Float).label("together"),
             cast(Species.min_group_size, Float).label("min_group_size"),
@@ -436,9 +447,9 @@ def _animal_placement(ctx: Context) -> Select[Any]:
                 cast(Species.cites_appendix, String) + literal("|") + cast(Animal.origin, String)
             ).label("trade"),
         )
-        .join(Species, Species.id == Animal.species_id)
-        .outerjoin(Enclosure, Enclosure.id == Animal.enclosure_id)
-        .outerjoin(Gift, Gift.id == Animal.gift_id)
+        .join(Species, col(Species.id) == Animal.species_id)
+        .outerjoin(Enclosure, col(Enclosure.id) == Animal.enclosure_id)
+        .outerjoin(Gift, col(Gift.id) == Animal.gift_id)
         .outerjoin(
             group,
             and_(
@@ -480,31 +491,33 @@ def _enclosure_state(ctx: Context) -> Select[Any]:
     s = ctx.settings
     occupancy = (
         select(
-            Animal.enclosure_id.label("enclosure_id"),
+            col(Animal.enclosure_id).label("enclosure_id"),
             func.sum(Animal.count).label("living"),
-            func.sum(Species.min_area_m2 * Animal.count).label("needed"),
+            func.sum(col(Species.min_area_m2) * Animal.count).label("needed"),
         )
-        .join(Species, Species.id == Animal.species_id)
-        .where(_living(ctx), Animal.enclosure_id.is_not(None))
-        .group_by(Animal.enclosure_id)
+        .join(Species, col(Species.id) == Animal.species_id)
+        .where(_living(ctx), col(Animal.enclosure_id).is_not(None))
+        .group_by(col(Animal.enclosure_id))
         .subquery()
     )
     living = func.coalesce(occupancy.c.living, 0)
     crowded = living > Enclosure.capacity
-    cramped = Enclosure.area_m2 < occupancy.c.needed
-    cutoff = bindparam("cutoff", ctx.cutoff, type_=Enclosure.last_inspected_on.type)
-    overdue = or_(Enclosure.last_inspected_on.is_(None), Enclosure.last_inspected_on < cutoff)
+    cramped = col(Enclosure.area_m2) < occupancy.c.needed
+    cutoff = bindparam("cutoff", ctx.cutoff, type_=_sql_type(Enclosure.last_inspected_on))
+    overdue = or_(
+        col(Enclosure.last_inspected_on).is_(None), col(Enclosure.last_inspected_on) < cutoff
+    )
     crowded_severity = case(
         (
-            living > Enclosure.capacity * s.concern_overcrowded_severe_ratio,
+            living > col(Enclosure.capacity) * s.concern_overcrowded_severe_ratio,
             OVERCROWDED_SEVERE_SEVERITY,
         ),
         else_=OVERCROWDED_SEVERITY,
     )
     return (
         select(
-            Enclosure.id.label("subject_id"),
-            Enclosure.zoo_id.label("zoo_id"),
+            col(Enclosure.id).label("subject_id"),
+            col(Enclosure.zoo_id).label("zoo_id"),
             _when(crowded, crowded_severity).label("crowded_severity"),
             cast(living, Float).label("living"),
             cast(Enclosure.capacity, Float).label("capacity"),

@@ -37,7 +37,7 @@ def fetch(sessions: Sessions, refs: Sequence[str]) -> dict[str, ZooStamp]:
     parsed = [zoo_service.parse_ref(r) for r in refs]
     ids = [r for r in parsed if isinstance(r, int)]
     slugs = [r for r in parsed if isinstance(r, str)]
-    stmt = select(Zoo.id, Zoo.slug, Zoo.created_at, Zoo.concern_version).where(
+    stmt = select(col(Zoo.id), col(Zoo.slug), col(Zoo.created_at), col(Zoo.concern_version)).where(
         or_(col(Zoo.id).in_(ids), col(Zoo.slug).in_(slugs))
     )
     with sessions() as session:

@@ -21,7 +21,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeGuard
 
 from pydantic_core import to_json
 from sqlalchemy import (
@@ -38,7 +38,7 @@ from sqlalchemy import (
     tuple_,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Row
 from sqlmodel import Session
 
 from app.models import DirtySubject, FlagsState, StoredFlag, StoredSubject, Zoo
@@ -101,7 +101,9 @@ def _fingerprint(thresholds: tuple[Any, ...]) -> str:
     return hashlib.sha256(repr((_RULES_KEY, thresholds)).encode()).hexdigest()[:32]
 
 
-def _evaluated_in_full(row: Any, ctx: Context) -> bool:
+def _evaluated_in_full(
+    row: Row[*tuple[Any, ...]] | None, ctx: Context
+) -> TypeGuard[Row[*tuple[Any, ...]]]:
     """Whether a STATE_OF row says the zoo was evaluated in full today, as the rules now are."""
     return row is not None and row[0] == ctx.today and row[1] == fingerprint(ctx)
 
@@ -125,6 +127,7 @@ def update(session: Session, ctx: Context) -> None:
     if full:
         scope, rules = ctx, RULES
     else:
+        assert row is not None  # evaluated in full, so there is a row
         dirty = {kind for kind, first in zip(KINDS, row[2:], strict=True) if first is not None}
         if not dirty:
             return  # brought up to date by another request while this one waited for the lock

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Response, status
 from app.api.deps import AdminDep, AnimalDep, IdQuery, InspectorDep, PageDep, SessionDep
 from app.api.guard import GuardedRoute
 from app.core.errors import WRITE_ERRORS, problem_responses
-from app.models.animal import AnimalCreate, AnimalPublic, AnimalUpdate
+from app.models.animal import Animal, AnimalCreate, AnimalPublic, AnimalUpdate
 from app.models.enums import AnimalStatus, Origin
 from app.models.page import Page
 from app.services import animals as animal_service
@@ -30,7 +30,7 @@ def list_animals(
     q: Annotated[
         str | None, Query(min_length=1, max_length=100, description="Search name, identifier.")
     ] = None,
-) -> Page[AnimalPublic]:
+) -> Page[Animal]:
     """Animals ordered by id, filtered by zoo, species, enclosure, status, origin or gift."""
     items, total = animal_service.list_animals(
         session=session,

@@ -2,7 +2,7 @@
 animal's flags, and the published rules."""
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response
@@ -30,7 +30,7 @@ class ListFormat(StrEnum):
     csv = "csv"
 
 
-CSV_RESPONSE = {
+CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The concern list; as CSV (one row per flag) when asked.",
         "content": {"text/csv": {"schema": {"type": "string"}}},

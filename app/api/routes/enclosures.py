@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Response, status
 from app.api.deps import AdminDep, EnclosureDep, IdQuery, InspectorDep, PageDep, SessionDep
 from app.api.guard import GuardedRoute
 from app.core.errors import WRITE_ERRORS, problem_responses
-from app.models.enclosure import EnclosureCreate, EnclosurePublic, EnclosureUpdate
+from app.models.enclosure import Enclosure, EnclosureCreate, EnclosurePublic, EnclosureUpdate
 from app.models.enums import EnclosureClimate, EnclosureKind
 from app.models.page import Page
 from app.services import enclosures as enclosure_service
@@ -30,7 +30,7 @@ def list_enclosures(
     q: Annotated[
         str | None, Query(min_length=1, max_length=100, description="Search the name.")
     ] = None,
-) -> Page[EnclosurePublic]:
+) -> Page[Enclosure]:
     """Enclosures ordered by id, filtered by zoo, kind, climate or a name search."""
     items, total = enclosure_service.list_enclosures(
         session=session,

@@ -7,8 +7,8 @@ from fastapi import APIRouter, Query, Response, status
 from app.api.deps import AdminDep, DateQuery, GiftDep, IdQuery, InspectorDep, PageDep, SessionDep
 from app.api.guard import GuardedRoute
 from app.core.errors import WRITE_ERRORS, problem_responses
-from app.models.animal import AnimalPublic
-from app.models.gift import GiftCreate, GiftPublic, GiftUpdate
+from app.models.animal import Animal, AnimalPublic
+from app.models.gift import Gift, GiftCreate, GiftPublic, GiftUpdate
 from app.models.page import Page
 from app.services import gifts as gift_service
 
@@ -32,7 +32,7 @@ def list_gifts(
         str | None,
         Query(min_length=1, max_length=100, description="Search title, donor, recipient."),
     ] = None,
-) -> Page[GiftPublic]:
+) -> Page[Gift]:
     """Gifts newest first, filtered by donor or recipient country, zoo, dates or a search."""
     items, total = gift_service.list_gifts(
         session=session,
@@ -81,7 +81,7 @@ def get_gift(gift: GiftDep) -> GiftPublic:
     summary="List the animals a gift brought",
     responses=problem_responses(404, 422),
 )
-def list_gift_animals(session: SessionDep, gift: GiftDep, page: PageDep) -> Page[AnimalPublic]:
+def list_gift_animals(session: SessionDep, gift: GiftDep, page: PageDep) -> Page[Animal]:
     """The animals whose origin is this gift, ordered by id."""
     items, total = gift_service.list_animals(
         session=session, gift=gift, limit=page.limit, offset=page.offset

@@ -20,6 +20,7 @@ from app.models.enums import Category, IncidentStatus
 from app.models.incident import (
     IncidentEventPublic,
     TransitionRequest,
+    WelfareIncident,
     WelfareIncidentPublic,
     WelfareIncidentUpdate,
 )
@@ -67,7 +68,7 @@ def list_incidents(
     sort: Annotated[
         IncidentSort, Query(description="recent: last observed first; severity: most severe.")
     ] = IncidentSort.recent,
-) -> Page[WelfareIncidentPublic]:
+) -> Page[WelfareIncident]:
     """Incidents filtered by zoo, subject, status, category, severity and observation window."""
     items, total = incident_service.list_incidents(
         session=session,

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Response, status
 from app.api.deps import AdminDep, IdPath, PageDep, SessionDep
 from app.api.guard import GuardedRoute
 from app.core.errors import WRITE_ERRORS, problem_responses
-from app.models.api_key import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic
+from app.models.api_key import ApiKey, ApiKeyCreate, ApiKeyCreated, ApiKeyPublic
 from app.models.page import Page
 from app.services import api_keys as api_key_service
 
@@ -45,7 +45,7 @@ def list_keys(
     actor: AdminDep,
     page: PageDep,
     include_revoked: Annotated[bool, Query(description="Include revoked keys.")] = False,
-) -> Page[ApiKeyPublic]:
+) -> Page[ApiKey]:
     """Keys newest first, with their prefix, role and zoos; never a secret or a hash. A key
     limited to some zoos sees only keys limited to some of those zoos."""
     items, total = api_key_service.list_keys(

@@ -9,7 +9,7 @@ from app.api.guard import GuardedRoute
 from app.core.errors import WRITE_ERRORS, problem_responses
 from app.models.enums import CitesAppendix, IucnCategory, TaxonClass
 from app.models.page import Page
-from app.models.species import SpeciesCreate, SpeciesPublic, SpeciesUpdate
+from app.models.species import Species, SpeciesCreate, SpeciesPublic, SpeciesUpdate
 from app.services import species as species_service
 
 router = APIRouter(prefix="/species", tags=["species"], route_class=GuardedRoute)
@@ -28,7 +28,7 @@ def list_species(
     q: Annotated[
         str | None, Query(min_length=1, max_length=100, description="Search both names.")
     ] = None,
-) -> Page[SpeciesPublic]:
+) -> Page[Species]:
     """Species ordered by id, filtered by class, IUCN category, CITES appendix or a search."""
     items, total = species_service.list_species(
         session=session,

@@ -8,7 +8,7 @@ from app.api.deps import AdminDep, PageDep, SessionDep, ZooDep
 from app.api.guard import GuardedRoute
 from app.core.errors import WRITE_ERRORS, problem_responses
 from app.models.page import Page
-from app.models.zoo import ZooCreate, ZooPublic, ZooUpdate
+from app.models.zoo import Zoo, ZooCreate, ZooPublic, ZooUpdate
 from app.services import zoos as zoo_service
 
 router = APIRouter(prefix="/zoos", tags=["zoos"], route_class=GuardedRoute)
@@ -29,7 +29,7 @@ def list_zoos(
     q: Annotated[
         str | None, Query(min_length=1, max_length=100, description="Search name, city, slug.")
     ] = None,
-) -> Page[ZooPublic]:
+) -> Page[Zoo]:
     """Zoos ordered by id, optionally filtered by country or a text search."""
     items, total = zoo_service.list_zoos(
         session=session, country_code=country_code, q=q, limit=page.limit, offset=page.offset
