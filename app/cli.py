@@ -1,12 +1,17 @@
 """The `zoo-registry` command: serve, db upgrade/downgrade, seed, keys, secrets."""
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NoReturn
 
 import typer
 import uvicorn
+from alembic.util.exc import CommandError
+from sqlalchemy import create_engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from app.core import crypto, migrations
@@ -35,9 +40,54 @@ def _configure_cipher(settings: Settings) -> None:
         raise typer.Exit(code=2) from None
 
 
+def _fail(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code=2)
+
+
+def _describe(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (None for in-memory databases and other backends)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def _require_database(settings: Settings, *, migrated: bool = True) -> None:
+    """Stops with one line, before anything is written, when the database is missing (a
+    SQLite file is never created by a command that only uses it), unreachable, or (with
+    `migrated`) not at the latest revision."""
+    db_file = _sqlite_file(settings.database_url)
+    if db_file is not None and not db_file.exists():
+        _fail(f"there is no database at {db_file}; create it with `zoo-registry db upgrade`.")
+    engine = create_engine(settings.database_url)
+    try:
+        current = migrations.current_revision(engine)
+    except DBAPIError as exc:
+        _fail(f"cannot reach the database at {_describe(settings.database_url)}: {_reason(exc)}")
+    finally:
+        engine.dispose()
+    head = migrations.head_revision()
+    if migrated and current != head:
+        _fail(
+            f"the database is at revision {current or 'none'}, not {head}; "
+            "run `zoo-registry db upgrade`."
+        )
+
+
+def _reason(exc: DBAPIError) -> str:
+    lines = str(exc.orig).strip().splitlines() or [type(exc.orig).__name__]
+    return lines[0]
+
+
 @contextmanager
 def _session() -> Iterator[Session]:
     settings = get_settings()
+    _require_database(settings)
     _configure_cipher(settings)
     engine = make_engine(settings)
     try:
@@ -55,6 +105,7 @@ def serve(
 ) -> None:
     """Serves the API with uvicorn."""
     settings = get_settings()
+    _require_database(settings)
     _configure_cipher(settings)  # says why before uvicorn starts its workers
     uvicorn.run(
         "app.main:create_app",
@@ -83,7 +134,7 @@ def db_upgrade(revision: str = typer.Argument("head")) -> None:
     """Migrates the database up to a revision (the latest by default)."""
     settings = get_settings()
     _configure_cipher(settings)  # 0008 encrypts the private fields
-    migrations.upgrade(settings.database_url, revision)
+    _migrate(migrations.upgrade, settings, revision)
     typer.echo(f"database at {revision}")
 
 
@@ -91,9 +142,19 @@ def db_upgrade(revision: str = typer.Argument("head")) -> None:
 def db_downgrade(revision: str = typer.Argument(...)) -> None:
     """Migrates the database down to a revision ('base' removes every table)."""
     settings = get_settings()
+    _require_database(settings, migrated=False)
     _configure_cipher(settings)  # 0008's downgrade decrypts the private fields
-    migrations.downgrade(settings.database_url, revision)
+    _migrate(migrations.downgrade, settings, revision)
     typer.echo(f"database at {revision}")
+
+
+def _migrate(step: Callable[[str, str], None], settings: Settings, revision: str) -> None:
+    try:
+        step(settings.database_url, revision)
+    except DBAPIError as exc:
+        _fail(f"cannot migrate the database at {_describe(settings.database_url)}: {_reason(exc)}")
+    except CommandError as exc:  # an unknown revision
+        _fail(str(exc))
 
 
 @cli.command()
@@ -102,6 +163,7 @@ def seed() -> None:
     from app.seed.loader import load_seed
 
     settings = get_settings()
+    _require_database(settings)
     _configure_cipher(settings)
     engine = make_engine(settings)
     try:
