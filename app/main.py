@@ -26,7 +26,7 @@ from app.core.middleware import (
     SecurityHeadersMiddleware,
 )
 from app.core.observability import Metrics, ObservabilityMiddleware
-from app.core.openapi import document_text_rules
+from app.core.openapi import document_text_rules, operation_id
 from app.core.ratelimit import ClientLimits, WriteRateLimiter
 from app.services.api_keys import KeyCache
 from app.services.key_uses import KeyUses
@@ -104,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,  # each route's name=, e.g. zoos_list
         swagger_ui_parameters={"persistAuthorization": True, "displayRequestDuration": True},
         docs_url=None,  # both served by app/api/routes/docs.py: Swagger UI with a script
         redoc_url=None,  # nonce, ReDoc without its CDN logo

@@ -4,6 +4,8 @@ security on writes)."""
 
 import difflib
 import json
+import re
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -203,3 +205,80 @@ def test_every_write_requires_the_api_key_and_declares_401_and_403(document: Doc
             wrong.append(f"{name(method, path, operation)}: does not declare {absent}")
     assert writes, "no write operation at all"
     assert wrong == [], "\n".join(wrong)
+
+
+# --- operation ids: short, stable, one per operation (generated clients' function names) ------
+
+OPERATION_IDS = {
+    "GET /healthz": "health_live",
+    "GET /readyz": "health_ready",
+    "GET /metrics": "metrics_get",
+    "POST /api/v1/reports": "reports_submit",
+    "GET /api/v1/reports/{report_id}": "reports_get",
+    "GET /api/v1/zoos/{zoo}/concerns": "zoo_concerns_get",
+    "GET /api/v1/concerns": "concerns_ranking",
+    "GET /api/v1/animals/{animal_id}/concerns": "animal_concerns_get",
+    "GET /api/v1/concern-rules": "concern_rules_list",
+    "GET /api/v1/incidents": "incidents_list",
+    "GET /api/v1/incidents/{incident_id}": "incidents_get",
+    "PATCH /api/v1/incidents/{incident_id}": "incidents_update",
+    "POST /api/v1/incidents/{incident_id}/transitions": "incident_transitions_create",
+    "GET /api/v1/incidents/{incident_id}/history": "incident_history_list",
+    "GET /api/v1/incidents/{incident_id}/reports": "incident_reports_list",
+    "GET /api/v1/zoos": "zoos_list",
+    "POST /api/v1/zoos": "zoos_create",
+    "GET /api/v1/zoos/{zoo}": "zoos_get",
+    "PATCH /api/v1/zoos/{zoo}": "zoos_update",
+    "DELETE /api/v1/zoos/{zoo}": "zoos_delete",
+    "GET /api/v1/species": "species_list",
+    "POST /api/v1/species": "species_create",
+    "GET /api/v1/species/{species_id}": "species_get",
+    "PATCH /api/v1/species/{species_id}": "species_update",
+    "DELETE /api/v1/species/{species_id}": "species_delete",
+    "GET /api/v1/enclosures": "enclosures_list",
+    "POST /api/v1/enclosures": "enclosures_create",
+    "GET /api/v1/enclosures/{enclosure_id}": "enclosures_get",
+    "PATCH /api/v1/enclosures/{enclosure_id}": "enclosures_update",
+    "DELETE /api/v1/enclosures/{enclosure_id}": "enclosures_delete",
+    "GET /api/v1/gifts": "gifts_list",
+    "POST /api/v1/gifts": "gifts_create",
+    "GET /api/v1/gifts/{gift_id}": "gifts_get",
+    "PATCH /api/v1/gifts/{gift_id}": "gifts_update",
+    "DELETE /api/v1/gifts/{gift_id}": "gifts_delete",
+    "GET /api/v1/gifts/{gift_id}/animals": "gift_animals_list",
+    "GET /api/v1/animals": "animals_list",
+    "POST /api/v1/animals": "animals_create",
+    "GET /api/v1/animals/{animal_id}": "animals_get",
+    "PATCH /api/v1/animals/{animal_id}": "animals_update",
+    "DELETE /api/v1/animals/{animal_id}": "animals_delete",
+    "POST /api/v1/keys": "keys_create",
+    "GET /api/v1/keys": "keys_list",
+    "GET /api/v1/keys/{key_id}": "keys_get",
+    "POST /api/v1/keys/{key_id}/revoke": "keys_revoke",
+}
+SNAKE_CASE_ID = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
+
+
+def is_fastapi_default(op_id: str, method: str, path: str) -> bool:
+    """FastAPI's default id: the function name, the path with every non-word character as _,
+    then the method (`list_zoos_api_v1_zoos_get`)."""
+    flat_path = re.sub(r"\W", "_", path)
+    return op_id.endswith(f"{flat_path}_{method}")
+
+
+def test_operation_ids_are_the_listed_short_snake_case_ids(document: Document) -> None:
+    found = {f"{m.upper()} {p}": op.get("operationId") for m, p, op in operations(document)}
+    wrong = [
+        f"{name(m, p, op)}"
+        for m, p, op in operations(document)
+        if not SNAKE_CASE_ID.fullmatch(op_id := op.get("operationId", ""))
+        or is_fastapi_default(op_id, m, p)
+    ]
+    assert wrong == [], "operation ids that are missing, not snake_case or FastAPI's default:\n" + (
+        "\n".join(wrong)
+    )
+    counts = Counter(found.values())
+    duplicates = sorted(op_id for op_id, n in counts.items() if n > 1)
+    assert duplicates == [], f"operation ids used more than once: {duplicates}"
+    # Renaming an id breaks every generated client: the list changes only on purpose.
+    assert found == OPERATION_IDS

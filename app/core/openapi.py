@@ -5,14 +5,30 @@ allowed in body text) and bidirectional override and isolate controls; a body's 
 titles must also show something (app/core/text.py). The URL refuses every control character.
 Each string in a request body or a path or query parameter that has no pattern, format or
 enum of its own gets the matching pattern.
+
+Operation ids are each route's `name=` (`operation_id`), short and stable, so generated
+clients get readable names (`api.zoos.zoos_list`) instead of FastAPI's default
+`list_zoos_api_v1_zoos_get`, which changes whenever a path or a function is renamed.
 """
 
+import re
 from typing import Any
+
+from fastapi.routing import APIRoute
 
 from app.core.text import BODY_TEXT_PATTERN, DISPLAY_TEXT_PATTERN, is_display_field
 
 URL_TEXT_PATTERN = r"^[^\u0000-\u001f\u007f]*$"
 METHODS = ("get", "put", "post", "patch", "delete")
+OPERATION_ID = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
+
+
+def operation_id(route: APIRoute) -> str:
+    """The app's `generate_unique_id_function`: a route's operation id is its `name=`, which
+    must be snake_case (tests/test_openapi_contract.py keeps the ids unique and listed)."""
+    if not OPERATION_ID.fullmatch(route.name):
+        raise ValueError(f"route {route.path}: name {route.name!r} is not a snake_case id")
+    return route.name
 
 
 def _constrain(schema: dict[str, Any], pattern: str, display: str | None = None) -> None:

@@ -50,6 +50,7 @@ def _wants_csv(format_: ListFormat | None, accept: str | None) -> bool:
 
 @router.get(
     "/zoos/{zoo}/concerns",
+    name="zoo_concerns_get",
     response_model=Page[ConcernItem],
     summary="A zoo's concern list",
     responses={**CSV_RESPONSE, **problem_responses(404, 422)},
@@ -116,6 +117,7 @@ def as_response(rendered: concern_service.Rendered) -> Response:
 
 @router.get(
     "/concerns",
+    name="concerns_ranking",
     response_model=Page[ZooConcernSummary],
     summary="Every zoo ranked by concern",
     responses=problem_responses(422),
@@ -144,6 +146,7 @@ def ranking(
 
 @router.get(
     "/animals/{animal_id}/concerns",
+    name="animal_concerns_get",
     response_model=ConcernItem,
     summary="One animal's concerns",
     responses=problem_responses(404, 422),
@@ -156,7 +159,12 @@ def animal_concerns(session: SessionDep, settings: SettingsDep, animal: AnimalDe
     return concern_service.unflagged_item(session=session, animal=animal)
 
 
-@router.get("/concern-rules", response_model=list[ConcernRulePublic], summary="The concern rules")
+@router.get(
+    "/concern-rules",
+    name="concern_rules_list",
+    response_model=list[ConcernRulePublic],
+    summary="The concern rules",
+)
 def concern_rules(settings: SettingsDep) -> list[ConcernRulePublic]:
     """Each rule: id, subject (animal or enclosure), what raises it, and its thresholds."""
     return concern_service.rules(settings=settings)

@@ -36,7 +36,7 @@ class Readiness(BaseModel):
     schema_revision: str
 
 
-@router.get("/healthz", response_model=Health, summary="Liveness")
+@router.get("/healthz", name="health_live", response_model=Health, summary="Liveness")
 async def healthz() -> Health:
     """The process is up and answering; says nothing about the database."""
     return Health(status="ok")
@@ -44,6 +44,7 @@ async def healthz() -> Health:
 
 @router.get(
     "/readyz",
+    name="health_ready",
     response_model=Readiness,
     summary="Readiness",
     responses=problem_responses(503),
@@ -74,6 +75,7 @@ async def readyz(request: Request) -> Readiness:
 
 @router.get(
     "/metrics",
+    name="metrics_get",
     summary="Prometheus metrics",
     response_class=PlainTextResponse,
     responses={
