@@ -11,8 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from app.core.config import Settings
+from app.core.errors import Problem
 from app.main import create_app
 
 COMMITTED = Path(__file__).resolve().parents[1] / "openapi.json"
@@ -282,3 +284,53 @@ def test_operation_ids_are_the_listed_short_snake_case_ids(document: Document) -
     assert duplicates == [], f"operation ids used more than once: {duplicates}"
     # Renaming an id breaks every generated client: the list changes only on purpose.
     assert found == OPERATION_IDS
+
+
+# --- error examples and headers ---------------------------------------------------------------
+
+ERROR_HEADERS = {"401": "WWW-Authenticate", "429": "Retry-After", "503": "Retry-After"}
+
+
+def test_every_error_example_is_a_problem_of_its_own_status(document: Document) -> None:
+    checked = 0
+    wrong = []
+    for method, path, operation in operations(document):
+        for status, response in operation["responses"].items():
+            if status[:1] not in {"4", "5"}:
+                continue
+            where = f"{name(method, path, operation)} {status}"
+            media = resolve(document, response)["content"][PROBLEM_MEDIA_TYPE]
+            examples = [resolve(document, e)["value"] for e in media.get("examples", {}).values()]
+            if "example" in media:
+                examples.append(media["example"])
+            if not examples:
+                wrong.append(f"{where}: no example")
+            for example in examples:
+                checked += 1
+                if example.get("status") != int(status):
+                    wrong.append(f"{where}: the example's status is {example.get('status')}")
+                if not example.get("detail", "").strip():
+                    wrong.append(f"{where}: the example has no detail")
+                if status == "422" and not example.get("errors"):
+                    wrong.append(f"{where}: the 422 example lists no field errors")
+                unknown = sorted(set(example) - set(Problem.model_fields))
+                if unknown:
+                    wrong.append(f"{where}: the example has fields Problem lacks: {unknown}")
+                try:
+                    Problem.model_validate(example, strict=True)
+                except ValidationError as exc:
+                    wrong.append(f"{where}: the example is not a Problem: {exc}")
+    assert checked, "no error example at all"
+    assert wrong == [], "\n".join(wrong)
+
+
+def test_errors_document_the_headers_they_carry(document: Document) -> None:
+    wrong = []
+    for method, path, operation in operations(document):
+        for status, header in ERROR_HEADERS.items():
+            if status not in operation["responses"]:
+                continue
+            headers = resolve(document, operation["responses"][status]).get("headers", {})
+            if header not in headers:
+                wrong.append(f"{name(method, path, operation)} {status}: no {header} header")
+    assert wrong == [], "\n".join(wrong)

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from app.core import migrations
-from app.core.errors import DomainError, Unauthorized, problem_responses
+from app.core.errors import DomainError, Unauthorized, problem_example, problem_responses
 
 router = APIRouter(tags=["operations"])
 
@@ -24,6 +24,28 @@ class ServiceUnavailable(DomainError):
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail, headers={"Retry-After": "5"})
+
+
+NOT_READY = {
+    503: {
+        "not_ready": problem_example(
+            503,
+            "not-ready",
+            "The database schema is at no revision, not 0009; run `zoo-registry db upgrade`.",
+            "/readyz",
+        )
+    }
+}
+BAD_METRICS_TOKEN = {
+    401: {
+        "bad_token": problem_example(
+            401,
+            "unauthorized",
+            "/metrics needs Authorization: Bearer <ZWR_METRICS_TOKEN>.",
+            "/metrics",
+        )
+    }
+}
 
 
 class Health(BaseModel):
@@ -47,7 +69,7 @@ async def healthz() -> Health:
     name="health_ready",
     response_model=Readiness,
     summary="Readiness",
-    responses=problem_responses(503),
+    responses=problem_responses(503, examples=NOT_READY),
 )
 async def readyz(request: Request) -> Readiness:
     """Ready when a database slot comes free within 2 s, the database answers and its schema is
@@ -80,7 +102,7 @@ async def readyz(request: Request) -> Readiness:
     response_class=PlainTextResponse,
     responses={
         200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
-        **problem_responses(401),
+        **problem_responses(401, examples=BAD_METRICS_TOKEN),
     },
 )
 async def metrics(request: Request) -> PlainTextResponse:
