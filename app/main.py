@@ -26,7 +26,7 @@ from app.core.middleware import (
     SecurityHeadersMiddleware,
 )
 from app.core.observability import Metrics, ObservabilityMiddleware
-from app.core.openapi import document_text_rules, operation_id
+from app.core.openapi import finish_document, operation_id
 from app.core.ratelimit import ClientLimits, WriteRateLimiter
 from app.services.api_keys import KeyCache
 from app.services.key_uses import KeyUses
@@ -181,7 +181,7 @@ def _finish_openapi(app: FastAPI) -> None:
             schema = build()
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             components.update(problem_schemas())
-            document_text_rules(schema)
+            finish_document(schema)
         return app.openapi_schema  # type: ignore[return-value]
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -20,6 +20,8 @@ from app.core.text import BODY_TEXT_PATTERN, DISPLAY_TEXT_PATTERN, is_display_fi
 
 URL_TEXT_PATTERN = r"^[^\u0000-\u001f\u007f]*$"
 METHODS = ("get", "put", "post", "patch", "delete")
+# A schema marked `NAMED_SCHEMA: "Name"` becomes components.schemas.Name (name_shared_schemas).
+NAMED_SCHEMA = "x-zwr-component"
 OPERATION_ID = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
 
 
@@ -46,6 +48,44 @@ def _constrain(schema: dict[str, Any], pattern: str, display: str | None = None)
     for name, sub in schema.get("properties", {}).items():
         named = display if display is not None and is_display_field(name) else pattern
         _constrain(sub, named, display)
+
+
+def finish_document(document: dict[str, Any]) -> None:
+    """What the app adds to FastAPI's document (app/main.py)."""
+    name_shared_schemas(document)
+    document_text_rules(document)
+
+
+def name_shared_schemas(document: dict[str, Any]) -> None:
+    """Replaces each schema marked `NAMED_SCHEMA: Name` (CountryCode) with a reference to
+    components.schemas.Name, so the enum is stated once and generated clients get one type."""
+    components = document.setdefault("components", {}).setdefault("schemas", {})
+    named: dict[str, dict[str, Any]] = {}
+
+    def visit(node: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                visit(item)
+            return
+        if not isinstance(node, dict):
+            return
+        name = node.pop(NAMED_SCHEMA, None)
+        if name is not None:
+            component = {"title": name, "type": node["type"], "enum": node["enum"]}
+            if "description" in node:
+                component["description"] = node["description"]
+            if named.setdefault(name, component) != component or name in components:
+                raise ValueError(f"two different schemas are named {name}")
+            # The use keeps only the reference (its length limits and title are the enum's).
+            node.clear()
+            node["$ref"] = f"#/components/schemas/{name}"
+            return
+        for value in node.values():
+            visit(value)
+
+    visit(list(components.values()))
+    visit(document.get("paths", {}))
+    components.update(named)
 
 
 def document_text_rules(document: dict[str, Any]) -> None:

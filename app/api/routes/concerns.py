@@ -10,19 +10,17 @@ from fastapi.responses import Response
 from app.api.deps import AnimalDep, PageDep, SessionDep, SettingsDep, ZooRefPath
 from app.api.guard import GuardedRoute
 from app.core.errors import problem_responses
-from app.models.concern import ConcernItem, ConcernRulePublic, ZooConcernSummary
+from app.models.concern import (
+    ConcernItem,
+    ConcernRulePublic,
+    RuleId,
+    SubjectType,
+    ZooConcernSummary,
+)
 from app.models.page import Page
 from app.services import concerns as concern_service
-from app.welfare.rules import RULE_IDS
 
 router = APIRouter(tags=["concerns"], route_class=GuardedRoute)
-
-RuleId = StrEnum("RuleId", {rule_id: rule_id for rule_id in RULE_IDS})  # type: ignore[misc]
-
-
-class SubjectType(StrEnum):
-    animal = "animal"
-    enclosure = "enclosure"
 
 
 class ListFormat(StrEnum):
