@@ -335,3 +335,32 @@ def test_errors_document_the_headers_they_carry(document: Document) -> None:
             if header not in headers:
                 wrong.append(f"{name(method, path, operation)} {status}: no {header} header")
     assert wrong == [], "\n".join(wrong)
+
+
+# --- security, license, servers -----------------------------------------------------------------
+
+KEY_REQUIRED = [{"ApiKey": []}]
+KEY_OPTIONAL = [{}, {"ApiKey": []}]  # public reads: a key may be sent (and a bad one is a 401)
+
+
+def test_every_operation_states_its_security(document: Document) -> None:
+    wrong = []
+    for method, path, operation in operations(document):
+        security = operation.get("security")
+        if not path.startswith("/api/"):
+            expected = (
+                security if security in ([], [{}, {"MetricsToken": []}]) else "[] or optional"
+            )
+        elif method in WRITE_METHODS or path.startswith("/api/v1/keys"):
+            expected = KEY_REQUIRED
+        else:
+            expected = KEY_OPTIONAL
+        if security != expected:
+            wrong.append(f"{name(method, path, operation)}: {security}, not {expected}")
+    assert wrong == [], "\n".join(wrong)
+    assert "security" not in document, "security is per operation, not global"
+
+
+def test_the_document_names_its_license_and_a_relative_server(document: Document) -> None:
+    assert document["info"]["license"] == {"name": "MIT", "identifier": "MIT"}
+    assert [server["url"] for server in document["servers"]] == ["/"]

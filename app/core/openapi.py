@@ -12,6 +12,7 @@ clients get readable names (`api.zoos.zoos_list`) instead of FastAPI's default
 """
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from fastapi.routing import APIRoute
@@ -50,10 +51,43 @@ def _constrain(schema: dict[str, Any], pattern: str, display: str | None = None)
         _constrain(sub, named, display)
 
 
+LICENSE = {"name": "MIT", "identifier": "MIT"}
+# Relative to where the document is served from, so it works behind any host or proxy.
+SERVERS = [{"url": "/", "description": "The server this document is served from."}]
+API_PREFIX = "/api/"
+API_KEY = "ApiKey"
+
+
 def finish_document(document: dict[str, Any]) -> None:
     """What the app adds to FastAPI's document (app/main.py)."""
+    document["info"]["license"] = LICENSE
+    document["servers"] = SERVERS
+    document_security(document)
     name_shared_schemas(document)
     document_text_rules(document)
+
+
+def _operations(document: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for path, item in document.get("paths", {}).items():
+        for method in METHODS:
+            if method in item:
+                yield path, item[method]
+
+
+def document_security(document: dict[str, Any]) -> None:
+    """Every operation states its security. A route that needs a key has FastAPI's
+    `[{"ApiKey": []}]`; every other API operation takes a key if one is sent (a bad one is a
+    401, GuardedRoute): `[{}, {"ApiKey": []}]`, the empty requirement first (anonymous is the
+    usual case). A requirement a route marks optional with `{}` gets it first too; the rest
+    (health checks) need nothing: `[]`."""
+    for path, operation in _operations(document):
+        security = operation.get("security", [])
+        required = [r for r in security if r]
+        if security and {} not in security:
+            continue  # a key is required
+        if not required and path.startswith(API_PREFIX):
+            required = [{API_KEY: []}]
+        operation["security"] = [{}, *required] if required else []
 
 
 def name_shared_schemas(document: dict[str, Any]) -> None:

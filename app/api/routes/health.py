@@ -3,8 +3,9 @@
 import hmac
 
 import anyio
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse
+from fastapi.security import HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
@@ -13,6 +14,14 @@ from app.core import migrations
 from app.core.errors import DomainError, Unauthorized, problem_example, problem_responses
 
 router = APIRouter(tags=["operations"])
+
+# Documents the token /metrics takes (the route compares the header itself): a scheme of its
+# own, optional, since only a server with ZWR_METRICS_TOKEN set asks for it.
+metrics_token = HTTPBearer(
+    auto_error=False,
+    scheme_name="MetricsToken",
+    description="ZWR_METRICS_TOKEN, when the server sets one: `Authorization: Bearer <token>`.",
+)
 
 ADMISSION_WAIT_S = 2.0
 DATABASE_WAIT_S = 5.0
@@ -100,6 +109,8 @@ async def readyz(request: Request) -> Readiness:
     name="metrics_get",
     summary="Prometheus metrics",
     response_class=PlainTextResponse,
+    dependencies=[Depends(metrics_token)],
+    openapi_extra={"security": [{}]},
     responses={
         200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
         **problem_responses(401, examples=BAD_METRICS_TOKEN),
