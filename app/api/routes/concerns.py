@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response
 
-from app.api.deps import AnimalDep, PageDep, SessionDep, SettingsDep, ZooRefPath
+from app.api.deps import MAX_LIMIT, AnimalDep, PageDep, SessionDep, SettingsDep, ZooRefPath
 from app.api.guard import GuardedRoute
 from app.core.errors import problem_responses
 from app.models.concern import (
@@ -161,12 +161,22 @@ async def zoo_concerns_csv(
     request: Request,
     settings: SettingsDep,
     zoo: ZooRefPath,
-    page: PageDep,
     min_severity: Annotated[
         int | None, Query(ge=1, le=5, description="Only flags of this severity or more.")
     ] = None,
     rule: Annotated[list[RuleId] | None, Query(description="Only these rules; repeatable.")] = None,
     subject_type: SubjectType | None = None,
+    # No default page size: a generated client sends a parameter's default, and the file is
+    # the whole list unless a limit is asked for.
+    limit: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=MAX_LIMIT,
+            description=f"Rows of subjects, at most {MAX_LIMIT}; all if omitted.",
+        ),
+    ] = None,
+    offset: Annotated[int, Query(ge=0, le=10_000_000, description="Subjects to skip.")] = 0,
     if_none_match: Annotated[
         str | None,
         Header(max_length=1000, description="An ETag from an earlier response: 304 if unchanged."),
@@ -174,8 +184,9 @@ async def zoo_concerns_csv(
 ) -> Response:
     """The list of `GET /zoos/{zoo}/concerns` as a CSV file, one row per flag, whatever the
     Accept header: its own operation, so that a generated client gets text and never tries to
-    decode it as JSON. The file holds the whole list unless `limit` is given. The same `ETag`
-    and `If-None-Match` rules apply."""
+    decode it as JSON. The file holds the whole list unless `limit` is given (`limit` and
+    `offset` count subjects, as in the JSON list; each subject has a row per flag). The same
+    `ETag` and `If-None-Match` rules apply."""
     state = request.app.state
     rendered = await concern_service.zoo_concern_list(
         sessions=state.read_sessions,
@@ -187,8 +198,8 @@ async def zoo_concerns_csv(
             min_severity=min_severity,
             rule_ids=tuple(sorted(r.value for r in rule)) if rule else None,
             subject_type=subject_type.value if subject_type else None,
-            limit=page.limit if "limit" in request.query_params else None,
-            offset=page.offset,
+            limit=limit,
+            offset=offset,
             as_csv=True,
         ),
         cache=state.concern_cache,
