@@ -59,11 +59,13 @@ def _sqlite_file(url: str) -> Path | None:
 
 def _require_database(settings: Settings, *, migrated: bool = True) -> None:
     """Stops with one line, before anything is written, when the database is missing (a
-    SQLite file is never created by a command that only uses it), unreachable, or (with
-    `migrated`) not at the latest revision."""
+    SQLite file, or its key file, is never created by a command that only uses it), has no
+    key for its private fields, is unreachable, or (with `migrated`) is not at the latest
+    revision. Configures the cipher of the private fields on the way."""
     db_file = _sqlite_file(settings.database_url)
     if db_file is not None and not db_file.exists():
         _fail(f"there is no database at {db_file}; create it with `zoo-registry db upgrade`.")
+    _configure_cipher(settings)
     engine = create_engine(settings.database_url)
     try:
         current = migrations.current_revision(engine)
@@ -88,7 +90,6 @@ def _reason(exc: DBAPIError) -> str:
 def _session() -> Iterator[Session]:
     settings = get_settings()
     _require_database(settings)
-    _configure_cipher(settings)
     engine = make_engine(settings)
     try:
         with Session(engine, expire_on_commit=False) as session:
@@ -106,7 +107,6 @@ def serve(
     """Serves the API with uvicorn."""
     settings = get_settings()
     _require_database(settings)
-    _configure_cipher(settings)  # says why before uvicorn starts its workers
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -143,7 +143,6 @@ def db_downgrade(revision: str = typer.Argument(...)) -> None:
     """Migrates the database down to a revision ('base' removes every table)."""
     settings = get_settings()
     _require_database(settings, migrated=False)
-    _configure_cipher(settings)  # 0008's downgrade decrypts the private fields
     _migrate(migrations.downgrade, settings, revision)
     typer.echo(f"database at {revision}")
 
@@ -164,7 +163,6 @@ def seed() -> None:
 
     settings = get_settings()
     _require_database(settings)
-    _configure_cipher(settings)
     engine = make_engine(settings)
     try:
         counts = load_seed(engine)

@@ -26,7 +26,7 @@ from app.core.middleware import (
     SecurityHeadersMiddleware,
 )
 from app.core.observability import Metrics, ObservabilityMiddleware
-from app.core.openapi import document_text_rules
+from app.core.openapi import finish_document, operation_id
 from app.core.ratelimit import ClientLimits, WriteRateLimiter, sync_storage
 from app.services.api_keys import KeyCache
 from app.services.key_uses import KeyUses
@@ -104,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,  # each route's name=, e.g. zoos_list
         swagger_ui_parameters={"persistAuthorization": True, "displayRequestDuration": True},
         docs_url=None,  # both served by app/api/routes/docs.py: Swagger UI with a script
         redoc_url=None,  # nonce, ReDoc without its CDN logo
@@ -182,7 +183,7 @@ def _finish_openapi(app: FastAPI) -> None:
             schema = build()
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             components.update(problem_schemas())
-            document_text_rules(schema)
+            finish_document(schema)
         return app.openapi_schema  # type: ignore[return-value]
 
     app.openapi = openapi  # type: ignore[method-assign]

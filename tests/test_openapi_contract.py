@@ -4,13 +4,17 @@ security on writes)."""
 
 import difflib
 import json
+import re
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from app.core.config import Settings
+from app.core.errors import Problem
 from app.main import create_app
 
 COMMITTED = Path(__file__).resolve().parents[1] / "openapi.json"
@@ -203,3 +207,160 @@ def test_every_write_requires_the_api_key_and_declares_401_and_403(document: Doc
             wrong.append(f"{name(method, path, operation)}: does not declare {absent}")
     assert writes, "no write operation at all"
     assert wrong == [], "\n".join(wrong)
+
+
+# --- operation ids: short, stable, one per operation (generated clients' function names) ------
+
+OPERATION_IDS = {
+    "GET /healthz": "health_live",
+    "GET /readyz": "health_ready",
+    "GET /metrics": "metrics_get",
+    "POST /api/v1/reports": "reports_submit",
+    "GET /api/v1/reports/{report_id}": "reports_get",
+    "GET /api/v1/zoos/{zoo}/concerns": "zoo_concerns_get",
+    "GET /api/v1/zoos/{zoo}/concerns.csv": "zoo_concerns_csv",
+    "GET /api/v1/concerns": "concerns_ranking",
+    "GET /api/v1/animals/{animal_id}/concerns": "animal_concerns_get",
+    "GET /api/v1/concern-rules": "concern_rules_list",
+    "GET /api/v1/incidents": "incidents_list",
+    "GET /api/v1/incidents/{incident_id}": "incidents_get",
+    "PATCH /api/v1/incidents/{incident_id}": "incidents_update",
+    "POST /api/v1/incidents/{incident_id}/transitions": "incident_transitions_create",
+    "GET /api/v1/incidents/{incident_id}/history": "incident_history_list",
+    "GET /api/v1/incidents/{incident_id}/reports": "incident_reports_list",
+    "GET /api/v1/zoos": "zoos_list",
+    "POST /api/v1/zoos": "zoos_create",
+    "GET /api/v1/zoos/{zoo}": "zoos_get",
+    "PATCH /api/v1/zoos/{zoo}": "zoos_update",
+    "DELETE /api/v1/zoos/{zoo}": "zoos_delete",
+    "GET /api/v1/species": "species_list",
+    "POST /api/v1/species": "species_create",
+    "GET /api/v1/species/{species_id}": "species_get",
+    "PATCH /api/v1/species/{species_id}": "species_update",
+    "DELETE /api/v1/species/{species_id}": "species_delete",
+    "GET /api/v1/enclosures": "enclosures_list",
+    "POST /api/v1/enclosures": "enclosures_create",
+    "GET /api/v1/enclosures/{enclosure_id}": "enclosures_get",
+    "PATCH /api/v1/enclosures/{enclosure_id}": "enclosures_update",
+    "DELETE /api/v1/enclosures/{enclosure_id}": "enclosures_delete",
+    "GET /api/v1/gifts": "gifts_list",
+    "POST /api/v1/gifts": "gifts_create",
+    "GET /api/v1/gifts/{gift_id}": "gifts_get",
+    "PATCH /api/v1/gifts/{gift_id}": "gifts_update",
+    "DELETE /api/v1/gifts/{gift_id}": "gifts_delete",
+    "GET /api/v1/gifts/{gift_id}/animals": "gift_animals_list",
+    "GET /api/v1/animals": "animals_list",
+    "POST /api/v1/animals": "animals_create",
+    "GET /api/v1/animals/{animal_id}": "animals_get",
+    "PATCH /api/v1/animals/{animal_id}": "animals_update",
+    "DELETE /api/v1/animals/{animal_id}": "animals_delete",
+    "POST /api/v1/keys": "keys_create",
+    "GET /api/v1/keys": "keys_list",
+    "GET /api/v1/keys/{key_id}": "keys_get",
+    "POST /api/v1/keys/{key_id}/revoke": "keys_revoke",
+}
+SNAKE_CASE_ID = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
+
+
+def is_fastapi_default(op_id: str, method: str, path: str) -> bool:
+    """FastAPI's default id: the function name, the path with every non-word character as _,
+    then the method (`list_zoos_api_v1_zoos_get`)."""
+    flat_path = re.sub(r"\W", "_", path)
+    return op_id.endswith(f"{flat_path}_{method}")
+
+
+def test_operation_ids_are_the_listed_short_snake_case_ids(document: Document) -> None:
+    found = {f"{m.upper()} {p}": op.get("operationId") for m, p, op in operations(document)}
+    wrong = [
+        f"{name(m, p, op)}"
+        for m, p, op in operations(document)
+        if not SNAKE_CASE_ID.fullmatch(op_id := op.get("operationId", ""))
+        or is_fastapi_default(op_id, m, p)
+    ]
+    assert wrong == [], "operation ids that are missing, not snake_case or FastAPI's default:\n" + (
+        "\n".join(wrong)
+    )
+    counts = Counter(found.values())
+    duplicates = sorted(op_id for op_id, n in counts.items() if n > 1)
+    assert duplicates == [], f"operation ids used more than once: {duplicates}"
+    # Renaming an id breaks every generated client: the list changes only on purpose.
+    assert found == OPERATION_IDS
+
+
+# --- error examples and headers ---------------------------------------------------------------
+
+ERROR_HEADERS = {"401": "WWW-Authenticate", "429": "Retry-After", "503": "Retry-After"}
+
+
+def test_every_error_example_is_a_problem_of_its_own_status(document: Document) -> None:
+    checked = 0
+    wrong = []
+    for method, path, operation in operations(document):
+        for status, response in operation["responses"].items():
+            if status[:1] not in {"4", "5"}:
+                continue
+            where = f"{name(method, path, operation)} {status}"
+            media = resolve(document, response)["content"][PROBLEM_MEDIA_TYPE]
+            examples = [resolve(document, e)["value"] for e in media.get("examples", {}).values()]
+            if "example" in media:
+                examples.append(media["example"])
+            if not examples:
+                wrong.append(f"{where}: no example")
+            for example in examples:
+                checked += 1
+                if example.get("status") != int(status):
+                    wrong.append(f"{where}: the example's status is {example.get('status')}")
+                if not example.get("detail", "").strip():
+                    wrong.append(f"{where}: the example has no detail")
+                if status == "422" and not example.get("errors"):
+                    wrong.append(f"{where}: the 422 example lists no field errors")
+                unknown = sorted(set(example) - set(Problem.model_fields))
+                if unknown:
+                    wrong.append(f"{where}: the example has fields Problem lacks: {unknown}")
+                try:
+                    Problem.model_validate(example, strict=True)
+                except ValidationError as exc:
+                    wrong.append(f"{where}: the example is not a Problem: {exc}")
+    assert checked, "no error example at all"
+    assert wrong == [], "\n".join(wrong)
+
+
+def test_errors_document_the_headers_they_carry(document: Document) -> None:
+    wrong = []
+    for method, path, operation in operations(document):
+        for status, header in ERROR_HEADERS.items():
+            if status not in operation["responses"]:
+                continue
+            headers = resolve(document, operation["responses"][status]).get("headers", {})
+            if header not in headers:
+                wrong.append(f"{name(method, path, operation)} {status}: no {header} header")
+    assert wrong == [], "\n".join(wrong)
+
+
+# --- security, license, servers -----------------------------------------------------------------
+
+KEY_REQUIRED = [{"ApiKey": []}]
+KEY_OPTIONAL = [{}, {"ApiKey": []}]  # public reads: a key may be sent (and a bad one is a 401)
+
+
+def test_every_operation_states_its_security(document: Document) -> None:
+    wrong = []
+    for method, path, operation in operations(document):
+        security = operation.get("security")
+        if not path.startswith("/api/"):
+            expected = (
+                security if security in ([], [{}, {"MetricsToken": []}]) else "[] or optional"
+            )
+        elif method in WRITE_METHODS or path.startswith("/api/v1/keys"):
+            expected = KEY_REQUIRED
+        else:
+            expected = KEY_OPTIONAL
+        if security != expected:
+            wrong.append(f"{name(method, path, operation)}: {security}, not {expected}")
+    assert wrong == [], "\n".join(wrong)
+    assert "security" not in document, "security is per operation, not global"
+
+
+def test_the_document_names_its_license_and_a_relative_server(document: Document) -> None:
+    assert document["info"]["license"] == {"name": "MIT", "identifier": "MIT"}
+    assert [server["url"] for server in document["servers"]] == ["/"]

@@ -21,6 +21,7 @@ from sqlalchemy import Enum as SAEnum
 from sqlmodel import SQLModel
 
 from app.core import text
+from app.core.openapi import NAMED_SCHEMA
 
 # Named constraints make migrations reviewable and reversible (Alembic needs names to drop).
 SQLModel.metadata.naming_convention = {
@@ -97,8 +98,18 @@ def _country_code(value: str) -> str:
     return value
 
 
+# One named enum in the OpenAPI document (components.schemas.CountryCode) that every field
+# refers to (app/core/openapi.py), not the list copied into each schema.
 CountryCode = Annotated[
-    str, AfterValidator(_country_code), Field(json_schema_extra={"enum": COUNTRY_CODES})
+    str,
+    AfterValidator(_country_code),
+    Field(
+        json_schema_extra={
+            "enum": COUNTRY_CODES,
+            "description": "An ISO 3166-1 alpha-2 country code, upper case.",
+            NAMED_SCHEMA: "CountryCode",
+        }
+    ),
 ]
 
 

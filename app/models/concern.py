@@ -1,12 +1,23 @@
 """Concern lists: flagged subjects with their reasons, zoo rankings and the published rules."""
 
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field
 
+from app.welfare.rules import RULE_IDS
+
+# Named enums (components RuleId, SubjectType): the values are the rules' ids and subjects.
+RuleId = StrEnum("RuleId", {rule_id: rule_id for rule_id in RULE_IDS})  # type: ignore[misc]
+
+
+class SubjectType(StrEnum):
+    animal = "animal"
+    enclosure = "enclosure"
+
 
 class ConcernFlag(BaseModel):
-    rule: str = Field(examples=["human_imposed_behaviour"])
+    rule: RuleId = Field(examples=["human_imposed_behaviour"])
     severity: int = Field(ge=1, le=5, examples=[5])
     reason: str = Field(
         examples=[
@@ -29,7 +40,7 @@ class EnclosureRef(BaseModel):
 
 
 class ConcernItem(BaseModel):
-    subject_type: str = Field(examples=["animal"], description="animal or enclosure")
+    subject_type: SubjectType = Field(examples=["animal"], description="animal or enclosure")
     subject_id: int
     zoo_id: int
     name: str = Field(examples=["Dallae"])

@@ -21,6 +21,7 @@ from app.models.base import utcnow
 from app.models.concern import (
     ConcernItem,
     ConcernRulePublic,
+    SubjectType,
     ZooConcernSummary,
     ZooRef,
 )
@@ -439,7 +440,7 @@ def unflagged_item(*, session: Session, animal: Animal) -> ConcernItem:
     animal_id = cast(int, animal.id)  # a stored animal's id
     name, species, enclosure = explain.animal_refs(session, {animal_id})[animal_id]
     return ConcernItem(
-        subject_type="animal",
+        subject_type=SubjectType.animal,
         subject_id=animal_id,
         zoo_id=animal.zoo_id,
         name=name,

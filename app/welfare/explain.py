@@ -11,7 +11,14 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from app.models import Animal, Enclosure, Species, WelfareIncident
-from app.models.concern import ConcernFlag, ConcernItem, EnclosureRef, SpeciesRef
+from app.models.concern import (
+    ConcernFlag,
+    ConcernItem,
+    EnclosureRef,
+    RuleId,
+    SpeciesRef,
+    SubjectType,
+)
 from app.welfare.rules import REASONS, FlagRow, cited_ids
 from app.welfare.sql import among, ids_param
 
@@ -106,7 +113,7 @@ def items(
             name = enclosures[subject_id]
         items.append(
             ConcernItem(
-                subject_type=kind,
+                subject_type=SubjectType(kind),
                 subject_id=subject_id,
                 zoo_id=rows[0].zoo_id,
                 name=name,
@@ -116,7 +123,7 @@ def items(
                 max_severity=rows[0].severity,
                 flags=[
                     ConcernFlag(
-                        rule=f.rule,
+                        rule=RuleId(f.rule),
                         severity=f.severity,
                         reason=REASONS[(f.rule, kind)](f, titles_),
                         incident_ids=f.incident_ids,

@@ -367,6 +367,42 @@ def test_zoo_list_format_json_wins_over_accept(anon_client: TestClient, scene: S
     assert_problem(bad, 422)
 
 
+def test_the_csv_operation_answers_the_same_rows_whatever_the_accept(
+    anon_client: TestClient, scene: Scene
+) -> None:
+    url = f"{API}/zoos/{scene.zoo.slug}/concerns"
+    expected = read_csv(anon_client.get(url, params={"format": "csv"}))
+    for accept in (None, "application/json", "*/*"):
+        headers = {"Accept": accept} if accept else {}
+        response = anon_client.get(f"{url}.csv", headers=headers)
+        assert read_csv(response) == expected
+        assert scene.zoo.slug in response.headers["content-disposition"]
+    filtered = read_csv(anon_client.get(f"{url}.csv", params={"subject_type": "enclosure"}))
+    assert [r["rule"] for r in filtered] == ["overcrowded"]
+    page = read_csv(anon_client.get(f"{url}.csv", params={"limit": 1}))
+    assert {r["subject_id"] for r in page} == {str(scene.smoker.id)}
+    # format is the other operation's parameter: refused here, like any unknown one.
+    assert_problem(anon_client.get(f"{url}.csv", params={"format": "json"}), 422)
+    assert_problem(anon_client.get(f"{API}/zoos/no-such-zoo/concerns.csv"), 404)
+
+
+def test_the_csv_operation_keeps_the_etag_rules_and_the_json_list_apart(
+    anon_client: TestClient, scene: Scene
+) -> None:
+    url = f"{API}/zoos/{scene.zoo.id}/concerns"
+    first = anon_client.get(f"{url}.csv")
+    tag = first.headers["etag"]
+    again = anon_client.get(f"{url}.csv", headers={"If-None-Match": tag})
+    assert again.status_code == 304 and again.headers["etag"] == tag
+    # The same raw query on /concerns is still the JSON list, and its own ETag, every time
+    # (the fast path answers repeated /concerns requests; the CSV must not be among them).
+    for _ in range(2):
+        as_json = anon_client.get(url)
+        assert as_json.headers["content-type"].startswith("application/json")
+        assert as_json.json()["total"] == 3
+        assert as_json.headers["etag"] != tag
+
+
 # --- the list follows writes made through the API ----------------------------------------
 
 

@@ -443,7 +443,7 @@ def test_unhandled_exception_is_a_500_problem_without_a_trace(
     settings: Settings, raiser: Callable[[], Any]
 ) -> None:
     app = create_app(settings)
-    app.add_api_route("/boom", raiser, methods=["GET"])
+    app.add_api_route("/boom", raiser, methods=["GET"], name="boom_get")
     try:
         with TestClient(app, raise_server_exceptions=False) as client:
             response = client.get("/boom")

@@ -16,7 +16,11 @@ router = APIRouter(prefix="/animals", tags=["animals"], route_class=GuardedRoute
 
 
 @router.get(
-    "", response_model=Page[AnimalPublic], summary="List animals", responses=problem_responses(422)
+    "",
+    name="animals_list",
+    response_model=Page[AnimalPublic],
+    summary="List animals",
+    responses=problem_responses(422),
 )
 def list_animals(
     session: SessionDep,
@@ -49,6 +53,7 @@ def list_animals(
 
 @router.post(
     "",
+    name="animals_create",
     response_model=AnimalPublic,
     status_code=status.HTTP_201_CREATED,
     summary="Register an animal",
@@ -66,6 +71,7 @@ def create_animal(
 
 @router.get(
     "/{animal_id}",
+    name="animals_get",
     response_model=AnimalPublic,
     summary="Get an animal",
     responses=problem_responses(404, 422),
@@ -77,6 +83,7 @@ def get_animal(animal: AnimalDep) -> AnimalPublic:
 
 @router.patch(
     "/{animal_id}",
+    name="animals_update",
     response_model=AnimalPublic,
     summary="Update an animal",
     responses=problem_responses(404, 409, 422, *WRITE_ERRORS),
@@ -93,6 +100,7 @@ def update_animal(
 
 @router.delete(
     "/{animal_id}",
+    name="animals_delete",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete a mistaken animal record",
     responses=problem_responses(404, 409, 422, *WRITE_ERRORS),

@@ -7,22 +7,20 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response
 
-from app.api.deps import AnimalDep, PageDep, SessionDep, SettingsDep, ZooRefPath
+from app.api.deps import MAX_LIMIT, AnimalDep, PageDep, SessionDep, SettingsDep, ZooRefPath
 from app.api.guard import GuardedRoute
 from app.core.errors import problem_responses
-from app.models.concern import ConcernItem, ConcernRulePublic, ZooConcernSummary
+from app.models.concern import (
+    ConcernItem,
+    ConcernRulePublic,
+    RuleId,
+    SubjectType,
+    ZooConcernSummary,
+)
 from app.models.page import Page
 from app.services import concerns as concern_service
-from app.welfare.rules import RULE_IDS
 
 router = APIRouter(tags=["concerns"], route_class=GuardedRoute)
-
-RuleId = StrEnum("RuleId", {rule_id: rule_id for rule_id in RULE_IDS})  # type: ignore[misc]
-
-
-class SubjectType(StrEnum):
-    animal = "animal"
-    enclosure = "enclosure"
 
 
 class ListFormat(StrEnum):
@@ -30,16 +28,58 @@ class ListFormat(StrEnum):
     csv = "csv"
 
 
+LIST_ETAG = {
+    "description": "Version tag of this list (weak); send it as If-None-Match.",
+    "required": True,
+    "schema": {"type": "string"},
+    "example": 'W/"12-3f9c2a1be07d4c55"',
+}
+CSV_DISPOSITION = {
+    "description": "A download: the zoo's slug and the date.",
+    "schema": {"type": "string"},
+    "example": 'attachment; filename="korea-central-zoo-concerns-2024-11-20.csv"',
+}
+CSV_MEDIA = {
+    "text/csv": {
+        "schema": {"type": "string"},
+        "example": (
+            "zoo,subject_type,subject_id,name,species,enclosure,score,max_severity,rule,"
+            "severity,reason,incident_ids\r\n"
+            "korea-central-zoo,animal,1,Dallae,Chimpanzee,Ape House,5,5,"
+            "human_imposed_behaviour,5,an open human_interaction incident,1\r\n"
+        ),
+    }
+}
+NOT_MODIFIED = {
+    "description": "Not modified since the ETag sent in If-None-Match.",
+    "headers": {"ETag": LIST_ETAG},
+}
+# The JSON list, with CSV as its second media type: a generated client decodes a 200 by its
+# first (JSON), so for CSV it calls zoo_concerns_csv, whose only media type is CSV.
 CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {
-        "description": "The concern list; as CSV (one row per flag) when asked.",
-        "content": {"text/csv": {"schema": {"type": "string"}}},
+        "description": "The concern list: JSON, or CSV (one row per flag) when asked with "
+        "format=csv or Accept: text/csv.",
+        "content": CSV_MEDIA,
+        "headers": {"ETag": LIST_ETAG, "Content-Disposition": CSV_DISPOSITION},
+    },
+    304: NOT_MODIFIED,
+}
+CSV_ONLY_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The concern list as CSV, one row per flag, with a header row.",
+        "content": CSV_MEDIA,
         "headers": {
-            "ETag": {"description": "Version tag of this list.", "schema": {"type": "string"}}
+            "ETag": LIST_ETAG,
+            "Content-Disposition": {**CSV_DISPOSITION, "required": True},
         },
     },
-    304: {"description": "Not modified since the ETag sent in If-None-Match."},
+    304: NOT_MODIFIED,
 }
+
+
+class CSVResponse(Response):
+    media_type = "text/csv"
 
 
 def _wants_csv(format_: ListFormat | None, accept: str | None) -> bool:
@@ -50,6 +90,7 @@ def _wants_csv(format_: ListFormat | None, accept: str | None) -> bool:
 
 @router.get(
     "/zoos/{zoo}/concerns",
+    name="zoo_concerns_get",
     response_model=Page[ConcernItem],
     summary="A zoo's concern list",
     responses={**CSV_RESPONSE, **problem_responses(404, 422)},
@@ -80,7 +121,11 @@ async def zoo_concerns(
     """The zoo's flagged animals and enclosures, ordered by score (the sum of their flags'
     severities), then by their worst flag. Each flag names its rule, its severity, the reason in
     plain words and the incidents behind it. Responses carry an `ETag`; send it back as
-    `If-None-Match` for a 304 while nothing that could change the list has been written."""
+    `If-None-Match` for a 304 while nothing that could change the list has been written.
+
+    `format=csv` or `Accept: text/csv` answers with the same list as CSV (`text/csv`, the 200's
+    second media type). A generated client decodes this operation's 200 as JSON: for CSV it
+    calls `GET /zoos/{zoo}/concerns.csv` (`zoo_concerns_csv`), which answers only CSV."""
     as_csv = _wants_csv(format, accept)
     whole = as_csv and "limit" not in request.query_params  # a CSV download is the whole list
     state = request.app.state
@@ -105,6 +150,66 @@ async def zoo_concerns(
     return as_response(rendered)
 
 
+@router.get(
+    "/zoos/{zoo}/concerns.csv",
+    name="zoo_concerns_csv",
+    response_class=CSVResponse,
+    summary="A zoo's concern list as CSV",
+    responses={**CSV_ONLY_RESPONSE, **problem_responses(404, 422)},
+)
+async def zoo_concerns_csv(
+    request: Request,
+    settings: SettingsDep,
+    zoo: ZooRefPath,
+    min_severity: Annotated[
+        int | None, Query(ge=1, le=5, description="Only flags of this severity or more.")
+    ] = None,
+    rule: Annotated[list[RuleId] | None, Query(description="Only these rules; repeatable.")] = None,
+    subject_type: SubjectType | None = None,
+    # No default page size: a generated client sends a parameter's default, and the file is
+    # the whole list unless a limit is asked for.
+    limit: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=MAX_LIMIT,
+            description=f"Rows of subjects, at most {MAX_LIMIT}; all if omitted.",
+        ),
+    ] = None,
+    offset: Annotated[int, Query(ge=0, le=10_000_000, description="Subjects to skip.")] = 0,
+    if_none_match: Annotated[
+        str | None,
+        Header(max_length=1000, description="An ETag from an earlier response: 304 if unchanged."),
+    ] = None,
+) -> Response:
+    """The list of `GET /zoos/{zoo}/concerns` as a CSV file, one row per flag, whatever the
+    Accept header: its own operation, so that a generated client gets text and never tries to
+    decode it as JSON. The file holds the whole list unless `limit` is given (`limit` and
+    `offset` count subjects, as in the JSON list; each subject has a row per flag). The same
+    `ETag` and `If-None-Match` rules apply."""
+    state = request.app.state
+    rendered = await concern_service.zoo_concern_list(
+        sessions=state.read_sessions,
+        writer=state.write_sessions,
+        stamps=state.zoo_stamps,
+        settings=settings,
+        ref=zoo,
+        request=concern_service.ListRequest(
+            min_severity=min_severity,
+            rule_ids=tuple(sorted(r.value for r in rule)) if rule else None,
+            subject_type=subject_type.value if subject_type else None,
+            limit=limit,
+            offset=offset,
+            as_csv=True,
+        ),
+        cache=state.concern_cache,
+        if_none_match=if_none_match,
+        # No request alias: the fast path answers /concerns only, and this path's raw query
+        # would otherwise alias the JSON answer of /concerns with the same query.
+    )
+    return as_response(rendered)
+
+
 def as_response(rendered: concern_service.Rendered) -> Response:
     headers = {"ETag": rendered.etag}
     if rendered.not_modified:
@@ -116,6 +221,7 @@ def as_response(rendered: concern_service.Rendered) -> Response:
 
 @router.get(
     "/concerns",
+    name="concerns_ranking",
     response_model=Page[ZooConcernSummary],
     summary="Every zoo ranked by concern",
     responses=problem_responses(422),
@@ -144,6 +250,7 @@ def ranking(
 
 @router.get(
     "/animals/{animal_id}/concerns",
+    name="animal_concerns_get",
     response_model=ConcernItem,
     summary="One animal's concerns",
     responses=problem_responses(404, 422),
@@ -156,7 +263,12 @@ def animal_concerns(session: SessionDep, settings: SettingsDep, animal: AnimalDe
     return concern_service.unflagged_item(session=session, animal=animal)
 
 
-@router.get("/concern-rules", response_model=list[ConcernRulePublic], summary="The concern rules")
+@router.get(
+    "/concern-rules",
+    name="concern_rules_list",
+    response_model=list[ConcernRulePublic],
+    summary="The concern rules",
+)
 def concern_rules(settings: SettingsDep) -> list[ConcernRulePublic]:
     """Each rule: id, subject (animal or enclosure), what raises it, and its thresholds."""
     return concern_service.rules(settings=settings)

@@ -17,6 +17,7 @@ router = APIRouter(prefix="/enclosures", tags=["enclosures"], route_class=Guarde
 
 @router.get(
     "",
+    name="enclosures_list",
     response_model=Page[EnclosurePublic],
     summary="List enclosures",
     responses=problem_responses(422),
@@ -46,6 +47,7 @@ def list_enclosures(
 
 @router.post(
     "",
+    name="enclosures_create",
     response_model=EnclosurePublic,
     status_code=status.HTTP_201_CREATED,
     summary="Add an enclosure",
@@ -62,6 +64,7 @@ def create_enclosure(
 
 @router.get(
     "/{enclosure_id}",
+    name="enclosures_get",
     response_model=EnclosurePublic,
     summary="Get an enclosure",
     responses=problem_responses(404, 422),
@@ -73,6 +76,7 @@ def get_enclosure(enclosure: EnclosureDep) -> EnclosurePublic:
 
 @router.patch(
     "/{enclosure_id}",
+    name="enclosures_update",
     response_model=EnclosurePublic,
     summary="Update an enclosure",
     responses=problem_responses(404, 409, 422, *WRITE_ERRORS),
@@ -89,6 +93,7 @@ def update_enclosure(
 
 @router.delete(
     "/{enclosure_id}",
+    name="enclosures_delete",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete an enclosure",
     responses=problem_responses(404, 409, 422, *WRITE_ERRORS),

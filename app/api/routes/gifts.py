@@ -18,7 +18,11 @@ CountryQuery = Annotated[str | None, Query(min_length=2, max_length=2)]
 
 
 @router.get(
-    "", response_model=Page[GiftPublic], summary="List gifts", responses=problem_responses(422)
+    "",
+    name="gifts_list",
+    response_model=Page[GiftPublic],
+    summary="List gifts",
+    responses=problem_responses(422),
 )
 def list_gifts(
     session: SessionDep,
@@ -50,6 +54,7 @@ def list_gifts(
 
 @router.post(
     "",
+    name="gifts_create",
     response_model=GiftPublic,
     status_code=status.HTTP_201_CREATED,
     summary="Record a gift",
@@ -66,6 +71,7 @@ def create_gift(
 
 @router.get(
     "/{gift_id}",
+    name="gifts_get",
     response_model=GiftPublic,
     summary="Get a gift",
     responses=problem_responses(404, 422),
@@ -77,6 +83,7 @@ def get_gift(gift: GiftDep) -> GiftPublic:
 
 @router.get(
     "/{gift_id}/animals",
+    name="gift_animals_list",
     response_model=Page[AnimalPublic],
     summary="List the animals a gift brought",
     responses=problem_responses(404, 422),
@@ -91,6 +98,7 @@ def list_gift_animals(session: SessionDep, gift: GiftDep, page: PageDep) -> Page
 
 @router.patch(
     "/{gift_id}",
+    name="gifts_update",
     response_model=GiftPublic,
     summary="Update a gift",
     responses=problem_responses(404, 422, *WRITE_ERRORS),
@@ -106,6 +114,7 @@ def update_gift(
 
 @router.delete(
     "/{gift_id}",
+    name="gifts_delete",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete a gift",
     responses=problem_responses(404, 409, 422, *WRITE_ERRORS),

@@ -3,16 +3,25 @@
 import hmac
 
 import anyio
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse
+from fastapi.security import HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from app.core import migrations
-from app.core.errors import DomainError, Unauthorized, problem_responses
+from app.core.errors import DomainError, Unauthorized, problem_example, problem_responses
 
 router = APIRouter(tags=["operations"])
+
+# Documents the token /metrics takes (the route compares the header itself): a scheme of its
+# own, optional, since only a server with ZWR_METRICS_TOKEN set asks for it.
+metrics_token = HTTPBearer(
+    auto_error=False,
+    scheme_name="MetricsToken",
+    description="ZWR_METRICS_TOKEN, when the server sets one: `Authorization: Bearer <token>`.",
+)
 
 ADMISSION_WAIT_S = 2.0
 DATABASE_WAIT_S = 5.0
@@ -26,6 +35,28 @@ class ServiceUnavailable(DomainError):
         super().__init__(detail, headers={"Retry-After": "5"})
 
 
+NOT_READY = {
+    503: {
+        "not_ready": problem_example(
+            503,
+            "not-ready",
+            "The database schema is at no revision, not 0009; run `zoo-registry db upgrade`.",
+            "/readyz",
+        )
+    }
+}
+BAD_METRICS_TOKEN = {
+    401: {
+        "bad_token": problem_example(
+            401,
+            "unauthorized",
+            "/metrics needs Authorization: Bearer <ZWR_METRICS_TOKEN>.",
+            "/metrics",
+        )
+    }
+}
+
+
 class Health(BaseModel):
     status: str
 
@@ -36,7 +67,7 @@ class Readiness(BaseModel):
     schema_revision: str
 
 
-@router.get("/healthz", response_model=Health, summary="Liveness")
+@router.get("/healthz", name="health_live", response_model=Health, summary="Liveness")
 async def healthz() -> Health:
     """The process is up and answering; says nothing about the database."""
     return Health(status="ok")
@@ -44,9 +75,10 @@ async def healthz() -> Health:
 
 @router.get(
     "/readyz",
+    name="health_ready",
     response_model=Readiness,
     summary="Readiness",
-    responses=problem_responses(503),
+    responses=problem_responses(503, examples=NOT_READY),
 )
 async def readyz(request: Request) -> Readiness:
     """Ready when a database slot comes free within 2 s, the database answers and its schema is
@@ -74,11 +106,14 @@ async def readyz(request: Request) -> Readiness:
 
 @router.get(
     "/metrics",
+    name="metrics_get",
     summary="Prometheus metrics",
     response_class=PlainTextResponse,
+    dependencies=[Depends(metrics_token)],
+    openapi_extra={"security": [{}]},
     responses={
         200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
-        **problem_responses(401),
+        **problem_responses(401, examples=BAD_METRICS_TOKEN),
     },
 )
 async def metrics(request: Request) -> PlainTextResponse:

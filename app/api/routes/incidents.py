@@ -44,6 +44,7 @@ ETAG_HEADER = {"ETag": {"description": "The incident's version tag.", "schema": 
 
 @router.get(
     "",
+    name="incidents_list",
     response_model=Page[WelfareIncidentPublic],
     summary="List incidents",
     responses=problem_responses(422),
@@ -89,6 +90,7 @@ def list_incidents(
 
 @router.get(
     "/{incident_id}",
+    name="incidents_get",
     response_model=WelfareIncidentPublic,
     summary="Get an incident",
     responses={200: {"headers": ETAG_HEADER}, **problem_responses(404, 422)},
@@ -101,6 +103,7 @@ def get_incident(incident: IncidentDep, response: Response) -> WelfareIncidentPu
 
 @router.patch(
     "/{incident_id}",
+    name="incidents_update",
     response_model=WelfareIncidentPublic,
     summary="Set an incident's severity or title",
     responses={
@@ -126,6 +129,7 @@ def update_incident(
 
 @router.post(
     "/{incident_id}/transitions",
+    name="incident_transitions_create",
     response_model=WelfareIncidentPublic,
     summary="Change an incident's status",
     responses={
@@ -153,6 +157,7 @@ def transition_incident(
 
 @router.get(
     "/{incident_id}/history",
+    name="incident_history_list",
     response_model=Page[IncidentEventPublic],
     summary="An incident's audit trail",
     responses=problem_responses(401, 404, 422),
@@ -171,6 +176,7 @@ def incident_history(
 
 @router.get(
     "/{incident_id}/reports",
+    name="incident_reports_list",
     response_model=Page[WelfareReportPublic],
     summary="An incident's reports",
     responses=problem_responses(401, 404, 422),

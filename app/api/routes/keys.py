@@ -16,6 +16,7 @@ router = APIRouter(prefix="/keys", tags=["keys"], route_class=GuardedRoute)
 
 @router.post(
     "",
+    name="keys_create",
     response_model=ApiKeyCreated,
     status_code=status.HTTP_201_CREATED,
     summary="Issue an API key",
@@ -36,6 +37,7 @@ def create_key(
 
 @router.get(
     "",
+    name="keys_list",
     response_model=Page[ApiKeyPublic],
     summary="List API keys",
     responses=problem_responses(401, 403, 422),
@@ -60,6 +62,7 @@ def list_keys(
 
 @router.get(
     "/{key_id}",
+    name="keys_get",
     response_model=ApiKeyPublic,
     summary="Get an API key",
     responses=problem_responses(401, 403, 404, 422),
@@ -72,6 +75,7 @@ def get_key(session: SessionDep, actor: AdminDep, key_id: IdPath) -> ApiKeyPubli
 
 @router.post(
     "/{key_id}/revoke",
+    name="keys_revoke",
     response_model=ApiKeyPublic,
     summary="Revoke an API key",
     responses=problem_responses(404, 409, 422, *WRITE_ERRORS),

@@ -17,6 +17,7 @@ router = APIRouter(prefix="/reports", tags=["reports"], route_class=GuardedRoute
 
 @router.post(
     "",
+    name="reports_submit",
     response_model=WelfareReportPublic,
     status_code=status.HTTP_201_CREATED,
     summary="Submit a welfare report",
@@ -60,6 +61,7 @@ async def submit_report(
 
 @router.get(
     "/{report_id}",
+    name="reports_get",
     response_model=WelfareReportPublic,
     summary="Get a report",
     responses=problem_responses(401, 404, 422),

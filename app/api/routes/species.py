@@ -16,7 +16,11 @@ router = APIRouter(prefix="/species", tags=["species"], route_class=GuardedRoute
 
 
 @router.get(
-    "", response_model=Page[SpeciesPublic], summary="List species", responses=problem_responses(422)
+    "",
+    name="species_list",
+    response_model=Page[SpeciesPublic],
+    summary="List species",
+    responses=problem_responses(422),
 )
 def list_species(
     session: SessionDep,
@@ -45,6 +49,7 @@ def list_species(
 
 @router.post(
     "",
+    name="species_create",
     response_model=SpeciesPublic,
     status_code=status.HTTP_201_CREATED,
     summary="Add a species",
@@ -61,6 +66,7 @@ def create_species(
 
 @router.get(
     "/{species_id}",
+    name="species_get",
     response_model=SpeciesPublic,
     summary="Get a species",
     responses=problem_responses(404, 422),
@@ -72,6 +78,7 @@ def get_species(species: SpeciesDep) -> SpeciesPublic:
 
 @router.patch(
     "/{species_id}",
+    name="species_update",
     response_model=SpeciesPublic,
     summary="Update a species",
     responses=problem_responses(404, 409, 422, *WRITE_ERRORS),
@@ -88,6 +95,7 @@ def update_species(
 
 @router.delete(
     "/{species_id}",
+    name="species_delete",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete a species",
     responses=problem_responses(404, 409, 422, *WRITE_ERRORS),

@@ -16,6 +16,7 @@ router = APIRouter(prefix="/zoos", tags=["zoos"], route_class=GuardedRoute)
 
 @router.get(
     "",
+    name="zoos_list",
     response_model=Page[ZooPublic],
     summary="List zoos",
     responses=problem_responses(422),
@@ -39,6 +40,7 @@ def list_zoos(
 
 @router.post(
     "",
+    name="zoos_create",
     response_model=ZooPublic,
     status_code=status.HTTP_201_CREATED,
     summary="Register a zoo",
@@ -54,7 +56,11 @@ def create_zoo(
 
 
 @router.get(
-    "/{zoo}", response_model=ZooPublic, summary="Get a zoo", responses=problem_responses(404, 422)
+    "/{zoo}",
+    name="zoos_get",
+    response_model=ZooPublic,
+    summary="Get a zoo",
+    responses=problem_responses(404, 422),
 )
 def get_zoo(zoo: ZooDep) -> ZooPublic:
     """One zoo, by id or slug."""
@@ -63,6 +69,7 @@ def get_zoo(zoo: ZooDep) -> ZooPublic:
 
 @router.patch(
     "/{zoo}",
+    name="zoos_update",
     response_model=ZooPublic,
     summary="Update a zoo",
     responses=problem_responses(404, 409, 422, *WRITE_ERRORS),
@@ -76,6 +83,7 @@ def update_zoo(session: SessionDep, actor: AdminDep, zoo: ZooDep, zoo_in: ZooUpd
 
 @router.delete(
     "/{zoo}",
+    name="zoos_delete",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete a zoo",
     responses=problem_responses(404, 409, 422, *WRITE_ERRORS),
