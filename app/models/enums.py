@@ -1,4 +1,4 @@
-"""The enumerations of the domain, lower-case strings as DESIGN.md fixes them."""
+"""The enumerations of the domain, lower-case strings as docs/contract.md states them."""
 
 from enum import StrEnum
 

@@ -22,7 +22,7 @@ SEVERITY_DESCRIPTION = "1 minimal, 2 low, 3 moderate, 4 serious, 5 severe."
 OPEN_STATUSES = (IncidentStatus.reported, IncidentStatus.under_review, IncidentStatus.confirmed)
 _OPEN_SQL = "status IN ('reported', 'under_review', 'confirmed')"
 
-# The only allowed status changes (DESIGN.md).
+# The only allowed status changes (docs/contract.md).
 TRANSITIONS: dict[IncidentStatus, tuple[IncidentStatus, ...]] = {
     IncidentStatus.reported: (
         IncidentStatus.under_review,

@@ -86,7 +86,7 @@ class SpeciesCreate(SpeciesBase, InputSchema):
 
 
 def check_domestic(is_domestic: bool, iucn_category: Any) -> None:
-    # DESIGN.md: the IUCN category is null for domestic forms.
+    # docs/contract.md: the IUCN category is null for domestic forms.
     if is_domestic and iucn_category is not None:
         raise ValueError("a domestic form has no IUCN category; leave iucn_category null")
 

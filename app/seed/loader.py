@@ -21,7 +21,7 @@ from app.welfare import cache as concern_cache
 
 
 def seed_facts() -> dict[str, Any]:
-    """The seed data, read from the package (never from ../shared at run time)."""
+    """The seed data, read from the package."""
     facts: dict[str, Any] = json.loads(
         files("app.seed").joinpath("facts.json").read_text(encoding="utf-8")
     )

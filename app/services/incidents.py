@@ -225,12 +225,11 @@ def transition(
 
 
 def may_see_actor_keys(viewer: ApiKey | None, incident: WelfareIncident) -> bool:
-    """Acting keys' ids: admins and the incident's zoo's inspectors. To anyone else an id
-    would link every report one reporter key filed, so they see the role only."""
+    """Acting keys' ids: admins and inspectors whose keys cover the incident's zoo (a
+    zoo-scoped admin only within its zoos). To anyone else an id would link every report one
+    reporter key filed, so they see the role only."""
     if viewer is None:
         return False
-    if viewer.role.includes(Role.admin):
-        return True
     return viewer.role.includes(Role.inspector) and viewer.allows_zoo(incident.zoo_id)
 
 

@@ -428,4 +428,7 @@ def test_may_see_actor_keys(session: Session) -> None:
     assert not incident_service.may_see_actor_keys(key(Role.inspector, [8]), incident)
     assert incident_service.may_see_actor_keys(key(Role.inspector, [7]), incident)
     assert incident_service.may_see_actor_keys(key(Role.inspector, None), incident)
-    assert incident_service.may_see_actor_keys(key(Role.admin, [8]), incident)
+    # A zoo-scoped admin is no exception: other zoos' actors stay hidden from it.
+    assert not incident_service.may_see_actor_keys(key(Role.admin, [8]), incident)
+    assert incident_service.may_see_actor_keys(key(Role.admin, [7]), incident)
+    assert incident_service.may_see_actor_keys(key(Role.admin, None), incident)
