@@ -216,6 +216,7 @@ OPERATION_IDS = {
     "GET /readyz": "health_ready",
     "GET /metrics": "metrics_get",
     "POST /api/v1/reports": "reports_submit",
+    "GET /api/v1/reports": "reports_list",
     "GET /api/v1/reports/{report_id}": "reports_get",
     "GET /api/v1/zoos/{zoo}/concerns": "zoo_concerns_get",
     "GET /api/v1/zoos/{zoo}/concerns.csv": "zoo_concerns_csv",
@@ -351,7 +352,11 @@ def test_every_operation_states_its_security(document: Document) -> None:
             expected = (
                 security if security in ([], [{}, {"MetricsToken": []}]) else "[] or optional"
             )
-        elif method in WRITE_METHODS or path.startswith("/api/v1/keys"):
+        elif (
+            method in WRITE_METHODS
+            or path.startswith("/api/v1/keys")
+            or (method, path) == ("get", "/api/v1/reports")  # a reporter's own reports
+        ):
             expected = KEY_REQUIRED
         else:
             expected = KEY_OPTIONAL

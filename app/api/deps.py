@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, WithJsonSchema
 from sqlmodel import Session
 
 from app.api.guard import Requirement, admitted_key
@@ -17,6 +17,7 @@ from app.core.errors import Unauthorized
 from app.models import Animal, ApiKey, Enclosure, Gift, Species, WelfareIncident, WelfareReport, Zoo
 from app.models.api_key import Role
 from app.models.base import ID_MAX, in_utc
+from app.models.zoo import SLUG_PATTERN
 from app.services import zoos as zoo_service
 from app.services.common import get_or_404
 
@@ -51,14 +52,52 @@ def _iso_text(value: object) -> object:
     return value
 
 
+def _day_start(value: object) -> object:
+    # A plain date is the start of that day in UTC; anything else must name its timezone.
+    value = _iso_text(value)
+    if isinstance(value, str) and DATE_ONLY.match(value):
+        return f"{value}T00:00:00Z"
+    return value
+
+
 ISO_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}")
+DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 DateQuery = Annotated[date | None, BeforeValidator(_iso_text)]
 # In UTC, as compared with the stored times: one that cannot be is a 422, not an overflow.
 AwareDatetimeQuery = Annotated[
-    Annotated[AwareDatetime, AfterValidator(in_utc)] | None, BeforeValidator(_iso_text)
+    Annotated[AwareDatetime, AfterValidator(in_utc)] | None,
+    BeforeValidator(_day_start),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "format": "date-time"},
+                {"type": "string", "format": "date"},
+                {"type": "null"},
+            ]
+        }
+    ),
+]
+TIME_QUERY_HELP = "With a timezone, or a plain date for the start of that day in UTC"
+UpdatedSinceQuery = Annotated[
+    AwareDatetimeQuery,
+    Query(description=f"Only those changed at or after this time. {TIME_QUERY_HELP}."),
 ]
 IdPath = Annotated[int, Path(ge=1, le=ID_MAX)]
 IdQuery = Annotated[int | None, Query(ge=1, le=ID_MAX)]
+
+
+# A zoo filter: its id or its slug (services/zoos.py matches_ref). One no zoo has, an id
+# beyond any zoo's (0 included) or an unknown slug, matches nothing: an empty list, not a 422,
+# as the document's pattern admits any digits.
+ZooRefQuery = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=80,
+        pattern=rf"^(?:[0-9]+|{SLUG_PATTERN[1:-1]})$",
+        description="The zoo's id or slug; one no zoo has gives an empty list.",
+    ),
+]
 
 
 ZooRefPath = Annotated[

@@ -17,6 +17,7 @@ from app.models.base import (
     enum_column,
     id_table_args,
     reject_explicit_null,
+    search_indexes,
     utcnow,
 )
 from app.models.enums import AnimalStatus, Origin, Sex
@@ -60,6 +61,9 @@ class Animal(AnimalBase, table=True):
     gift_id: int | None = Field(default=None, foreign_key="gift.id", index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+search_indexes(Animal.__table__, "name", "identifier")  # type: ignore[attr-defined]
 
 
 class AnimalCreate(AnimalBase, InputSchema):

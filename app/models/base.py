@@ -16,7 +16,7 @@ from pydantic import (
 )
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
-from sqlalchemy import DateTime, TypeDecorator
+from sqlalchemy import DateTime, Index, Table, TypeDecorator, func
 from sqlalchemy import Enum as SAEnum
 from sqlmodel import SQLModel
 
@@ -256,3 +256,17 @@ def reject_explicit_null(*fields: str) -> Any:
         return value
 
     return field_validator(*fields, mode="after")(classmethod(check))
+
+
+def search_indexes(table: Table, *columns: str) -> None:
+    """Declares, for PostgreSQL only, a pg_trgm GIN index on lower(column) for each column:
+    it serves `like_filter`'s lower(column) LIKE '%q%' (app/services/common.py). SQLite gets
+    none and scans (created by migration 0010, which says why)."""
+    for name in columns:
+        label = f"lower_{name}"
+        Index(
+            f"ix_{table.name}_{name}_trgm",
+            func.lower(table.c[name]).label(label),
+            postgresql_using="gin",
+            postgresql_ops={label: "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql")

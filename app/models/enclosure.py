@@ -1,6 +1,6 @@
 """Enclosure: where animals are kept, with the numbers the welfare rules check."""
 
-from datetime import date
+from datetime import date, datetime
 
 from pydantic import ConfigDict
 from sqlalchemy import CheckConstraint, UniqueConstraint
@@ -12,9 +12,12 @@ from app.models.base import (
     TEXT_MAX,
     InputSchema,
     PastDate,
+    UTCDateTime,
     enum_column,
     id_table_args,
     reject_explicit_null,
+    search_indexes,
+    utcnow,
 )
 from app.models.enums import EnclosureClimate, EnclosureKind
 
@@ -41,6 +44,10 @@ class Enclosure(EnclosureBase, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     zoo_id: int = Field(foreign_key="zoo.id", index=True)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+search_indexes(Enclosure.__table__, "name")  # type: ignore[attr-defined]
 
 
 class EnclosureCreate(EnclosureBase, InputSchema):
@@ -90,3 +97,4 @@ class EnclosureUpdate(InputSchema):
 class EnclosurePublic(EnclosureBase):
     id: int
     zoo_id: int
+    updated_at: datetime

@@ -1,6 +1,6 @@
 """Gift: an origin transfer (often diplomatic) that brought animals to a zoo."""
 
-from datetime import date
+from datetime import date, datetime
 
 from pydantic import ConfigDict
 from sqlmodel import Field, SQLModel
@@ -13,8 +13,11 @@ from app.models.base import (
     CountryCode,
     InputSchema,
     PastDate,
+    UTCDateTime,
     id_table_args,
     reject_explicit_null,
+    search_indexes,
+    utcnow,
 )
 from app.models.links import HttpUrlText
 
@@ -38,6 +41,10 @@ class Gift(GiftBase, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     recipient_zoo_id: int | None = Field(default=None, foreign_key="zoo.id", index=True)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+search_indexes(Gift.__table__, "title", "donor_name", "recipient_name", "occasion")  # type: ignore[attr-defined]
 
 
 class GiftCreate(GiftBase, InputSchema):
@@ -94,3 +101,4 @@ class GiftUpdate(InputSchema):
 class GiftPublic(GiftBase):
     id: int
     recipient_zoo_id: int | None
+    updated_at: datetime

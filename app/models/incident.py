@@ -14,6 +14,7 @@ from app.models.base import (
     UTCDateTime,
     enum_column,
     id_table_args,
+    search_indexes,
     utcnow,
 )
 from app.models.enums import Category, EventKind, IncidentStatus
@@ -103,6 +104,9 @@ class WelfareIncident(SQLModel, table=True):
     @property
     def etag(self) -> str:
         return f'"{self.id}-{self.version}"'
+
+
+search_indexes(WelfareIncident.__table__, "title")  # type: ignore[attr-defined]
 
 
 class WelfareIncidentPublic(SQLModel):

@@ -18,6 +18,7 @@ from app.models.base import (
     enum_column,
     id_table_args,
     in_utc,
+    search_indexes,
     utcnow,
 )
 from app.models.enums import Category
@@ -61,6 +62,9 @@ class WelfareReport(SQLModel, table=True):
     evidence_urls: list[str] = Field(default_factory=list, sa_type=JSON)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     api_key_id: int | None = Field(default=None, foreign_key="api_key.id", index=True)
+
+
+search_indexes(WelfareReport.__table__, "title", "description")  # type: ignore[attr-defined]
 
 
 class WelfareReportCreate(InputSchema):

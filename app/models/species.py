@@ -1,12 +1,22 @@
 """Species: what an animal is, and what it needs (group size, space, climate)."""
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import ConfigDict, field_validator, model_validator
 from sqlalchemy import JSON, CheckConstraint
 from sqlmodel import Field, SQLModel
 
-from app.models.base import NAME_MAX, InputSchema, enum_column, id_table_args, reject_explicit_null
+from app.models.base import (
+    NAME_MAX,
+    InputSchema,
+    UTCDateTime,
+    enum_column,
+    id_table_args,
+    reject_explicit_null,
+    search_indexes,
+    utcnow,
+)
 from app.models.enums import (
     CitesAppendix,
     ClimateZone,
@@ -42,6 +52,10 @@ class Species(SpeciesBase, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+search_indexes(Species.__table__, "scientific_name", "common_name")  # type: ignore[attr-defined]
 
 
 def _unique_zones(zones: list[ClimateZone] | None) -> list[ClimateZone] | None:
@@ -125,3 +139,4 @@ class SpeciesUpdate(InputSchema):
 
 class SpeciesPublic(SpeciesBase):
     id: int
+    updated_at: datetime

@@ -17,6 +17,7 @@ from app.models.base import (
     UTCDateTime,
     id_table_args,
     reject_explicit_null,
+    search_indexes,
     utcnow,
 )
 
@@ -59,6 +60,9 @@ class Zoo(ZooBase, table=True):
     # Bumped in the same transaction as any write that can change the zoo's concern list;
     # cached lists are keyed by it (see app/welfare/cache.py). Not part of the API.
     concern_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+
+
+search_indexes(Zoo.__table__, "name", "city", "slug")  # type: ignore[attr-defined]
 
 
 class ZooCreate(ZooBase, InputSchema):

@@ -2,14 +2,17 @@
 zoo, when it names one); identifiers unique in a zoo."""
 
 from collections.abc import Sequence
+from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session, col, or_, select, union
 
 from app.core.errors import Unprocessable, field_error
 from app.models import Animal, ApiKey, Enclosure, Gift, Species, WelfareIncident, WelfareReport, Zoo
 from app.models.animal import AnimalCreate, AnimalUpdate
 from app.models.enums import AnimalStatus, Origin
+from app.services import zoos as zoo_service
 from app.services.access import ensure_zoo_scope
 from app.services.common import (
     apply_update,
@@ -17,29 +20,75 @@ from app.services.common import (
     ensure_absent,
     ensure_unused,
     like_filter,
+    ordering,
     paginate,
     require_ref,
 )
 from app.welfare import cache as concern_cache
 
 
+class AnimalSort(StrEnum):
+    """`field` ascending, `-field` descending (missing values last either way); ties by id."""
+
+    id = "id"
+    id_desc = "-id"
+    name = "name"
+    name_desc = "-name"
+    identifier = "identifier"
+    identifier_desc = "-identifier"
+    birth_date = "birth_date"
+    birth_date_desc = "-birth_date"
+    arrived_on = "arrived_on"
+    arrived_on_desc = "-arrived_on"
+    created_at = "created_at"
+    created_at_desc = "-created_at"
+    updated_at = "updated_at"
+    updated_at_desc = "-updated_at"
+
+
+ANIMAL_SORT_COLUMNS = {
+    "name": Animal.name,
+    "identifier": Animal.identifier,
+    "birth_date": Animal.birth_date,
+    "arrived_on": Animal.arrived_on,
+    "created_at": Animal.created_at,
+    "updated_at": Animal.updated_at,
+}
+
+
+def _search_ids(q: str) -> Any:
+    """The ids of animals whose name, identifier or species' names contain q."""
+    # A union, so that each part uses its own index on PostgreSQL (one OR reaching into
+    # species could use none).
+    return union(
+        select(Animal.id).where(like_filter(Animal.name, q)),
+        select(Animal.id).where(like_filter(Animal.identifier, q)),
+        select(Animal.id)
+        .join(Species, col(Species.id) == col(Animal.species_id))
+        .where(or_(like_filter(Species.common_name, q), like_filter(Species.scientific_name, q))),
+    )
+
+
 def list_animals(
     *,
     session: Session,
-    zoo_id: int | None,
+    zoo_ref: str | None,
     species_id: int | None,
     enclosure_id: int | None,
     status: AnimalStatus | None,
     origin: Origin | None,
     gift_id: int | None,
     q: str | None,
+    updated_since: datetime | None = None,
+    sort: AnimalSort = AnimalSort.id,
     limit: int,
     offset: int,
 ) -> tuple[Sequence[Animal], int]:
-    """Lists animals, filtered by zoo, species, enclosure, status, origin, gift and a search."""
+    """Lists animals, filtered by zoo (id or slug), species, enclosure, status, origin, gift,
+    change time and a search over names, identifier and species names."""
     stmt = select(Animal)
-    if zoo_id is not None:
-        stmt = stmt.where(Animal.zoo_id == zoo_id)
+    if zoo_ref is not None:
+        stmt = stmt.where(zoo_service.matches_ref(Animal.zoo_id, zoo_ref))
     if species_id is not None:
         stmt = stmt.where(Animal.species_id == species_id)
     if enclosure_id is not None:
@@ -51,8 +100,11 @@ def list_animals(
     if gift_id is not None:
         stmt = stmt.where(Animal.gift_id == gift_id)
     if q:
-        stmt = stmt.where(or_(like_filter(Animal.name, q), like_filter(Animal.identifier, q)))
-    return paginate(session, stmt.order_by(col(Animal.id)), limit=limit, offset=offset)
+        stmt = stmt.where(col(Animal.id).in_(_search_ids(q)))
+    if updated_since is not None:
+        stmt = stmt.where(col(Animal.updated_at) >= updated_since)
+    stmt = stmt.order_by(*ordering(sort, ANIMAL_SORT_COLUMNS, id_column=Animal.id))
+    return paginate(session, stmt, limit=limit, offset=offset)
 
 
 def _check_consistency(session: Session, state: dict[str, Any], own_id: int | None) -> None:

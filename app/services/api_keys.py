@@ -5,6 +5,7 @@ import typing
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from sqlalchemy import ColumnElement, and_, cast, exists, func
 from sqlalchemy.dialects.postgresql import JSONB
@@ -16,7 +17,7 @@ from app.models.api_key import ApiKey, ApiKeyCreate
 from app.models.base import utcnow
 from app.services import zoos as zoo_service
 from app.services.access import ensure_may_issue_key, may_manage_key
-from app.services.common import commit, paginate
+from app.services.common import commit, ordering, paginate
 from app.services.key_uses import KeyUses
 
 
@@ -65,15 +66,40 @@ def _managed_by(actor: ApiKey, dialect: str) -> ColumnElement[bool] | None:
     return and_(func.json_type(ApiKey.zoo_ids) == "array", ~exists(outside))
 
 
+class KeySort(StrEnum):
+    """`field` ascending, `-field` descending (missing times last either way); ties by id,
+    newest first."""
+
+    id = "id"
+    id_desc = "-id"
+    name = "name"
+    name_desc = "-name"
+    created_at = "created_at"
+    created_at_desc = "-created_at"
+    last_used_at = "last_used_at"
+    last_used_at_desc = "-last_used_at"
+    expires_at = "expires_at"
+    expires_at_desc = "-expires_at"
+
+
+KEY_SORT_COLUMNS = {
+    "name": ApiKey.name,
+    "created_at": ApiKey.created_at,
+    "last_used_at": ApiKey.last_used_at,
+    "expires_at": ApiKey.expires_at,
+}
+
+
 def list_keys(
     *,
     session: Session,
     actor: ApiKey | None,
     include_revoked: bool,
+    sort: KeySort = KeySort.id_desc,
     limit: int,
     offset: int,
 ) -> tuple[Sequence[ApiKey], int]:
-    """Lists keys newest first: for a scoped actor only those it may manage (see `get`)."""
+    """Lists keys newest first unless sorted: for a scoped actor only those it may manage."""
     stmt = select(ApiKey)
     if not include_revoked:
         stmt = stmt.where(col(ApiKey.revoked_at).is_(None))
@@ -81,7 +107,8 @@ def list_keys(
         within = _managed_by(actor, session.get_bind().dialect.name)
         if within is not None:
             stmt = stmt.where(within)
-    return paginate(session, stmt.order_by(col(ApiKey.id).desc()), limit=limit, offset=offset)
+    order = ordering(sort, KEY_SORT_COLUMNS, id_column=ApiKey.id, ties_desc=True)
+    return paginate(session, stmt.order_by(*order), limit=limit, offset=offset)
 
 
 def get(*, session: Session, key_id: int, actor: ApiKey | None) -> ApiKey:

@@ -1,12 +1,15 @@
 """Enclosure rules: names unique within a zoo, no delete while animals live there."""
 
 from collections.abc import Sequence
+from datetime import datetime
+from enum import StrEnum
 
 from sqlmodel import Session, col, select
 
 from app.models import Animal, ApiKey, Enclosure, WelfareIncident, WelfareReport, Zoo
 from app.models.enclosure import EnclosureCreate, EnclosureUpdate
 from app.models.enums import EnclosureClimate, EnclosureKind
+from app.services import zoos as zoo_service
 from app.services.access import ensure_zoo_scope
 from app.services.common import (
     apply_update,
@@ -14,33 +17,65 @@ from app.services.common import (
     ensure_absent,
     ensure_unused,
     like_filter,
+    ordering,
     paginate,
     require_ref,
 )
 from app.welfare import cache as concern_cache
 
 
+class EnclosureSort(StrEnum):
+    """`field` ascending, `-field` descending; ties by id."""
+
+    id = "id"
+    id_desc = "-id"
+    name = "name"
+    name_desc = "-name"
+    area_m2 = "area_m2"
+    area_m2_desc = "-area_m2"
+    capacity = "capacity"
+    capacity_desc = "-capacity"
+    last_inspected_on = "last_inspected_on"
+    last_inspected_on_desc = "-last_inspected_on"
+    updated_at = "updated_at"
+    updated_at_desc = "-updated_at"
+
+
+ENCLOSURE_SORT_COLUMNS = {
+    "name": Enclosure.name,
+    "area_m2": Enclosure.area_m2,
+    "capacity": Enclosure.capacity,
+    "last_inspected_on": Enclosure.last_inspected_on,
+    "updated_at": Enclosure.updated_at,
+}
+
+
 def list_enclosures(
     *,
     session: Session,
-    zoo_id: int | None,
+    zoo_ref: str | None,
     kind: EnclosureKind | None,
     climate: EnclosureClimate | None,
     q: str | None,
+    updated_since: datetime | None = None,
+    sort: EnclosureSort = EnclosureSort.id,
     limit: int,
     offset: int,
 ) -> tuple[Sequence[Enclosure], int]:
-    """Lists enclosures, filtered by zoo, kind, climate and a name search."""
+    """Lists enclosures, filtered by zoo (id or slug), kind, climate, change time and name."""
     stmt = select(Enclosure)
-    if zoo_id is not None:
-        stmt = stmt.where(Enclosure.zoo_id == zoo_id)
+    if zoo_ref is not None:
+        stmt = stmt.where(zoo_service.matches_ref(Enclosure.zoo_id, zoo_ref))
     if kind:
         stmt = stmt.where(Enclosure.kind == kind)
     if climate:
         stmt = stmt.where(Enclosure.climate == climate)
     if q:
         stmt = stmt.where(like_filter(Enclosure.name, q))
-    return paginate(session, stmt.order_by(col(Enclosure.id)), limit=limit, offset=offset)
+    if updated_since is not None:
+        stmt = stmt.where(col(Enclosure.updated_at) >= updated_since)
+    stmt = stmt.order_by(*ordering(sort, ENCLOSURE_SORT_COLUMNS, id_column=Enclosure.id))
+    return paginate(session, stmt, limit=limit, offset=offset)
 
 
 def _ensure_name_free(session: Session, zoo_id: int, name: str, own_id: int | None = None) -> None:

@@ -1,23 +1,47 @@
 """Gift rules: the recipient zoo exists, no delete while animals trace their origin to it."""
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
+from enum import StrEnum
 
 from sqlmodel import Session, col, or_, select
 
 from app.core.errors import Unprocessable, field_error
 from app.models import Animal, ApiKey, Gift, Zoo
 from app.models.gift import GiftCreate, GiftUpdate
+from app.services import zoos as zoo_service
 from app.services.access import ensure_zoo_scope
+from app.services.animals import ANIMAL_SORT_COLUMNS, AnimalSort
 from app.services.common import (
     apply_update,
     commit,
     ensure_unused,
     like_filter,
+    ordering,
     paginate,
     require_ref,
 )
 from app.welfare import cache as concern_cache
+
+
+class GiftSort(StrEnum):
+    """`field` ascending, `-field` descending (undated gifts last either way); ties by id."""
+
+    id = "id"
+    id_desc = "-id"
+    title = "title"  # type: ignore[assignment]  # a member named like str.title, on purpose
+    title_desc = "-title"
+    delivered_on = "delivered_on"
+    delivered_on_desc = "-delivered_on"
+    updated_at = "updated_at"
+    updated_at_desc = "-updated_at"
+
+
+GIFT_SORT_COLUMNS = {
+    "title": Gift.title,
+    "delivered_on": Gift.delivered_on,
+    "updated_at": Gift.updated_at,
+}
 
 
 def list_gifts(
@@ -25,21 +49,24 @@ def list_gifts(
     session: Session,
     donor_country: str | None,
     recipient_country: str | None,
-    recipient_zoo_id: int | None,
+    recipient_zoo_ref: str | None,
     delivered_from: date | None,
     delivered_until: date | None,
     q: str | None,
+    updated_since: datetime | None = None,
+    sort: GiftSort = GiftSort.delivered_on_desc,
     limit: int,
     offset: int,
 ) -> tuple[Sequence[Gift], int]:
-    """Lists gifts newest first, filtered by countries, recipient zoo, dates and a search."""
+    """Lists gifts (newest first unless sorted), filtered by countries, recipient zoo (id or
+    slug), dates, change time and a search."""
     stmt = select(Gift)
     if donor_country:
         stmt = stmt.where(Gift.donor_country == donor_country.upper())
     if recipient_country:
         stmt = stmt.where(Gift.recipient_country == recipient_country.upper())
-    if recipient_zoo_id is not None:
-        stmt = stmt.where(Gift.recipient_zoo_id == recipient_zoo_id)
+    if recipient_zoo_ref is not None:
+        stmt = stmt.where(zoo_service.matches_ref(Gift.recipient_zoo_id, recipient_zoo_ref))
     if delivered_from:
         stmt = stmt.where(col(Gift.delivered_on) >= delivered_from)
     if delivered_until:
@@ -50,18 +77,27 @@ def list_gifts(
                 like_filter(Gift.title, q),
                 like_filter(Gift.donor_name, q),
                 like_filter(Gift.recipient_name, q),
+                like_filter(Gift.occasion, q),
             )
         )
-    # Undated gifts last on both databases (PostgreSQL sorts NULL first when descending).
-    stmt = stmt.order_by(col(Gift.delivered_on).desc().nulls_last(), col(Gift.id))
+    if updated_since is not None:
+        stmt = stmt.where(col(Gift.updated_at) >= updated_since)
+    # Undated gifts last on both databases (ordering puts NULL last, whichever the direction).
+    stmt = stmt.order_by(*ordering(sort, GIFT_SORT_COLUMNS, id_column=Gift.id))
     return paginate(session, stmt, limit=limit, offset=offset)
 
 
 def list_animals(
-    *, session: Session, gift: Gift, limit: int, offset: int
+    *,
+    session: Session,
+    gift: Gift,
+    sort: AnimalSort = AnimalSort.id,
+    limit: int,
+    offset: int,
 ) -> tuple[Sequence[Animal], int]:
-    """Lists the animals a gift brought."""
-    stmt = select(Animal).where(Animal.gift_id == gift.id).order_by(col(Animal.id))
+    """Lists the animals a gift brought, by id unless sorted."""
+    stmt = select(Animal).where(Animal.gift_id == gift.id)
+    stmt = stmt.order_by(*ordering(sort, ANIMAL_SORT_COLUMNS, id_column=Animal.id))
     return paginate(session, stmt, limit=limit, offset=offset)
 
 

@@ -5,12 +5,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import UnaryExpression
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, or_, select, union
 
 from app.core.errors import Conflict, DomainError
 from app.core.etags import if_match_allows
-from app.models import ApiKey, IncidentEvent, WelfareIncident
+from app.models import ApiKey, IncidentEvent, WelfareIncident, WelfareReport
 from app.models.api_key import Role
 from app.models.base import utcnow
 from app.models.enums import Category, EventKind, IncidentStatus
@@ -20,8 +19,9 @@ from app.models.incident import (
     TransitionRequest,
     WelfareIncidentUpdate,
 )
+from app.services import zoos as zoo_service
 from app.services.access import ensure_zoo_scope
-from app.services.common import commit, paginate
+from app.services.common import commit, like_filter, ordering, paginate
 from app.welfare import cache as concern_cache
 
 
@@ -31,8 +31,41 @@ class PreconditionFailed(DomainError):
 
 
 class IncidentSort(StrEnum):
+    """`field` ascending, `-field` descending; ties by id, newest first. `recent` (the
+    default) is `-last_observed_at`; `severity` and `-severity` are the most severe first,
+    then the most recently observed (there is no least-severe-first: `severity` kept its
+    meaning from before sorts were general)."""
+
     recent = "recent"
     severity = "severity"
+    severity_desc = "-severity"
+    id = "id"
+    id_desc = "-id"
+    last_observed_at = "last_observed_at"
+    last_observed_at_desc = "-last_observed_at"
+    first_observed_at = "first_observed_at"
+    first_observed_at_desc = "-first_observed_at"
+    report_count = "report_count"
+    report_count_desc = "-report_count"
+    created_at = "created_at"
+    created_at_desc = "-created_at"
+    updated_at = "updated_at"
+    updated_at_desc = "-updated_at"
+
+
+# The values kept from before `sort` took any field: what each stands for.
+INCIDENT_SORT_ALIASES = {
+    IncidentSort.recent: IncidentSort.last_observed_at_desc,
+    IncidentSort.severity: IncidentSort.severity_desc,
+}
+INCIDENT_SORT_COLUMNS = {
+    "severity": (WelfareIncident.severity, WelfareIncident.last_observed_at),
+    "last_observed_at": WelfareIncident.last_observed_at,
+    "first_observed_at": WelfareIncident.first_observed_at,
+    "report_count": WelfareIncident.report_count,
+    "created_at": WelfareIncident.created_at,
+    "updated_at": WelfareIncident.updated_at,
+}
 
 
 def record_event(
@@ -65,10 +98,21 @@ def touch_fields(incident: WelfareIncident) -> None:
     incident.updated_at = utcnow()
 
 
+def _search_ids(q: str) -> Any:
+    """The ids of incidents whose title, or a report's title or description, contains q."""
+    # Public report text only: reporter names and contacts are private (and encrypted).
+    return union(
+        select(WelfareIncident.id).where(like_filter(WelfareIncident.title, q)),
+        select(WelfareReport.incident_id).where(
+            or_(like_filter(WelfareReport.title, q), like_filter(WelfareReport.description, q))
+        ),
+    )
+
+
 def list_incidents(
     *,
     session: Session,
-    zoo_id: int | None,
+    zoo_ref: str | None,
     animal_id: int | None,
     enclosure_id: int | None,
     statuses: list[IncidentStatus] | None,
@@ -76,14 +120,16 @@ def list_incidents(
     min_severity: int | None,
     observed_since: datetime | None,
     observed_until: datetime | None,
-    sort: IncidentSort,
+    q: str | None = None,
+    updated_since: datetime | None = None,
+    sort: IncidentSort = IncidentSort.recent,
     limit: int,
     offset: int,
 ) -> tuple[Sequence[WelfareIncident], int]:
-    """Lists incidents by the given filters, most recent or most severe first."""
+    """Lists incidents by the given filters, most recently observed first unless sorted."""
     stmt = select(WelfareIncident)
-    if zoo_id is not None:
-        stmt = stmt.where(WelfareIncident.zoo_id == zoo_id)
+    if zoo_ref is not None:
+        stmt = stmt.where(zoo_service.matches_ref(WelfareIncident.zoo_id, zoo_ref))
     if animal_id is not None:
         stmt = stmt.where(WelfareIncident.animal_id == animal_id)
     if enclosure_id is not None:
@@ -99,13 +145,13 @@ def list_incidents(
         stmt = stmt.where(WelfareIncident.last_observed_at >= observed_since)
     if observed_until is not None:
         stmt = stmt.where(WelfareIncident.first_observed_at <= observed_until)
-    order: tuple[UnaryExpression[Any], ...]
-    if sort is IncidentSort.severity:
-        order = (col(WelfareIncident.severity).desc(), col(WelfareIncident.last_observed_at).desc())
-    else:
-        order = (col(WelfareIncident.last_observed_at).desc(),)
-    stmt = stmt.order_by(*order, col(WelfareIncident.id).desc())
-    return paginate(session, stmt, limit=limit, offset=offset)
+    if q:
+        stmt = stmt.where(col(WelfareIncident.id).in_(_search_ids(q)))
+    if updated_since is not None:
+        stmt = stmt.where(col(WelfareIncident.updated_at) >= updated_since)
+    sort = INCIDENT_SORT_ALIASES.get(sort, sort)
+    order = ordering(sort, INCIDENT_SORT_COLUMNS, id_column=WelfareIncident.id, ties_desc=True)
+    return paginate(session, stmt.order_by(*order), limit=limit, offset=offset)
 
 
 def _check_etag(incident: WelfareIncident, if_match: str | None) -> None:

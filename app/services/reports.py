@@ -4,6 +4,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any, cast
 
 from sqlalchemy.engine import CursorResult
@@ -27,8 +28,9 @@ from app.models.enums import EventKind, IncidentStatus
 from app.models.incident import OPEN_STATUSES
 from app.models.report import WelfareReportCreate, WelfareReportPublic
 from app.services import incidents as incident_service
+from app.services import zoos as zoo_service
 from app.services.access import ensure_zoo_scope
-from app.services.common import commit, paginate
+from app.services.common import commit, ordering, paginate
 from app.services.report_writes import (
     FILE_NEW_INCIDENT_PG,
     INSERT_EVENTS,
@@ -381,15 +383,68 @@ def _check_key_live(session: Session, actor: ApiKey) -> None:
         raise Unauthorized("The API key has been revoked.")
 
 
+class ReportSort(StrEnum):
+    """`field` ascending, `-field` descending; ties by id."""
+
+    id = "id"
+    id_desc = "-id"
+    observed_at = "observed_at"
+    observed_at_desc = "-observed_at"
+    created_at = "created_at"
+    created_at_desc = "-created_at"
+    severity = "severity"
+    severity_desc = "-severity"
+
+
+REPORT_SORT_COLUMNS = {
+    "observed_at": WelfareReport.observed_at,
+    "created_at": WelfareReport.created_at,
+    "severity": WelfareReport.severity,
+}
+
+
 def list_for_incident(
-    *, session: Session, incident: WelfareIncident, limit: int, offset: int
+    *,
+    session: Session,
+    incident: WelfareIncident,
+    sort: ReportSort = ReportSort.id,
+    limit: int,
+    offset: int,
 ) -> tuple[Sequence[WelfareReport], int]:
-    """The incident's reports, oldest first."""
-    stmt = (
-        select(WelfareReport)
-        .where(WelfareReport.incident_id == incident.id)
-        .order_by(col(WelfareReport.id))
-    )
+    """The incident's reports, oldest first unless sorted."""
+    stmt = select(WelfareReport).where(WelfareReport.incident_id == incident.id)
+    stmt = stmt.order_by(*ordering(sort, REPORT_SORT_COLUMNS, id_column=WelfareReport.id))
+    return paginate(session, stmt, limit=limit, offset=offset)
+
+
+def list_reports(
+    *,
+    session: Session,
+    viewer: ApiKey,
+    zoo_ref: str | None,
+    incident_id: int | None,
+    observed_since: datetime | None,
+    observed_until: datetime | None,
+    sort: ReportSort = ReportSort.id,
+    limit: int,
+    offset: int,
+) -> tuple[Sequence[WelfareReport], int]:
+    """The reports the viewer may list, oldest first unless sorted: a reporter's own, an
+    inspector's or admin's of its zoos (all for a key not limited to zoos)."""
+    stmt = select(WelfareReport)
+    if not viewer.role.includes(Role.inspector):
+        stmt = stmt.where(WelfareReport.api_key_id == viewer.id)
+    elif viewer.zoo_ids is not None:
+        stmt = stmt.where(col(WelfareReport.zoo_id).in_(viewer.zoo_ids))
+    if zoo_ref is not None:
+        stmt = stmt.where(zoo_service.matches_ref(WelfareReport.zoo_id, zoo_ref))
+    if incident_id is not None:
+        stmt = stmt.where(WelfareReport.incident_id == incident_id)
+    if observed_since is not None:
+        stmt = stmt.where(col(WelfareReport.observed_at) >= observed_since)
+    if observed_until is not None:
+        stmt = stmt.where(col(WelfareReport.observed_at) <= observed_until)
+    stmt = stmt.order_by(*ordering(sort, REPORT_SORT_COLUMNS, id_column=WelfareReport.id))
     return paginate(session, stmt, limit=limit, offset=offset)
 
 

@@ -1,6 +1,8 @@
 """Species rules: unique scientific names, domestic forms unassessed, no delete while in use."""
 
 from collections.abc import Sequence
+from datetime import datetime
+from enum import StrEnum
 
 from sqlmodel import Session, col, or_, select
 
@@ -15,9 +17,36 @@ from app.services.common import (
     ensure_absent,
     ensure_unused,
     like_filter,
+    ordering,
     paginate,
 )
 from app.welfare import cache as concern_cache
+
+
+class SpeciesSort(StrEnum):
+    """`field` ascending, `-field` descending; ties by id."""
+
+    id = "id"
+    id_desc = "-id"
+    scientific_name = "scientific_name"
+    scientific_name_desc = "-scientific_name"
+    common_name = "common_name"
+    common_name_desc = "-common_name"
+    min_group_size = "min_group_size"
+    min_group_size_desc = "-min_group_size"
+    min_area_m2 = "min_area_m2"
+    min_area_m2_desc = "-min_area_m2"
+    updated_at = "updated_at"
+    updated_at_desc = "-updated_at"
+
+
+SPECIES_SORT_COLUMNS = {
+    "scientific_name": Species.scientific_name,
+    "common_name": Species.common_name,
+    "min_group_size": Species.min_group_size,
+    "min_area_m2": Species.min_area_m2,
+    "updated_at": Species.updated_at,
+}
 
 
 def list_species(
@@ -28,10 +57,12 @@ def list_species(
     cites_appendix: CitesAppendix | None,
     is_domestic: bool | None,
     q: str | None,
+    updated_since: datetime | None = None,
+    sort: SpeciesSort = SpeciesSort.id,
     limit: int,
     offset: int,
 ) -> tuple[Sequence[Species], int]:
-    """Lists species, filtered by class, status and a search over both names."""
+    """Lists species, filtered by class, status, change time and a search over both names."""
     stmt = select(Species)
     if taxon_class:
         stmt = stmt.where(Species.taxon_class == taxon_class)
@@ -45,7 +76,10 @@ def list_species(
         stmt = stmt.where(
             or_(like_filter(Species.scientific_name, q), like_filter(Species.common_name, q))
         )
-    return paginate(session, stmt.order_by(col(Species.id)), limit=limit, offset=offset)
+    if updated_since is not None:
+        stmt = stmt.where(col(Species.updated_at) >= updated_since)
+    stmt = stmt.order_by(*ordering(sort, SPECIES_SORT_COLUMNS, id_column=Species.id))
+    return paginate(session, stmt, limit=limit, offset=offset)
 
 
 def _ensure_name_free(session: Session, name: str, own_id: int | None = None) -> None:

@@ -1,7 +1,11 @@
 """Zoo rules: unique slugs, lookup by id or slug, no delete while anything refers to it."""
 
 from collections.abc import Sequence
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
 
+from sqlalchemy import ColumnElement, false
 from sqlmodel import Session, col, or_, select
 
 from app.core.errors import NotFound
@@ -15,6 +19,7 @@ from app.services.common import (
     ensure_absent,
     ensure_unused,
     like_filter,
+    ordering,
     paginate,
 )
 from app.welfare import cache as concern_cache
@@ -40,10 +45,60 @@ def get_by_ref(*, session: Session, ref: str) -> Zoo:
     return zoo
 
 
+def matches_ref(column: Any, ref: str) -> ColumnElement[bool]:
+    """A filter: `column` holds the zoo a reference names, an id or a slug looked up in the
+    same statement. A slug no zoo has matches nothing, as an id no zoo has does."""
+    parsed = parse_ref(ref)
+    if parsed is None:
+        return false()
+    if isinstance(parsed, int):
+        return col(column) == parsed
+    return col(column) == select(Zoo.id).where(Zoo.slug == parsed).scalar_subquery()
+
+
+class ZooSort(StrEnum):
+    """`field` ascending, `-field` descending; ties by id."""
+
+    id = "id"
+    id_desc = "-id"
+    name = "name"
+    name_desc = "-name"
+    slug = "slug"
+    slug_desc = "-slug"
+    city = "city"
+    city_desc = "-city"
+    country_code = "country_code"
+    country_code_desc = "-country_code"
+    opened_year = "opened_year"
+    opened_year_desc = "-opened_year"
+    created_at = "created_at"
+    created_at_desc = "-created_at"
+    updated_at = "updated_at"
+    updated_at_desc = "-updated_at"
+
+
+ZOO_SORT_COLUMNS = {
+    "name": Zoo.name,
+    "slug": Zoo.slug,
+    "city": Zoo.city,
+    "country_code": Zoo.country_code,
+    "opened_year": Zoo.opened_year,
+    "created_at": Zoo.created_at,
+    "updated_at": Zoo.updated_at,
+}
+
+
 def list_zoos(
-    *, session: Session, country_code: str | None, q: str | None, limit: int, offset: int
+    *,
+    session: Session,
+    country_code: str | None,
+    q: str | None,
+    updated_since: datetime | None = None,
+    sort: ZooSort = ZooSort.id,
+    limit: int,
+    offset: int,
 ) -> tuple[Sequence[Zoo], int]:
-    """Lists zoos by name, filtered by country and a search over name, city and slug."""
+    """Lists zoos (by id unless sorted), filtered by country, change time and a search."""
     stmt = select(Zoo)
     if country_code:
         stmt = stmt.where(Zoo.country_code == country_code.upper())
@@ -51,7 +106,10 @@ def list_zoos(
         stmt = stmt.where(
             or_(like_filter(Zoo.name, q), like_filter(Zoo.city, q), like_filter(Zoo.slug, q))
         )
-    return paginate(session, stmt.order_by(col(Zoo.id)), limit=limit, offset=offset)
+    if updated_since is not None:
+        stmt = stmt.where(col(Zoo.updated_at) >= updated_since)
+    stmt = stmt.order_by(*ordering(sort, ZOO_SORT_COLUMNS, id_column=Zoo.id))
+    return paginate(session, stmt, limit=limit, offset=offset)
 
 
 def _ensure_slug_free(session: Session, slug: str, own_id: int | None = None) -> None:

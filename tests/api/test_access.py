@@ -72,6 +72,8 @@ PERMISSIONS: dict[tuple[str, str], str] = {
     ("DELETE", "/api/v1/animals/{animal_id}"): ADMIN,
     # reports: reporters submit; a report is readable (reporter details hidden)
     ("POST", "/api/v1/reports"): REPORTER,
+    # the list shows a key what it may see: its own reports, or its zoos' (inspectors)
+    ("GET", "/api/v1/reports"): REPORTER,
     ("GET", "/api/v1/reports/{report_id}"): PUBLIC,
     # incidents: reads public; triage is for inspectors
     ("GET", "/api/v1/incidents"): PUBLIC,
@@ -222,11 +224,14 @@ def test_permission_table_covers_every_route(app: FastAPI) -> None:
 
 
 def test_permission_table_follows_the_stated_rules() -> None:
-    """GETs are public except /keys; zoo writes, deletes and /keys are admin."""
+    """GETs are public except /keys and the report list; zoo writes, deletes and /keys are
+    admin."""
     for (method, path), role in PERMISSIONS.items():
         assert role in ROLE_ORDER
         if path.startswith(f"{API}/keys"):
             assert role == ADMIN, path
+        elif (method, path) == ("GET", f"{API}/reports"):
+            assert role == REPORTER
         elif method == "GET":
             assert role == PUBLIC, path
         elif method == "DELETE" or path.startswith(f"{API}/zoos"):

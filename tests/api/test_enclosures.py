@@ -1,5 +1,6 @@
 """/enclosures: CRUD, names unique within a zoo, no delete while animals are assigned."""
 
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -38,7 +39,7 @@ def test_create_enclosure(client: TestClient, session: Session) -> None:
     response = client.post(ENCLOSURES, json=ape_house(zoo))
     assert response.status_code == 201
     body = response.json()
-    assert body == ape_house(zoo) | {"id": body["id"]}
+    assert body == ape_house(zoo) | {"id": body["id"], "updated_at": body["updated_at"]}
     assert response.headers["location"] == f"{ENCLOSURES}/{body['id']}"
     assert client.get(response.headers["location"]).json() == body
 
@@ -129,7 +130,11 @@ def test_patch_enclosure_changes_only_given_fields(client: TestClient, session: 
     changes = {"has_enrichment": True, "capacity": 6, "last_inspected_on": None}
     response = client.patch(f"{ENCLOSURES}/{created['id']}", json=changes)
     assert response.status_code == 200
-    assert response.json() == created | changes
+    updated = response.json()
+    assert updated == created | changes | {"updated_at": updated["updated_at"]}
+    assert datetime.fromisoformat(updated["updated_at"]) > datetime.fromisoformat(
+        created["updated_at"]
+    )  # stamped
 
 
 @pytest.mark.parametrize(

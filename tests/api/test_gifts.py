@@ -1,6 +1,6 @@
 """/gifts: CRUD, the animals a gift brought, no delete while animals trace to it."""
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import pytest
@@ -38,7 +38,7 @@ def test_create_gift(client: TestClient, session: Session) -> None:
     response = client.post(GIFTS, json=payload)
     assert response.status_code == 201
     body = response.json()
-    assert body == payload | {"id": body["id"]}
+    assert body == payload | {"id": body["id"], "updated_at": body["updated_at"]}
     assert response.headers["location"] == f"{GIFTS}/{body['id']}"
     assert client.get(response.headers["location"]).json() == body
 
@@ -176,7 +176,11 @@ def test_patch_gift_changes_only_given_fields(client: TestClient, session: Sessi
     changes: dict[str, Any] = {"cites_permit_ref": "RU-2024-0001", "source_url": None}
     response = client.patch(f"{GIFTS}/{created['id']}", json=changes)
     assert response.status_code == 200
-    assert response.json() == created | changes
+    updated = response.json()
+    assert updated == created | changes | {"updated_at": updated["updated_at"]}
+    assert datetime.fromisoformat(updated["updated_at"]) > datetime.fromisoformat(
+        created["updated_at"]
+    )  # stamped
 
 
 def test_patch_gift_sets_and_clears_recipient_zoo(client: TestClient, session: Session) -> None:

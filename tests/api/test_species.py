@@ -1,5 +1,7 @@
 """/species: CRUD, unique scientific names, domestic forms, no delete while in use."""
 
+from datetime import datetime
+
 import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
@@ -32,7 +34,7 @@ def test_create_species(client: TestClient) -> None:
     response = client.post(SPECIES, json=CHIMPANZEE)
     assert response.status_code == 201
     body = response.json()
-    assert body == CHIMPANZEE | {"id": body["id"]}
+    assert body == CHIMPANZEE | {"id": body["id"], "updated_at": body["updated_at"]}
     assert response.headers["location"] == f"{SPECIES}/{body['id']}"
     assert client.get(response.headers["location"]).json() == body
 
@@ -136,7 +138,12 @@ def test_patch_species_changes_only_given_fields(client: TestClient) -> None:
         f"{SPECIES}/{created['id']}", json={"min_group_size": 4, "cites_appendix": None}
     )
     assert response.status_code == 200
-    assert response.json() == created | {"min_group_size": 4, "cites_appendix": None}
+    updated = response.json()
+    changes = {"min_group_size": 4, "cites_appendix": None, "updated_at": updated["updated_at"]}
+    assert updated == created | changes
+    assert datetime.fromisoformat(updated["updated_at"]) > datetime.fromisoformat(
+        created["updated_at"]
+    )  # stamped
 
 
 @pytest.mark.parametrize(

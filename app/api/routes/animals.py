@@ -4,13 +4,24 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from app.api.deps import AdminDep, AnimalDep, IdQuery, InspectorDep, PageDep, SessionDep
+from app.api.deps import (
+    AdminDep,
+    AnimalDep,
+    IdQuery,
+    InspectorDep,
+    PageDep,
+    SessionDep,
+    UpdatedSinceQuery,
+    ZooRefQuery,
+)
 from app.api.guard import GuardedRoute
 from app.core.errors import WRITE_ERRORS, problem_responses
-from app.models.animal import Animal, AnimalCreate, AnimalPublic, AnimalUpdate
+from app.models import Animal
+from app.models.animal import AnimalCreate, AnimalPublic, AnimalUpdate
 from app.models.enums import AnimalStatus, Origin
 from app.models.page import Page
 from app.services import animals as animal_service
+from app.services.animals import AnimalSort
 
 router = APIRouter(prefix="/animals", tags=["animals"], route_class=GuardedRoute)
 
@@ -25,26 +36,41 @@ router = APIRouter(prefix="/animals", tags=["animals"], route_class=GuardedRoute
 def list_animals(
     session: SessionDep,
     page: PageDep,
-    zoo_id: IdQuery = None,
+    zoo_id: ZooRefQuery = None,
     species_id: IdQuery = None,
     enclosure_id: IdQuery = None,
     status: AnimalStatus | None = None,
     origin: Origin | None = None,
     gift_id: IdQuery = None,
     q: Annotated[
-        str | None, Query(min_length=1, max_length=100, description="Search name, identifier.")
+        str | None,
+        Query(
+            min_length=1,
+            max_length=100,
+            description="Search name, identifier, and the species' common and scientific names.",
+        ),
     ] = None,
+    updated_since: UpdatedSinceQuery = None,
+    sort: Annotated[
+        AnimalSort,
+        Query(
+            description="`field` ascending or `-field` descending, missing values last; ties by id."
+        ),
+    ] = AnimalSort.id,
 ) -> Page[Animal]:
-    """Animals ordered by id, filtered by zoo, species, enclosure, status, origin or gift."""
+    """Animals ordered by id unless sorted, filtered by zoo (id or slug), species, enclosure,
+    status, origin, gift, change time or a search (`q=chimpanzee` finds every chimpanzee)."""
     items, total = animal_service.list_animals(
         session=session,
-        zoo_id=zoo_id,
+        zoo_ref=zoo_id,
         species_id=species_id,
         enclosure_id=enclosure_id,
         status=status,
         origin=origin,
         gift_id=gift_id,
         q=q,
+        updated_since=updated_since,
+        sort=sort,
         limit=page.limit,
         offset=page.offset,
     )

@@ -4,13 +4,23 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from app.api.deps import AdminDep, EnclosureDep, IdQuery, InspectorDep, PageDep, SessionDep
+from app.api.deps import (
+    AdminDep,
+    EnclosureDep,
+    InspectorDep,
+    PageDep,
+    SessionDep,
+    UpdatedSinceQuery,
+    ZooRefQuery,
+)
 from app.api.guard import GuardedRoute
 from app.core.errors import WRITE_ERRORS, problem_responses
-from app.models.enclosure import Enclosure, EnclosureCreate, EnclosurePublic, EnclosureUpdate
+from app.models import Enclosure
+from app.models.enclosure import EnclosureCreate, EnclosurePublic, EnclosureUpdate
 from app.models.enums import EnclosureClimate, EnclosureKind
 from app.models.page import Page
 from app.services import enclosures as enclosure_service
+from app.services.enclosures import EnclosureSort
 
 router = APIRouter(prefix="/enclosures", tags=["enclosures"], route_class=GuardedRoute)
 
@@ -25,20 +35,28 @@ router = APIRouter(prefix="/enclosures", tags=["enclosures"], route_class=Guarde
 def list_enclosures(
     session: SessionDep,
     page: PageDep,
-    zoo_id: IdQuery = None,
+    zoo_id: ZooRefQuery = None,
     kind: EnclosureKind | None = None,
     climate: EnclosureClimate | None = None,
     q: Annotated[
         str | None, Query(min_length=1, max_length=100, description="Search the name.")
     ] = None,
+    updated_since: UpdatedSinceQuery = None,
+    sort: Annotated[
+        EnclosureSort,
+        Query(description="`field` ascending or `-field` descending; ties by id."),
+    ] = EnclosureSort.id,
 ) -> Page[Enclosure]:
-    """Enclosures ordered by id, filtered by zoo, kind, climate or a name search."""
+    """Enclosures ordered by id unless sorted, filtered by zoo (id or slug), kind, climate,
+    change time or a name search."""
     items, total = enclosure_service.list_enclosures(
         session=session,
-        zoo_id=zoo_id,
+        zoo_ref=zoo_id,
         kind=kind,
         climate=climate,
         q=q,
+        updated_since=updated_since,
+        sort=sort,
         limit=page.limit,
         offset=page.offset,
     )

@@ -4,13 +4,25 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from app.api.deps import AdminDep, DateQuery, GiftDep, IdQuery, InspectorDep, PageDep, SessionDep
+from app.api.deps import (
+    AdminDep,
+    DateQuery,
+    GiftDep,
+    InspectorDep,
+    PageDep,
+    SessionDep,
+    UpdatedSinceQuery,
+    ZooRefQuery,
+)
 from app.api.guard import GuardedRoute
 from app.core.errors import WRITE_ERRORS, problem_responses
-from app.models.animal import Animal, AnimalPublic
-from app.models.gift import Gift, GiftCreate, GiftPublic, GiftUpdate
+from app.models import Animal, Gift
+from app.models.animal import AnimalPublic
+from app.models.gift import GiftCreate, GiftPublic, GiftUpdate
 from app.models.page import Page
 from app.services import gifts as gift_service
+from app.services.animals import AnimalSort
+from app.services.gifts import GiftSort
 
 router = APIRouter(prefix="/gifts", tags=["gifts"], route_class=GuardedRoute)
 
@@ -29,23 +41,38 @@ def list_gifts(
     page: PageDep,
     donor_country: CountryQuery = None,
     recipient_country: CountryQuery = None,
-    recipient_zoo_id: IdQuery = None,
+    recipient_zoo_id: ZooRefQuery = None,
     delivered_from: Annotated[DateQuery, Query(description="ISO date, e.g. 2024-01-01.")] = None,
     delivered_until: Annotated[DateQuery, Query(description="ISO date, e.g. 2024-12-31.")] = None,
     q: Annotated[
         str | None,
-        Query(min_length=1, max_length=100, description="Search title, donor, recipient."),
+        Query(
+            min_length=1,
+            max_length=100,
+            description="Search title, donor, recipient, occasion.",
+        ),
     ] = None,
+    updated_since: UpdatedSinceQuery = None,
+    sort: Annotated[
+        GiftSort,
+        Query(
+            description="`field` ascending or `-field` descending, undated gifts last either "
+            "way; ties by id."
+        ),
+    ] = GiftSort.delivered_on_desc,
 ) -> Page[Gift]:
-    """Gifts newest first, filtered by donor or recipient country, zoo, dates or a search."""
+    """Gifts newest delivery first unless sorted, filtered by donor or recipient country,
+    recipient zoo (id or slug), delivery dates, change time or a search."""
     items, total = gift_service.list_gifts(
         session=session,
         donor_country=donor_country,
         recipient_country=recipient_country,
-        recipient_zoo_id=recipient_zoo_id,
+        recipient_zoo_ref=recipient_zoo_id,
         delivered_from=delivered_from,
         delivered_until=delivered_until,
         q=q,
+        updated_since=updated_since,
+        sort=sort,
         limit=page.limit,
         offset=page.offset,
     )
@@ -88,10 +115,20 @@ def get_gift(gift: GiftDep) -> GiftPublic:
     summary="List the animals a gift brought",
     responses=problem_responses(404, 422),
 )
-def list_gift_animals(session: SessionDep, gift: GiftDep, page: PageDep) -> Page[Animal]:
-    """The animals whose origin is this gift, ordered by id."""
+def list_gift_animals(
+    session: SessionDep,
+    gift: GiftDep,
+    page: PageDep,
+    sort: Annotated[
+        AnimalSort,
+        Query(
+            description="`field` ascending or `-field` descending, missing values last; ties by id."
+        ),
+    ] = AnimalSort.id,
+) -> Page[Animal]:
+    """The animals whose origin is this gift, ordered by id unless sorted."""
     items, total = gift_service.list_animals(
-        session=session, gift=gift, limit=page.limit, offset=page.offset
+        session=session, gift=gift, sort=sort, limit=page.limit, offset=page.offset
     )
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Header, Query, Response
 
 from app.api.deps import (
     OPTIONAL_KEY,
+    TIME_QUERY_HELP,
     AwareDatetimeQuery,
     IdQuery,
     IncidentDep,
@@ -13,14 +14,16 @@ from app.api.deps import (
     OptionalKeyDep,
     PageDep,
     SessionDep,
+    UpdatedSinceQuery,
+    ZooRefQuery,
 )
 from app.api.guard import GuardedRoute
 from app.core.errors import WRITE_ERRORS, problem_responses
+from app.models import WelfareIncident
 from app.models.enums import Category, IncidentStatus
 from app.models.incident import (
     IncidentEventPublic,
     TransitionRequest,
-    WelfareIncident,
     WelfareIncidentPublic,
     WelfareIncidentUpdate,
 )
@@ -29,6 +32,7 @@ from app.models.report import WelfareReportPublic
 from app.services import incidents as incident_service
 from app.services import reports as report_service
 from app.services.incidents import IncidentSort
+from app.services.reports import ReportSort
 
 router = APIRouter(prefix="/incidents", tags=["incidents"], route_class=GuardedRoute)
 
@@ -52,7 +56,7 @@ ETAG_HEADER = {"ETag": {"description": "The incident's version tag.", "schema": 
 def list_incidents(
     session: SessionDep,
     page: PageDep,
-    zoo_id: IdQuery = None,
+    zoo_id: ZooRefQuery = None,
     animal_id: IdQuery = None,
     enclosure_id: IdQuery = None,
     status: Annotated[
@@ -61,19 +65,42 @@ def list_incidents(
     category: Category | None = None,
     min_severity: Annotated[int | None, Query(ge=1, le=5)] = None,
     observed_since: Annotated[
-        AwareDatetimeQuery, Query(description="With a timezone, e.g. 2016-01-01T00:00:00Z.")
+        AwareDatetimeQuery,
+        Query(
+            description=f"Last observed at or after this time. {TIME_QUERY_HELP}, e.g. 2016-01-01."
+        ),
     ] = None,
     observed_until: Annotated[
-        AwareDatetimeQuery, Query(description="With a timezone, e.g. 2024-12-31T23:59:59Z.")
+        AwareDatetimeQuery,
+        Query(
+            description=f"First observed at or before this time. {TIME_QUERY_HELP} (so 2024-12-31 "
+            "leaves that day out), e.g. 2024-12-31T23:59:59Z."
+        ),
     ] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=100,
+            description="Search the title and the reports' titles and descriptions.",
+        ),
+    ] = None,
+    updated_since: UpdatedSinceQuery = None,
     sort: Annotated[
-        IncidentSort, Query(description="recent: last observed first; severity: most severe.")
+        IncidentSort,
+        Query(
+            description="`field` ascending or `-field` descending; ties by id, newest first. "
+            "`recent` (the default) is `-last_observed_at`; `severity` (as `-severity`) is the "
+            "most severe first, then the most recently observed."
+        ),
     ] = IncidentSort.recent,
 ) -> Page[WelfareIncident]:
-    """Incidents filtered by zoo, subject, status, category, severity and observation window."""
+    """Incidents filtered by zoo (id or slug), subject, status, category, severity,
+    observation window, change time or a search of their public text (never reporters'
+    names or contacts); most recently observed first unless sorted."""
     items, total = incident_service.list_incidents(
         session=session,
-        zoo_id=zoo_id,
+        zoo_ref=zoo_id,
         animal_id=animal_id,
         enclosure_id=enclosure_id,
         statuses=status,
@@ -81,6 +108,8 @@ def list_incidents(
         min_severity=min_severity,
         observed_since=observed_since,
         observed_until=observed_until,
+        q=q,
+        updated_since=updated_since,
         sort=sort,
         limit=page.limit,
         offset=page.offset,
@@ -183,11 +212,18 @@ def incident_history(
     openapi_extra=OPTIONAL_KEY,
 )
 def incident_reports(
-    session: SessionDep, incident: IncidentDep, page: PageDep, viewer: OptionalKeyDep
+    session: SessionDep,
+    incident: IncidentDep,
+    page: PageDep,
+    viewer: OptionalKeyDep,
+    sort: Annotated[
+        ReportSort, Query(description="`field` ascending or `-field` descending; ties by id.")
+    ] = ReportSort.id,
 ) -> Page[WelfareReportPublic]:
-    """The reports behind the incident, oldest first; reporter details only for those allowed."""
+    """The reports behind the incident, oldest first unless sorted; reporter details only for
+    those allowed."""
     items, total = report_service.list_for_incident(
-        session=session, incident=incident, limit=page.limit, offset=page.offset
+        session=session, incident=incident, sort=sort, limit=page.limit, offset=page.offset
     )
     public = [report_service.to_public(r, viewer) for r in items]
     return Page(items=public, total=total, limit=page.limit, offset=page.offset)

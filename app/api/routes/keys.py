@@ -7,9 +7,11 @@ from fastapi import APIRouter, Query, Response, status
 from app.api.deps import AdminDep, IdPath, PageDep, SessionDep
 from app.api.guard import GuardedRoute
 from app.core.errors import WRITE_ERRORS, problem_responses
-from app.models.api_key import ApiKey, ApiKeyCreate, ApiKeyCreated, ApiKeyPublic
+from app.models import ApiKey
+from app.models.api_key import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic
 from app.models.page import Page
 from app.services import api_keys as api_key_service
+from app.services.api_keys import KeySort
 
 router = APIRouter(prefix="/keys", tags=["keys"], route_class=GuardedRoute)
 
@@ -47,13 +49,21 @@ def list_keys(
     actor: AdminDep,
     page: PageDep,
     include_revoked: Annotated[bool, Query(description="Include revoked keys.")] = False,
+    sort: Annotated[
+        KeySort,
+        Query(
+            description="`field` ascending or `-field` descending, missing times last; ties by "
+            "id, newest first."
+        ),
+    ] = KeySort.id_desc,
 ) -> Page[ApiKey]:
-    """Keys newest first, with their prefix, role and zoos; never a secret or a hash. A key
-    limited to some zoos sees only keys limited to some of those zoos."""
+    """Keys newest first unless sorted, with their prefix, role and zoos; never a secret or a
+    hash. A key limited to some zoos sees only keys limited to some of those zoos."""
     items, total = api_key_service.list_keys(
         session=session,
         actor=actor,
         include_revoked=include_revoked,
+        sort=sort,
         limit=page.limit,
         offset=page.offset,
     )

@@ -2,15 +2,29 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request, status
+from fastapi import APIRouter, Header, Query, Request, status
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from app.api.deps import OPTIONAL_KEY, OptionalKeyDep, ReportDep, ReportingKeyDep
+from app.api.deps import (
+    OPTIONAL_KEY,
+    TIME_QUERY_HELP,
+    AwareDatetimeQuery,
+    IdQuery,
+    OptionalKeyDep,
+    PageDep,
+    ReportDep,
+    ReporterDep,
+    ReportingKeyDep,
+    SessionDep,
+    ZooRefQuery,
+)
 from app.api.guard import GuardedRoute
 from app.core.errors import WRITE_ERRORS, problem_responses
+from app.models.page import Page
 from app.models.report import WelfareReportCreate, WelfareReportPublic
 from app.services import reports as report_service
+from app.services.reports import ReportSort
 
 router = APIRouter(prefix="/reports", tags=["reports"], route_class=GuardedRoute)
 
@@ -57,6 +71,49 @@ async def submit_report(
         headers["Idempotent-Replayed"] = "true"
     # The body was built from a validated WelfareReportPublic; sent as it is.
     return JSONResponse(result.body, status_code=201, headers=headers)
+
+
+@router.get(
+    "",
+    response_model=Page[WelfareReportPublic],
+    summary="List reports",
+    name="reports_list",
+    responses=problem_responses(401, 403, 422),
+)
+def list_reports(
+    session: SessionDep,
+    viewer: ReporterDep,
+    page: PageDep,
+    zoo_id: ZooRefQuery = None,
+    incident_id: IdQuery = None,
+    observed_since: Annotated[
+        AwareDatetimeQuery,
+        Query(description=f"Observed at or after this time. {TIME_QUERY_HELP}."),
+    ] = None,
+    observed_until: Annotated[
+        AwareDatetimeQuery,
+        Query(description=f"Observed at or before this time. {TIME_QUERY_HELP}."),
+    ] = None,
+    sort: Annotated[
+        ReportSort, Query(description="`field` ascending or `-field` descending; ties by id.")
+    ] = ReportSort.id,
+) -> Page[WelfareReportPublic]:
+    """The reports the key may list, oldest first unless sorted: a reporter key sees the
+    reports it submitted; an inspector or admin key those of its zoos, or every report when
+    it is not limited to zoos. Reporter name and contact are shown as on a single report."""
+    items, total = report_service.list_reports(
+        session=session,
+        viewer=viewer,
+        zoo_ref=zoo_id,
+        incident_id=incident_id,
+        observed_since=observed_since,
+        observed_until=observed_until,
+        sort=sort,
+        limit=page.limit,
+        offset=page.offset,
+    )
+    public = [report_service.to_public(r, viewer) for r in items]
+    return Page(items=public, total=total, limit=page.limit, offset=page.offset)
 
 
 @router.get(

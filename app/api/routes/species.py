@@ -4,13 +4,22 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from app.api.deps import AdminDep, InspectorDep, PageDep, SessionDep, SpeciesDep
+from app.api.deps import (
+    AdminDep,
+    InspectorDep,
+    PageDep,
+    SessionDep,
+    SpeciesDep,
+    UpdatedSinceQuery,
+)
 from app.api.guard import GuardedRoute
 from app.core.errors import WRITE_ERRORS, problem_responses
+from app.models import Species
 from app.models.enums import CitesAppendix, IucnCategory, TaxonClass
 from app.models.page import Page
-from app.models.species import Species, SpeciesCreate, SpeciesPublic, SpeciesUpdate
+from app.models.species import SpeciesCreate, SpeciesPublic, SpeciesUpdate
 from app.services import species as species_service
+from app.services.species import SpeciesSort
 
 router = APIRouter(prefix="/species", tags=["species"], route_class=GuardedRoute)
 
@@ -32,8 +41,13 @@ def list_species(
     q: Annotated[
         str | None, Query(min_length=1, max_length=100, description="Search both names.")
     ] = None,
+    updated_since: UpdatedSinceQuery = None,
+    sort: Annotated[
+        SpeciesSort, Query(description="`field` ascending or `-field` descending; ties by id.")
+    ] = SpeciesSort.id,
 ) -> Page[Species]:
-    """Species ordered by id, filtered by class, IUCN category, CITES appendix or a search."""
+    """Species ordered by id unless sorted, filtered by class, IUCN category, CITES appendix,
+    change time or a search of both names."""
     items, total = species_service.list_species(
         session=session,
         taxon_class=taxon_class,
@@ -41,6 +55,8 @@ def list_species(
         cites_appendix=cites_appendix,
         is_domestic=is_domestic,
         q=q,
+        updated_since=updated_since,
+        sort=sort,
         limit=page.limit,
         offset=page.offset,
     )

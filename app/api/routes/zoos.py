@@ -4,12 +4,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from app.api.deps import AdminDep, PageDep, SessionDep, ZooDep
+from app.api.deps import AdminDep, PageDep, SessionDep, UpdatedSinceQuery, ZooDep
 from app.api.guard import GuardedRoute
 from app.core.errors import WRITE_ERRORS, problem_responses
+from app.models import Zoo
 from app.models.page import Page
-from app.models.zoo import Zoo, ZooCreate, ZooPublic, ZooUpdate
+from app.models.zoo import ZooCreate, ZooPublic, ZooUpdate
 from app.services import zoos as zoo_service
+from app.services.zoos import ZooSort
 
 router = APIRouter(prefix="/zoos", tags=["zoos"], route_class=GuardedRoute)
 
@@ -30,10 +32,21 @@ def list_zoos(
     q: Annotated[
         str | None, Query(min_length=1, max_length=100, description="Search name, city, slug.")
     ] = None,
+    updated_since: UpdatedSinceQuery = None,
+    sort: Annotated[
+        ZooSort, Query(description="`field` ascending or `-field` descending; ties by id.")
+    ] = ZooSort.id,
 ) -> Page[Zoo]:
-    """Zoos ordered by id, optionally filtered by country or a text search."""
+    """Zoos ordered by id unless sorted, filtered by country, change time or a text search
+    (case-insensitive, anywhere in the name, city or slug)."""
     items, total = zoo_service.list_zoos(
-        session=session, country_code=country_code, q=q, limit=page.limit, offset=page.offset
+        session=session,
+        country_code=country_code,
+        q=q,
+        updated_since=updated_since,
+        sort=sort,
+        limit=page.limit,
+        offset=page.offset,
     )
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
