@@ -1,14 +1,16 @@
 """Flagged-welfare queries: per-zoo concern lists (JSON or CSV), the cross-zoo ranking, one
 animal's flags, and the published rules."""
 
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response
 
 from app.api.deps import MAX_LIMIT, AnimalDep, PageDep, SessionDep, SettingsDep, ZooRefPath
 from app.api.guard import GuardedRoute
+from app.core.config import Settings
 from app.core.errors import problem_responses
 from app.models.concern import (
     ConcernItem,
@@ -78,6 +80,70 @@ CSV_ONLY_RESPONSE: dict[int | str, dict[str, Any]] = {
 }
 
 
+@dataclass(frozen=True)
+class ConcernFilters:
+    """The filters both forms of a zoo's list take, as the concern service reads them."""
+
+    min_severity: int | None
+    rule_ids: tuple[str, ...] | None
+    subject_type: str | None
+
+
+async def concern_filters(
+    min_severity: Annotated[
+        int | None, Query(ge=1, le=5, description="Only flags of this severity or more.")
+    ] = None,
+    rule: Annotated[list[RuleId] | None, Query(description="Only these rules; repeatable.")] = None,
+    subject_type: SubjectType | None = None,
+) -> ConcernFilters:
+    return ConcernFilters(
+        min_severity=min_severity,
+        rule_ids=tuple(sorted(r.value for r in rule)) if rule else None,
+        subject_type=subject_type.value if subject_type else None,
+    )
+
+
+ConcernFiltersDep = Annotated[ConcernFilters, Depends(concern_filters)]
+IfNoneMatch = Annotated[
+    str | None,
+    Header(max_length=1000, description="An ETag from an earlier response: 304 if unchanged."),
+]
+
+
+async def _zoo_list(
+    request: Request,
+    settings: Settings,
+    zoo: str,
+    filters: ConcernFilters,
+    *,
+    limit: int | None,
+    offset: int,
+    as_csv: bool,
+    if_none_match: str | None,
+    alias: concern_service.RequestAlias | None,
+) -> Response:
+    state = request.app.state
+    rendered = await concern_service.zoo_concern_list(
+        sessions=state.read_sessions,
+        writer=state.write_sessions,
+        stamps=state.zoo_stamps,
+        settings=settings,
+        ref=zoo,
+        request=concern_service.ListRequest(
+            min_severity=filters.min_severity,
+            rule_ids=filters.rule_ids,
+            subject_type=filters.subject_type,
+            limit=limit,
+            offset=offset,
+            as_csv=as_csv,
+        ),
+        cache=state.concern_cache,
+        if_none_match=if_none_match,
+        alias=alias,
+    )
+    return as_response(rendered)
+
+
 class CSVResponse(Response):
     media_type = "text/csv"
 
@@ -100,11 +166,7 @@ async def zoo_concerns(
     settings: SettingsDep,
     zoo: ZooRefPath,
     page: PageDep,
-    min_severity: Annotated[
-        int | None, Query(ge=1, le=5, description="Only flags of this severity or more.")
-    ] = None,
-    rule: Annotated[list[RuleId] | None, Query(description="Only these rules; repeatable.")] = None,
-    subject_type: SubjectType | None = None,
+    filters: ConcernFiltersDep,
     format: Annotated[
         ListFormat | None,
         Query(
@@ -113,10 +175,7 @@ async def zoo_concerns(
         ),
     ] = None,
     accept: Annotated[str | None, Header(max_length=1000, include_in_schema=False)] = None,
-    if_none_match: Annotated[
-        str | None,
-        Header(max_length=1000, description="An ETag from an earlier response: 304 if unchanged."),
-    ] = None,
+    if_none_match: IfNoneMatch = None,
 ) -> Page[ConcernItem] | Response:
     """The zoo's flagged animals and enclosures, ordered by score (the sum of their flags'
     severities), then by their worst flag. Each flag names its rule, its severity, the reason in
@@ -128,26 +187,17 @@ async def zoo_concerns(
     calls `GET /zoos/{zoo}/concerns.csv` (`zoo_concerns_csv`), which answers only CSV."""
     as_csv = _wants_csv(format, accept)
     whole = as_csv and "limit" not in request.query_params  # a CSV download is the whole list
-    state = request.app.state
-    rendered = await concern_service.zoo_concern_list(
-        sessions=state.read_sessions,
-        writer=state.write_sessions,
-        stamps=state.zoo_stamps,
-        settings=settings,
-        ref=zoo,
-        request=concern_service.ListRequest(
-            min_severity=min_severity,
-            rule_ids=tuple(sorted(r.value for r in rule)) if rule else None,
-            subject_type=subject_type.value if subject_type else None,
-            limit=None if whole else page.limit,
-            offset=page.offset,
-            as_csv=as_csv,
-        ),
-        cache=state.concern_cache,
+    return await _zoo_list(
+        request,
+        settings,
+        zoo,
+        filters,
+        limit=None if whole else page.limit,
+        offset=page.offset,
+        as_csv=as_csv,
         if_none_match=if_none_match,
         alias=concern_service.request_alias(zoo, request.scope["query_string"], accept),
     )
-    return as_response(rendered)
 
 
 @router.get(
@@ -161,11 +211,7 @@ async def zoo_concerns_csv(
     request: Request,
     settings: SettingsDep,
     zoo: ZooRefPath,
-    min_severity: Annotated[
-        int | None, Query(ge=1, le=5, description="Only flags of this severity or more.")
-    ] = None,
-    rule: Annotated[list[RuleId] | None, Query(description="Only these rules; repeatable.")] = None,
-    subject_type: SubjectType | None = None,
+    filters: ConcernFiltersDep,
     # No default page size: a generated client sends a parameter's default, and the file is
     # the whole list unless a limit is asked for.
     limit: Annotated[
@@ -177,37 +223,26 @@ async def zoo_concerns_csv(
         ),
     ] = None,
     offset: Annotated[int, Query(ge=0, le=10_000_000, description="Subjects to skip.")] = 0,
-    if_none_match: Annotated[
-        str | None,
-        Header(max_length=1000, description="An ETag from an earlier response: 304 if unchanged."),
-    ] = None,
+    if_none_match: IfNoneMatch = None,
 ) -> Response:
     """The list of `GET /zoos/{zoo}/concerns` as a CSV file, one row per flag, whatever the
     Accept header: its own operation, so that a generated client gets text and never tries to
     decode it as JSON. The file holds the whole list unless `limit` is given (`limit` and
     `offset` count subjects, as in the JSON list; each subject has a row per flag). The same
     `ETag` and `If-None-Match` rules apply."""
-    state = request.app.state
-    rendered = await concern_service.zoo_concern_list(
-        sessions=state.read_sessions,
-        writer=state.write_sessions,
-        stamps=state.zoo_stamps,
-        settings=settings,
-        ref=zoo,
-        request=concern_service.ListRequest(
-            min_severity=min_severity,
-            rule_ids=tuple(sorted(r.value for r in rule)) if rule else None,
-            subject_type=subject_type.value if subject_type else None,
-            limit=limit,
-            offset=offset,
-            as_csv=True,
-        ),
-        cache=state.concern_cache,
+    return await _zoo_list(
+        request,
+        settings,
+        zoo,
+        filters,
+        limit=limit,
+        offset=offset,
+        as_csv=True,
         if_none_match=if_none_match,
         # No request alias: the fast path answers /concerns only, and this path's raw query
         # would otherwise alias the JSON answer of /concerns with the same query.
+        alias=None,
     )
-    return as_response(rendered)
 
 
 def as_response(rendered: concern_service.Rendered) -> Response:
