@@ -206,11 +206,10 @@ class KeyCache:
         """The key a token names if it was seen within `ttl` and is still usable by what never
         changes (secret, expiry); None means: read it. Revocation is not seen here."""
         parts = parse_key(token)
-        entry = self._known.get(parts.prefix) if parts else None
         now = utcnow()
-        if parts is None or entry is None or now - entry[1] > self.ttl:
+        known = self._fresh(parts.prefix, now) if parts else None
+        if parts is None or known is None:
             return None
-        known = entry[0]
         _ensure_usable(parts.secret, known.secret_hash, known.expires_at, now)
         self.uses.record(known.id, now)
         return known.actor
@@ -219,9 +218,13 @@ class KeyCache:
         """Keeps a key just read and checked, for `lookup`."""
         parts = parse_key(token)
         now = utcnow()
-        entry = self._known.get(parts.prefix) if parts else None
-        if parts is not None and (entry is None or now - entry[1] > self.ttl):
+        if parts is not None and self._fresh(parts.prefix, now) is None:
             self._remember(parts.prefix, key, now)
+
+    def _fresh(self, prefix: str, now: datetime) -> _KnownKey | None:
+        """The key known under a prefix, if it was seen within `ttl`."""
+        entry = self._known.get(prefix)
+        return entry[0] if entry is not None and now - entry[1] <= self.ttl else None
 
     def _remember(self, prefix: str, key: ApiKey, now: datetime) -> None:
         known = _KnownKey(
