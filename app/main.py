@@ -179,11 +179,13 @@ def _finish_openapi(app: FastAPI) -> None:
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = build()
+        schema = app.openapi_schema
+        if schema is None:
+            schema = build()  # FastAPI's builder also stores it in app.openapi_schema
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             components.update(problem_schemas())
             finish_document(schema)
-        return app.openapi_schema  # type: ignore[return-value]
+        return schema
 
+    # Replacing app.openapi is FastAPI's documented way to extend the schema; mypy sees a method.
     app.openapi = openapi  # type: ignore[method-assign]

@@ -173,7 +173,7 @@ def require_role(role: Role, *, revocation_checked_by_write: bool = False) -> Ca
         return key
 
     dependency.__name__ = f"require_{role.value}"
-    dependency.requirement = Requirement(role, cached=revocation_checked_by_write)  # type: ignore[attr-defined]
+    dependency.requirement = Requirement(role, cached=revocation_checked_by_write)  # type: ignore[attr-defined]  # read by GuardedRoute
     return dependency
 
 

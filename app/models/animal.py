@@ -63,7 +63,7 @@ class Animal(AnimalBase, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-search_indexes(Animal.__table__, "name", "identifier")  # type: ignore[attr-defined]
+search_indexes(Animal, "name", "identifier")
 
 
 class AnimalCreate(AnimalBase, InputSchema):

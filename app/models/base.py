@@ -3,7 +3,7 @@
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from enum import Enum, StrEnum
-from typing import Annotated, Any, get_args, get_origin
+from typing import Annotated, Any, Protocol, cast, get_args, get_origin
 
 import pycountry
 from pydantic import (
@@ -18,6 +18,7 @@ from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 from sqlalchemy import DateTime, Index, Table, TypeDecorator, func
 from sqlalchemy import Enum as SAEnum
+from sqlalchemy import inspect as sa_inspect
 from sqlmodel import SQLModel
 
 from app.core import text
@@ -195,7 +196,7 @@ class InputSchema(SQLModel):
     """Base of every request body: unknown fields are refused, text is checked, and types are
     strict (no 0 for false or "1" for 1): what the OpenAPI schema says is what is accepted."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)  # type: ignore[assignment]
+    model_config = ConfigDict(extra="forbid", strict=True)  # type: ignore[assignment]  # SQLModelConfig
 
     @field_validator("*", mode="before")
     @classmethod
@@ -258,10 +259,11 @@ def reject_explicit_null(*fields: str) -> Any:
     return field_validator(*fields, mode="after")(classmethod(check))
 
 
-def search_indexes(table: Table, *columns: str) -> None:
+def search_indexes(model: type[SQLModel], *columns: str) -> None:
     """Declares, for PostgreSQL only, a pg_trgm GIN index on lower(column) for each column:
     it serves `like_filter`'s lower(column) LIKE '%q%' (app/services/common.py). SQLite gets
     none and scans (created by migration 0010, which says why)."""
+    table = table_of(model)
     for name in columns:
         label = f"lower_{name}"
         Index(
@@ -270,3 +272,20 @@ def search_indexes(table: Table, *columns: str) -> None:
             postgresql_using="gin",
             postgresql_ops={label: "gin_trgm_ops"},
         ).ddl_if(dialect="postgresql")
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table of a table model, typed (SQLModel's stubs do not declare `__table__`)."""
+    return cast(Table, sa_inspect(model).local_table)
+
+
+class _Identified(Protocol):
+    @property
+    def id(self) -> int | None: ...
+
+
+def row_id(row: _Identified) -> int:
+    """The id of a row that has been flushed or loaded; None there is a bug, not bad input."""
+    if row.id is None:
+        raise RuntimeError(f"{type(row).__name__} has no id: it was never flushed")
+    return row.id

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 from app.welfare.rules import RULE_IDS
 
 # Named enums (components RuleId, SubjectType): the values are the rules' ids and subjects.
-RuleId = StrEnum("RuleId", {rule_id: rule_id for rule_id in RULE_IDS})  # type: ignore[misc]
+RuleId = StrEnum("RuleId", {rule_id: rule_id for rule_id in RULE_IDS})  # type: ignore[misc]  # computed members
 
 
 class SubjectType(StrEnum):

@@ -47,7 +47,7 @@ class Enclosure(EnclosureBase, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-search_indexes(Enclosure.__table__, "name")  # type: ignore[attr-defined]
+search_indexes(Enclosure, "name")
 
 
 class EnclosureCreate(EnclosureBase, InputSchema):

@@ -44,7 +44,7 @@ class Gift(GiftBase, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-search_indexes(Gift.__table__, "title", "donor_name", "recipient_name", "occasion")  # type: ignore[attr-defined]
+search_indexes(Gift, "title", "donor_name", "recipient_name", "occasion")
 
 
 class GiftCreate(GiftBase, InputSchema):

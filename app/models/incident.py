@@ -106,7 +106,7 @@ class WelfareIncident(SQLModel, table=True):
         return f'"{self.id}-{self.version}"'
 
 
-search_indexes(WelfareIncident.__table__, "title")  # type: ignore[attr-defined]
+search_indexes(WelfareIncident, "title")
 
 
 class WelfareIncidentPublic(SQLModel):

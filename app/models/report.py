@@ -64,7 +64,7 @@ class WelfareReport(SQLModel, table=True):
     api_key_id: int | None = Field(default=None, foreign_key="api_key.id", index=True)
 
 
-search_indexes(WelfareReport.__table__, "title", "description")  # type: ignore[attr-defined]
+search_indexes(WelfareReport, "title", "description")
 
 
 class WelfareReportCreate(InputSchema):
@@ -127,7 +127,7 @@ class WelfareReportPublic(SQLModel):
     """A report as returned; reporter_name and reporter_contact are null unless the caller
     may see them (an admin, an inspector for the zoo, or the key that submitted it)."""
 
-    model_config = ConfigDict(hide_input_in_errors=True)  # type: ignore[assignment]
+    model_config = ConfigDict(hide_input_in_errors=True)  # type: ignore[assignment]  # SQLModelConfig
 
     id: int
     incident_id: int

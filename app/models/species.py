@@ -55,7 +55,7 @@ class Species(SpeciesBase, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-search_indexes(Species.__table__, "scientific_name", "common_name")  # type: ignore[attr-defined]
+search_indexes(Species, "scientific_name", "common_name")
 
 
 def _unique_zones(zones: list[ClimateZone] | None) -> list[ClimateZone] | None:

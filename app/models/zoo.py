@@ -62,7 +62,7 @@ class Zoo(ZooBase, table=True):
     concern_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
-search_indexes(Zoo.__table__, "name", "city", "slug")  # type: ignore[attr-defined]
+search_indexes(Zoo, "name", "city", "slug")
 
 
 class ZooCreate(ZooBase, InputSchema):

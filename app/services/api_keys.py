@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 from app.core.errors import Conflict, NotFound, Unauthorized
 from app.core.security import generate_key, hash_secret, parse_key, secret_matches
 from app.models.api_key import ApiKey, ApiKeyCreate
-from app.models.base import utcnow
+from app.models.base import row_id, utcnow
 from app.services import zoos as zoo_service
 from app.services.access import ensure_may_issue_key, may_manage_key
 from app.services.common import commit, ordering, paginate
@@ -168,7 +168,7 @@ def authenticate(*, session: Session, token: str, uses: KeyUses | None) -> ApiKe
     now = utcnow()
     _ensure_usable(parts.secret, key.secret_hash, key.expires_at, now, key.revoked_at)
     if uses is not None:
-        uses.record(key.id, now, key.last_used_at)  # type: ignore[arg-type]
+        uses.record(row_id(key), now, key.last_used_at)
     return key
 
 
@@ -228,7 +228,7 @@ class KeyCache:
 
     def _remember(self, prefix: str, key: ApiKey, now: datetime) -> None:
         known = _KnownKey(
-            id=key.id,  # type: ignore[arg-type]
+            id=row_id(key),
             expires_at=key.expires_at,
             secret_hash=key.secret_hash,
             actor=ApiKey(

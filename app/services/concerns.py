@@ -17,7 +17,7 @@ from app.core.config import Settings
 from app.core.db import Sessions
 from app.core.etags import if_none_match_hits
 from app.models import Animal, Zoo
-from app.models.base import utcnow
+from app.models.base import row_id, utcnow
 from app.models.concern import (
     ConcernItem,
     ConcernRulePublic,
@@ -123,7 +123,7 @@ def zoo_concerns_page(
         items, total = stored_page(
             session=session,
             settings=settings,
-            zoo_id=zoo.id,  # type: ignore[arg-type]
+            zoo_id=row_id(zoo),
             min_severity=min_severity,
             rule_ids=rule_ids,
             subject_type=subject_type,

@@ -11,7 +11,7 @@ from app.core.errors import Conflict, DomainError
 from app.core.etags import if_match_allows
 from app.models import ApiKey, IncidentEvent, WelfareIncident, WelfareReport
 from app.models.api_key import Role
-from app.models.base import utcnow
+from app.models.base import row_id, utcnow
 from app.models.enums import Category, EventKind, IncidentStatus
 from app.models.incident import (
     TRANSITIONS,
@@ -73,15 +73,15 @@ def record_event(
     incident: WelfareIncident,
     kind: EventKind,
     actor: ApiKey | None,
-    **fields: object,
+    **fields: Any,
 ) -> None:
     """Adds an audit event; nothing about an incident changes without one."""
     session.add(
         IncidentEvent(
-            incident_id=incident.id,  # type: ignore[arg-type]
+            incident_id=row_id(incident),
             kind=kind,
             actor_key_id=actor.id if actor else None,
-            **fields,  # type: ignore[arg-type]
+            **fields,
         )
     )
 
@@ -177,7 +177,7 @@ def _lock_for_change(
 ) -> WelfareIncident:
     """Checks the key's zoo, locks the row and checks If-Match against the locked version."""
     ensure_zoo_scope(actor, incident.zoo_id)
-    locked = lock(session, incident.id) or incident  # type: ignore[arg-type]
+    locked = lock(session, row_id(incident)) or incident
     _check_etag(locked, if_match)
     return locked
 

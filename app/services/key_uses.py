@@ -17,14 +17,14 @@ from sqlalchemy import bindparam, or_, update
 
 from app.core.db import Sessions
 from app.models.api_key import ApiKey
-from app.models.base import UTCDateTime
+from app.models.base import UTCDateTime, table_of
 
 logger = logging.getLogger("zwr.keys")
 
 # last_used_at is bookkeeping: to the minute is enough, and keeps the writes few.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
-_table = ApiKey.__table__  # type: ignore[attr-defined]
+_table = table_of(ApiKey)
 _at = bindparam("used_at", type_=UTCDateTime())
 # Never moves last_used_at back (a batch retried after a newer one was written).
 _WRITE_USE = (

@@ -37,16 +37,17 @@ from app.models import (
     WelfareReport,
     Zoo,
 )
+from app.models.base import table_of
 from app.models.enums import EventKind, IncidentStatus
 
-INCIDENTS = WelfareIncident.__table__  # type: ignore[attr-defined]
-REPORTS = WelfareReport.__table__  # type: ignore[attr-defined]
-EVENTS = IncidentEvent.__table__  # type: ignore[attr-defined]
-ZOOS = Zoo.__table__  # type: ignore[attr-defined]
-ANIMALS = Animal.__table__  # type: ignore[attr-defined]
-ENCLOSURES = Enclosure.__table__  # type: ignore[attr-defined]
-KEYS = ApiKey.__table__  # type: ignore[attr-defined]
-DIRTY = DirtySubject.__table__  # type: ignore[attr-defined]
+INCIDENTS = table_of(WelfareIncident)
+REPORTS = table_of(WelfareReport)
+EVENTS = table_of(IncidentEvent)
+ZOOS = table_of(Zoo)
+ANIMALS = table_of(Animal)
+ENCLOSURES = table_of(Enclosure)
+KEYS = table_of(ApiKey)
+DIRTY = table_of(DirtySubject)
 
 INCIDENT_COLUMNS = [c.name for c in INCIDENTS.c if c.name != "id"]
 REPORT_COLUMNS = [c.name for c in REPORTS.c if c.name != "id"]

@@ -23,7 +23,7 @@ from app.models import (
     Zoo,
 )
 from app.models.api_key import Role
-from app.models.base import utcnow
+from app.models.base import row_id, utcnow
 from app.models.enums import EventKind, IncidentStatus
 from app.models.incident import OPEN_STATUSES
 from app.models.report import WelfareReportCreate, WelfareReportPublic
@@ -95,7 +95,7 @@ def _claim_key(
     if record is not None:
         session.delete(record)
     record = IdempotencyRecord(
-        api_key_id=actor.id,  # type: ignore[arg-type]
+        api_key_id=row_id(actor),
         key=key,
         request_hash=request_hash,
         status_code=201,
@@ -200,12 +200,12 @@ def _file_in_one_statement(
 
 
 def _feed_incident(
-    session: Session, report_in: WelfareReportCreate, actor: ApiKey | None
+    session: Session, incident_id: int, report_in: WelfareReportCreate, actor: ApiKey | None
 ) -> tuple[WelfareIncident, list[dict[str, Any]], int]:
     """Locks the incident a report adds to, reopens it if closed and counts the report in;
     returns it, the events so far and its severity before. A zoo, animal or enclosure given
     that differs from the incident's is a 422 on that field."""
-    incident = incident_service.lock(session, report_in.incident_id)  # type: ignore[arg-type]
+    incident = incident_service.lock(session, incident_id)
     if incident is None:
         message = f"No incident with id {report_in.incident_id}."
         raise Unprocessable(message, errors=[field_error(["body", "incident_id"], message)])
@@ -227,7 +227,7 @@ def _feed_incident(
         # resolved -> under_review and dismissed -> under_review are the allowed reopenings.
         events.append(
             _event(
-                incident.id,  # type: ignore[arg-type]
+                row_id(incident),
                 EventKind.status_changed,
                 actor,
                 from_status=incident.status,
@@ -264,7 +264,8 @@ def file_report(
         created_at=now,
     )
     connection = session.connection()
-    if report_in.incident_id is None:
+    named = report_in.incident_id
+    if named is None:
         if connection.dialect.name == "postgresql":
             return _file_in_one_statement(session, report_in, actor, report, now)
         values = _incident_values(report_in, now) | {"api_key_id": report.api_key_id}
@@ -284,8 +285,8 @@ def file_report(
         about = report_in.animal_id, report_in.enclosure_id
     else:
         _check_subject(session, report_in)
-        incident, events, before = _feed_incident(session, report_in, actor)
-        incident_id, after = cast(int, incident.id), incident.severity  # a stored incident's id
+        incident, events, before = _feed_incident(session, named, report_in, actor)
+        incident_id, after = named, incident.severity
         about = incident.animal_id, incident.enclosure_id
         # Stored with the incident's subject, so the report's own columns agree with it.
         report.animal_id, report.enclosure_id = about

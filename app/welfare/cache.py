@@ -14,9 +14,10 @@ from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
 from app.models import Animal, Zoo
+from app.models.base import table_of
 from app.welfare import store
 
-ZOOS = Zoo.__table__  # type: ignore[attr-defined]
+ZOOS = table_of(Zoo)
 BUMP = (
     update(ZOOS)
     .where(ZOOS.c.id.in_(bindparam("ids", expanding=True)))

@@ -136,7 +136,7 @@ class Rule:
         severity_at, n1_at, n2_at, txt_at, ids_at = at
 
         def read(row: Sequence[Any]) -> FlagRow | None:
-            severity = row[severity_at]  # type: ignore[index]
+            severity = row[severity_at]  # type: ignore[index]  # every rule has a severity column
             if severity is None:
                 return None
             return FlagRow(

@@ -42,15 +42,16 @@ from sqlalchemy.engine import Connection, Row
 from sqlmodel import Session
 
 from app.models import DirtySubject, FlagsState, StoredFlag, StoredSubject, Zoo
+from app.models.base import table_of
 from app.welfare import engine, explain
 from app.welfare.rules import RULES, THRESHOLDS, Context, FlagRow, Rule, parse_ids
 from app.welfare.sql import ids_param
 
-FLAGS = StoredFlag.__table__  # type: ignore[attr-defined]
-SUBJECTS = StoredSubject.__table__  # type: ignore[attr-defined]
-DIRTY = DirtySubject.__table__  # type: ignore[attr-defined]
-STATE = FlagsState.__table__  # type: ignore[attr-defined]
-ZOOS = Zoo.__table__  # type: ignore[attr-defined]
+FLAGS = table_of(StoredFlag)
+SUBJECTS = table_of(StoredSubject)
+DIRTY = table_of(DirtySubject)
+STATE = table_of(FlagsState)
+ZOOS = table_of(Zoo)
 COLUMNS = (
     "rule",
     "subject_type",
@@ -160,7 +161,7 @@ def _store(
         # The session's own connection, so in its transaction.
         driver = connection.connection.driver_connection
         copying = f"COPY {table.name} ({names}) FROM STDIN"
-        with driver.cursor() as cursor, cursor.copy(copying) as copy:  # type: ignore[union-attr]
+        with driver.cursor() as cursor, cursor.copy(copying) as copy:  # type: ignore[union-attr]  # psycopg's, typed as any DBAPI's
             for row in rows:
                 copy.write_row(row)
         return
