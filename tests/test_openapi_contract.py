@@ -338,6 +338,20 @@ def test_errors_document_the_headers_they_carry(document: Document) -> None:
     assert wrong == [], "\n".join(wrong)
 
 
+def test_api_answers_document_the_rate_limit_headers(document: Document) -> None:
+    rate_limit = {"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"}
+    assert rate_limit <= set(document["components"]["headers"])
+    wrong = []
+    for method, path, operation in operations(document):
+        if not path.startswith("/api/"):
+            continue
+        for status, response in operation["responses"].items():
+            headers = resolve(document, response).get("headers", {})
+            if (status.startswith("2") or status == "429") and not rate_limit <= set(headers):
+                wrong.append(f"{name(method, path, operation)} {status}")
+    assert wrong == [], "\n".join(wrong)
+
+
 # --- security, license, servers -----------------------------------------------------------------
 
 KEY_REQUIRED = [{"ApiKey": []}]

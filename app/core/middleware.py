@@ -263,22 +263,36 @@ class ClientLimitsMiddleware:
         address = client_address(scope, self.proxies)
         scope.setdefault("state", {})["client_address"] = address
         has_key = any(name == b"authorization" for name, _ in scope["headers"])
+        budget: dict[str, str] = {}
         if has_key:
             retry_after = limits.auth_failures.exhausted(address)
             detail = "Too many failed authentications from this address"
         elif scope["method"] in SAFE_METHODS:
-            retry_after = limits.reads.hit(address)
+            spent, retry_after = limits.reads.spend(address)
+            budget = spent.headers()
             detail = f"Anonymous reads are limited to {limits.reads.rate} per address"
         else:
             retry_after = None
         if retry_after is None:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, with_headers(send, budget) if budget else send)
             return
         response = problem_response(
             Request(scope),
             status=429,
             detail=f"{detail}; try again in {retry_after} s.",
             slug="rate-limited",
-            headers={"Retry-After": str(retry_after)},
+            headers={"Retry-After": str(retry_after)} | budget,
         )
         await response(scope, receive, send)
+
+
+def with_headers(send: Send, headers: dict[str, str]) -> Send:
+    """`send`, adding the headers to the response's start."""
+    raw = [(name.lower().encode(), value.encode()) for name, value in headers.items()]
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", []), *raw]}
+        await send(message)
+
+    return sending

@@ -63,6 +63,7 @@ def finish_document(document: dict[str, Any]) -> None:
     document["info"]["license"] = LICENSE
     document["servers"] = SERVERS
     document_security(document)
+    document_rate_limits(document)
     name_shared_schemas(document)
     document_text_rules(document)
 
@@ -88,6 +89,29 @@ def document_security(document: dict[str, Any]) -> None:
         if not required and path.startswith(API_PREFIX):
             required = [{API_KEY: []}]
         operation["security"] = [{}, *required] if required else []
+
+
+RATE_LIMIT_HEADERS = {
+    "RateLimit-Limit": "Requests the budget allows per window: writes per key, or anonymous "
+    "reads per client address.",
+    "RateLimit-Remaining": "Requests left in the current window.",
+    "RateLimit-Reset": "Seconds until the window starts over.",
+}
+
+
+def document_rate_limits(document: dict[str, Any]) -> None:
+    """Declares the RateLimit-* headers once and refers to them from every API answer that
+    spends a budget: writes (per key) and anonymous reads (per address), and their 429s."""
+    headers = document.setdefault("components", {}).setdefault("headers", {})
+    for name, description in RATE_LIMIT_HEADERS.items():
+        headers[name] = {"description": description, "schema": {"type": "integer", "minimum": 0}}
+    refs = {name: {"$ref": f"#/components/headers/{name}"} for name in RATE_LIMIT_HEADERS}
+    for path, operation in _operations(document):
+        if not path.startswith(API_PREFIX):
+            continue
+        for status, response in operation.get("responses", {}).items():
+            if status.startswith("2") or status == "429":
+                response.setdefault("headers", {}).update(refs)
 
 
 def name_shared_schemas(document: dict[str, Any]) -> None:

@@ -24,41 +24,6 @@ def sync_storage(uri: str) -> Storage:
     return cast(Storage, storage_from_string(uri))
 
 
-class Limit:
-    """One named budget (`limits` notation, e.g. "60/minute") counted per identity."""
-
-    def __init__(self, rate: str, storage: Storage, namespace: str) -> None:
-        self.rate = rate
-        self._item: RateLimitItem = parse(rate)
-        self._limiter = FixedWindowRateLimiter(storage)
-        self._namespace = namespace
-
-    def hit(self, identity: str) -> int | None:
-        """Counts one use; None while within the budget, else the seconds until it resets."""
-        if self._limiter.hit(self._item, self._namespace, identity):
-            return None
-        return self.retry_after(identity)
-
-    def exhausted(self, identity: str) -> int | None:
-        """Like `hit` without counting: the seconds to wait when the budget is spent."""
-        if self._limiter.test(self._item, self._namespace, identity):
-            return None
-        return self.retry_after(identity)
-
-    def retry_after(self, identity: str) -> int:
-        stats = self._limiter.get_window_stats(self._item, self._namespace, identity)
-        return max(1, math.ceil(stats.reset_time - time.time()))
-
-    @property
-    def amount(self) -> int:
-        return int(self._item.amount)
-
-    def stats(self, identity: str) -> tuple[int, int]:
-        """(remaining, seconds until reset) of the identity's current window."""
-        stats = self._limiter.get_window_stats(self._item, self._namespace, identity)
-        return stats.remaining, max(0, math.ceil(stats.reset_time - time.time()))
-
-
 @dataclass(frozen=True)
 class Budget:
     """What is left of a budget, as the RateLimit-* response headers tell it (IETF draft
@@ -76,6 +41,40 @@ class Budget:
         }
 
 
+class Limit:
+    """One named budget (`limits` notation, e.g. "60/minute") counted per identity."""
+
+    def __init__(self, rate: str, storage: Storage, namespace: str) -> None:
+        self.rate = rate
+        self._item: RateLimitItem = parse(rate)
+        self._limiter = FixedWindowRateLimiter(storage)
+        self._namespace = namespace
+
+    def hit(self, identity: str) -> int | None:
+        """Counts one use; None while within the budget, else the seconds until it resets."""
+        if self._limiter.hit(self._item, self._namespace, identity):
+            return None
+        return self.retry_after(identity)
+
+    def spend(self, identity: str) -> tuple[Budget, int | None]:
+        """Counts one use; what is left, and (once over the budget) the seconds to wait."""
+        allowed = self._limiter.hit(self._item, self._namespace, identity)
+        stats = self._limiter.get_window_stats(self._item, self._namespace, identity)
+        reset = max(1, math.ceil(stats.reset_time - time.time()))
+        budget = Budget(int(self._item.amount), stats.remaining, reset)
+        return budget, None if allowed else reset
+
+    def exhausted(self, identity: str) -> int | None:
+        """Like `hit` without counting: the seconds to wait when the budget is spent."""
+        if self._limiter.test(self._item, self._namespace, identity):
+            return None
+        return self.retry_after(identity)
+
+    def retry_after(self, identity: str) -> int:
+        stats = self._limiter.get_window_stats(self._item, self._namespace, identity)
+        return max(1, math.ceil(stats.reset_time - time.time()))
+
+
 class WriteRateLimiter:
     def __init__(self, rate: str, storage_uri: str | Storage) -> None:
         storage = sync_storage(storage_uri) if isinstance(storage_uri, str) else storage_uri
@@ -85,9 +84,7 @@ class WriteRateLimiter:
     def hit(self, key_id: int) -> Budget:
         """Counts one write for the key and returns what is left; raises TooManyRequests (with
         the RateLimit headers) once over the budget."""
-        retry_after = self._limit.hit(str(key_id))
-        remaining, reset = self._limit.stats(str(key_id))
-        budget = Budget(self._limit.amount, remaining, reset)
+        budget, retry_after = self._limit.spend(str(key_id))
         if retry_after is not None:
             raise TooManyRequests(
                 f"This key is limited to {self.rate} writes; try again in {retry_after} s.",

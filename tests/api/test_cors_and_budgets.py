@@ -13,6 +13,7 @@ from app.core.ratelimit import WriteRateLimiter
 from app.main import create_app
 from tests.dbutil import share_session
 from tests.factories import make_zoo
+from tests.limits import set_client_limits
 
 NEWSROOM = "https://newsroom.example"
 PARTNER = "https://ngo.example"
@@ -84,5 +85,17 @@ def test_writes_carry_their_budget(app: FastAPI, client: TestClient, session: Se
         assert response.headers["RateLimit-Limit"] == "3"
         assert 0 <= int(response.headers["RateLimit-Reset"]) <= 60
     assert seen == [(200, "2"), (200, "1"), (200, "0"), (429, "0")]
-    # Reads spend no write budget and say nothing of it.
+    # Reads with a key spend no budget and say nothing of one.
     assert "RateLimit-Limit" not in client.get("/api/v1/zoos").headers
+
+
+def test_anonymous_reads_carry_their_address_budget(app: FastAPI, anon_client: TestClient) -> None:
+    set_client_limits(app, reads="3/minute")
+    seen = []
+    for _ in range(4):
+        response = anon_client.get("/api/v1/zoos")
+        seen.append((response.status_code, response.headers.get("RateLimit-Remaining")))
+        assert response.headers["RateLimit-Limit"] == "3"
+        assert 1 <= int(response.headers["RateLimit-Reset"]) <= 60
+    assert seen == [(200, "2"), (200, "1"), (200, "0"), (429, "0")]
+    assert int(response.headers["Retry-After"]) >= 1
