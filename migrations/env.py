@@ -7,6 +7,7 @@ from sqlmodel import SQLModel
 import app.models  # noqa: F401 - registers every table on the metadata
 from app.core.config import get_settings
 from app.core.crypto import EncryptedText
+from app.core.migrations import include_name
 from app.models.base import UTCDateTime
 
 config = context.config
@@ -35,6 +36,7 @@ def run_migrations_offline() -> None:
         compare_type=True,
         render_as_batch=True,
         render_item=_render_item,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -64,6 +66,7 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
         compare_type=True,
         render_as_batch=True,
         render_item=_render_item,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -1,5 +1,6 @@
 """Alembic, driven from the package so `zoo-registry db upgrade` works from anywhere."""
 
+import re
 from functools import cache
 from pathlib import Path
 
@@ -10,6 +11,18 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+# SQLite's FTS5 search tables and their shadow tables (migration 0011): the schema's, not the
+# models'; autogenerate must neither drop them nor count them.
+_FULLTEXT_TABLE = re.compile(r".+_fts(_(data|idx|docsize|config|content))?")
+
+
+def is_fulltext_table(name: str | None) -> bool:
+    return name is not None and _FULLTEXT_TABLE.fullmatch(name) is not None
+
+
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """Alembic's include_name hook: compare every table but the full-text ones."""
+    return not (type_ == "table" and is_fulltext_table(name))
 
 
 def alembic_config(database_url: str) -> Config:

@@ -261,8 +261,8 @@ def reject_explicit_null(*fields: str) -> Any:
 
 def search_indexes(model: type[SQLModel], *columns: str) -> None:
     """Declares, for PostgreSQL only, a pg_trgm GIN index on lower(column) for each column:
-    it serves `like_filter`'s lower(column) LIKE '%q%' (app/services/common.py). SQLite gets
-    none and scans (created by migration 0010, which says why)."""
+    it serves `like_filter`'s lower(column) LIKE '%q%' (app/services/common.py; created by
+    migration 0010). SQLite searches its large tables through FTS5 (app/services/search.py)."""
     table = table_of(model)
     for name in columns:
         label = f"lower_{name}"

@@ -24,6 +24,7 @@ from app.services.common import (
     paginate,
     require_ref,
 )
+from app.services.search import text_search
 from app.welfare import cache as concern_cache
 
 
@@ -61,8 +62,8 @@ def _search_ids(q: str) -> Any:
     # A union, so that each part uses its own index on PostgreSQL (one OR reaching into
     # species could use none).
     return union(
-        select(Animal.id).where(like_filter(Animal.name, q)),
-        select(Animal.id).where(like_filter(Animal.identifier, q)),
+        select(Animal.id).where(text_search(Animal, q, "name")),
+        select(Animal.id).where(text_search(Animal, q, "identifier")),
         select(Animal.id)
         .join(Species, col(Species.id) == col(Animal.species_id))
         .where(or_(like_filter(Species.common_name, q), like_filter(Species.scientific_name, q))),

@@ -5,7 +5,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlmodel import Session, col, or_, select, union
+from sqlmodel import Session, col, select, union
 
 from app.core.errors import Conflict, DomainError
 from app.core.etags import if_match_allows
@@ -21,7 +21,8 @@ from app.models.incident import (
 )
 from app.services import zoos as zoo_service
 from app.services.access import ensure_zoo_scope
-from app.services.common import commit, like_filter, ordering, paginate
+from app.services.common import commit, ordering, paginate
+from app.services.search import text_search
 from app.welfare import cache as concern_cache
 
 
@@ -102,9 +103,9 @@ def _search_ids(q: str) -> Any:
     """The ids of incidents whose title, or a report's title or description, contains q."""
     # Public report text only: reporter names and contacts are private (and encrypted).
     return union(
-        select(WelfareIncident.id).where(like_filter(WelfareIncident.title, q)),
+        select(WelfareIncident.id).where(text_search(WelfareIncident, q, "title")),
         select(WelfareReport.incident_id).where(
-            or_(like_filter(WelfareReport.title, q), like_filter(WelfareReport.description, q))
+            text_search(WelfareReport, q, "title", "description")
         ),
     )
 
