@@ -67,6 +67,8 @@ _RULES_THE_SCHEMA_CANNOT_STATE = re.compile(
             r"an animal whose origin is diplomatic_gift needs the gift_id of that gift\.",
             r"a domestic form has no iucn category; leave iucn_category null",
             r"(observed_at|the date|the year) is in the future",
+            r"a zoo_representative key is limited to exactly one zoo: name it in `zoos`\.",
+            r"the submitter gave no severity: set one to accept it\.",
         ]
     ),
     re.IGNORECASE,
