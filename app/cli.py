@@ -175,7 +175,9 @@ def seed() -> None:
 @keys_cli.command("create")
 def keys_create(
     name: str = typer.Option(..., help="Who or what the key is for."),
-    role: Role = typer.Option(..., help="reporter, inspector or admin."),
+    role: Role = typer.Option(
+        ..., help="reporter, inspector, admin, or zoo_representative (exactly one --zoo)."
+    ),
     zoo: list[str] = typer.Option(None, help="Limit the key to this zoo (id or slug); repeat."),
     expires_in_days: int | None = typer.Option(None, min=1, help="Expire after this many days."),
 ) -> None:

@@ -28,6 +28,7 @@ from app.core.middleware import (
 from app.core.observability import Metrics, ObservabilityMiddleware
 from app.core.openapi import finish_document, operation_id
 from app.core.ratelimit import ClientLimits, WriteRateLimiter, sync_storage
+from app.core.submission_limits import SubmissionLimit
 from app.services.api_keys import KeyCache
 from app.services.key_uses import KeyUses
 from app.services.reports import NewIncidentReports
@@ -42,7 +43,9 @@ why?**
 
 * Reads are public. Writes need an API key sent as `Authorization: Bearer zwr_...` (use the
   *Authorize* button); roles are reporter, inspector and admin, and a key may be limited to
-  some zoos.
+  some zoos. A zoo_representative key, limited to one zoo, may only reply to its incidents.
+* Anyone may submit what they saw without a key (`POST /api/v1/submissions`); it stays private
+  until an inspector accepts it, and the receipt it answers with shows its status.
 * Lists return `{"items", "total", "limit", "offset"}`; `limit` defaults to 50 and is at most 500.
 * Body text may not hold control characters (tab and newlines aside) or bidirectional
   override and isolate characters; names and titles must show something, not only spaces or
@@ -58,6 +61,11 @@ TAGS = [
     {"name": "animals", "description": "Individual animals and group records."},
     {"name": "reports", "description": "Welfare reports: what reporters saw. Never deleted."},
     {"name": "incidents", "description": "Triaged cases fed by reports, with their audit trail."},
+    {
+        "name": "submissions",
+        "description": "Public submissions without a key, held for moderation; receipts.",
+    },
+    {"name": "replies", "description": "The zoo's right of reply to incidents about it."},
     {"name": "concerns", "description": "Flagged-welfare queries: who we worry about, and why."},
     {"name": "keys", "description": "API keys (admin)."},
     {"name": "operations", "description": "Health, readiness and metrics."},
@@ -122,6 +130,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         auth_failure_rate=settings.auth_failure_rate_limit,
         storage=limit_storage,
     )
+    app.state.submission_limit = SubmissionLimit(settings.submission_rate_limit, limit_storage)
     app.state.metrics = Metrics()
     app.state.key_uses = KeyUses()
     # Sessions for work outside the request's dependencies (batched reads, thread hops).

@@ -223,3 +223,16 @@ def test_seed_then_key_for_a_seeded_zoo(runner: CliRunner, cli_engine: Engine) -
     )
     assert result.exit_code == 0, result.output
     assert len(TOKEN.findall(result.stdout)) == 1
+
+
+def test_a_zoo_representative_key_names_exactly_one_zoo(
+    runner: CliRunner, cli_engine: Engine, zoo: Zoo
+) -> None:
+    args = ["keys", "create", "--name", "Zoo press office", "--role", "zoo_representative"]
+    refused = invoke(runner, *args)
+    assert refused.exit_code != 0 and "exactly one zoo" in refused.output
+    assert keys(cli_engine) == []
+    issued = invoke(runner, *args, "--zoo", zoo.slug)
+    assert issued.exit_code == 0, issued.output
+    [key] = keys(cli_engine)
+    assert (key.role, key.zoo_ids) == (Role.zoo_representative, [zoo.id])

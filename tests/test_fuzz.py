@@ -26,7 +26,8 @@ from sqlalchemy import text
 from sqlmodel import Session, SQLModel
 
 from app.core.config import Settings
-from app.core.ratelimit import WriteRateLimiter
+from app.core.ratelimit import WriteRateLimiter, sync_storage
+from app.core.submission_limits import SubmissionLimit
 from app.main import create_app
 from tests.dbutil import override_sessions
 from tests.factories import make_animal, make_enclosure, make_gift, make_species, make_zoo
@@ -66,6 +67,8 @@ _RULES_THE_SCHEMA_CANNOT_STATE = re.compile(
             r"an animal whose origin is diplomatic_gift needs the gift_id of that gift\.",
             r"a domestic form has no iucn category; leave iucn_category null",
             r"(observed_at|the date|the year) is in the future",
+            r"a zoo_representative key is limited to exactly one zoo: name it in `zoos`\.",
+            r"the submitter gave no severity: set one to accept it\.",
         ]
     ),
     re.IGNORECASE,
@@ -159,6 +162,8 @@ def fuzz_app(app: FastAPI, session: Session, admin_key: str) -> Iterator[FastAPI
     app.state.rate_limiter = WriteRateLimiter("1000000/minute", "memory://")
     # And the per-address budgets: schemathesis also sends bad keys on purpose.
     set_client_limits(app)
+    # And the public submissions' budget (5 an hour from one address by default).
+    app.state.submission_limit = SubmissionLimit("1000000/minute", sync_storage("memory://"))
 
     # A report opens an incident, so the incident and report routes have rows to find.
     client = TestClient(app, headers={"Authorization": f"Bearer {admin_key}"})

@@ -9,8 +9,10 @@ from app.api.routes import (
     gifts,
     incidents,
     keys,
+    replies,
     reports,
     species,
+    submissions,
     zoos,
 )
 from app.core.errors import problem_responses
@@ -19,5 +21,17 @@ from app.core.errors import problem_responses
 # (429), a database outage (503 with Retry-After).
 api_router = APIRouter(prefix="/api/v1", responses=problem_responses(401, 429, 503))
 # Routes are matched in order: the busiest (reports, concern lists) first.
-for module in (reports, concerns, incidents, zoos, species, enclosures, gifts, animals, keys):
+for module in (
+    reports,
+    concerns,
+    incidents,
+    zoos,
+    species,
+    enclosures,
+    gifts,
+    animals,
+    keys,
+    replies,
+    submissions,
+):
     api_router.include_router(module.router)

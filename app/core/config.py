@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     # Anonymous reads per client address, and failed authentications per client address.
     read_rate_limit: str = "600/minute"
     auth_failure_rate_limit: str = "20/minute"
+    # Public submissions (POST /submissions, no key) per client address.
+    submission_rate_limit: str = "5/hour"
     # Peers whose X-Forwarded-For names the client (addresses or CIDR networks).
     trusted_proxies: list[str] = Field(default_factory=list)
 

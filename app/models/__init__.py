@@ -6,9 +6,11 @@ from app.models.enclosure import Enclosure
 from app.models.gift import Gift
 from app.models.idempotency import IdempotencyRecord
 from app.models.incident import IncidentEvent, WelfareIncident
+from app.models.reply import IncidentReply
 from app.models.report import WelfareReport
 from app.models.species import Species
 from app.models.stored_flag import DirtySubject, FlagsState, StoredFlag, StoredSubject
+from app.models.submission import Submission
 from app.models.zoo import Zoo
 
 __all__ = [
@@ -20,9 +22,11 @@ __all__ = [
     "Gift",
     "IdempotencyRecord",
     "IncidentEvent",
+    "IncidentReply",
     "Species",
     "StoredFlag",
     "StoredSubject",
+    "Submission",
     "WelfareIncident",
     "WelfareReport",
     "Zoo",

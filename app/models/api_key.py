@@ -11,17 +11,22 @@ from app.models.base import NAME_MAX, InputSchema, UTCDateTime, enum_column, id_
 
 
 class Role(StrEnum):
-    """Roles, each including the ones before it."""
+    """reporter < inspector < admin, each including the ones before it; zoo_representative
+    stands apart: limited to exactly one zoo, it may reply to that zoo's incidents and do
+    nothing else, and no other role includes it."""
 
     reporter = "reporter"
     inspector = "inspector"
     admin = "admin"
+    zoo_representative = "zoo_representative"
 
     @property
     def rank(self) -> int:
         return list(Role).index(self)
 
     def includes(self, other: "Role") -> bool:
+        if Role.zoo_representative in (self, other):
+            return self is other
         return self.rank >= other.rank
 
 

@@ -113,3 +113,4 @@ class EventKind(StrEnum):
     status_changed = "status_changed"
     severity_changed = "severity_changed"
     title_changed = "title_changed"
+    reply_added = "reply_added"  # the zoo's representative replied (app/models/reply.py)

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from pydantic import ConfigDict
+from pydantic import ConfigDict, computed_field
 from sqlalchemy import CheckConstraint, Index, text
 from sqlmodel import Field, SQLModel
 
@@ -100,6 +100,9 @@ class WelfareIncident(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     version: int = 1
+    # The zoo's replies (app/models/reply.py): how many, and the latest one's time.
+    reply_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    last_replied_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
     @property
     def etag(self) -> str:
@@ -125,6 +128,13 @@ class WelfareIncidentPublic(SQLModel):
     created_at: datetime
     updated_at: datetime
     version: int
+    reply_count: int = Field(description="The zoo's replies so far (GET .../replies).")
+    last_replied_at: datetime | None = Field(description="When the zoo last replied.")
+
+    @computed_field(description="Whether the zoo has replied (GET .../replies).")  # type: ignore[prop-decorator]  # pydantic's documented form
+    @property
+    def replied(self) -> bool:
+        return self.reply_count > 0
 
 
 class WelfareIncidentUpdate(InputSchema):

@@ -22,7 +22,12 @@ def _http_url(value: str) -> str:
     return value
 
 
-HTTP_URL_PATTERN = r"^https?://[^/?#\s\[\]\u0000-\u001f\u007f]+[^\s\u0000-\u001f\u007f]*$"
+# As _http_url checks: no space (str.isspace, so NEL too, which JSON Schema's \s leaves
+# out), and an authority (up to the first / ? or #) without brackets.
+HTTP_URL_PATTERN = (
+    r"^https?://[^/?#\s\[\]\u0000-\u001f\u007f\u0085]+"
+    r"(?:[/?#][^\s\u0000-\u001f\u007f\u0085]*)?$"
+)
 HttpUrlText = Annotated[
     str, AfterValidator(_http_url), Field(json_schema_extra={"pattern": HTTP_URL_PATTERN})
 ]

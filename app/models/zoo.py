@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, ConfigDict
-from sqlalchemy import CheckConstraint
+from sqlalchemy import CheckConstraint, false
 from sqlmodel import Field, SQLModel
 
 from app.models.base import (
@@ -60,6 +60,8 @@ class Zoo(ZooBase, table=True):
     # Bumped in the same transaction as any write that can change the zoo's concern list;
     # cached lists are keyed by it (see app/welfare/cache.py). Not part of the API.
     concern_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # An admin may pause public submissions about the zoo (POST /submissions answers 409).
+    submissions_paused: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 search_indexes(Zoo, "name", "city", "slug")
@@ -99,15 +101,23 @@ class ZooUpdate(InputSchema):
     longitude: float | None = Field(default=None, ge=-180, le=180)
     opened_year: PastYear | None = None
     notes: str | None = Field(default=None, max_length=TEXT_MAX)
+    submissions_paused: bool | None = Field(
+        default=None,
+        description="Pause (true) or resume (false) public submissions about the zoo.",
+    )
 
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"notes": "Reopened in July 2016 after renovation."}]}
     )
 
-    _not_null = reject_explicit_null("slug", "name", "country_code")
+    _not_null = reject_explicit_null("slug", "name", "country_code", "submissions_paused")
 
 
 class ZooPublic(ZooBase):
     id: int
     created_at: datetime
     updated_at: datetime
+    submissions_paused: bool = Field(
+        description="Whether public submissions about the zoo are paused (POST /submissions "
+        "answers 409)."
+    )

@@ -11,9 +11,9 @@ from sqlalchemy import ColumnElement, and_, cast, exists, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Session, col, select
 
-from app.core.errors import Conflict, NotFound, Unauthorized
+from app.core.errors import Conflict, NotFound, Unauthorized, Unprocessable, field_error
 from app.core.security import generate_key, hash_secret, parse_key, secret_matches
-from app.models.api_key import ApiKey, ApiKeyCreate
+from app.models.api_key import ApiKey, ApiKeyCreate, Role
 from app.models.base import row_id, utcnow
 from app.services import zoos as zoo_service
 from app.services.access import ensure_may_issue_key, may_manage_key
@@ -32,6 +32,9 @@ def create(*, session: Session, key_in: ApiKeyCreate, actor: ApiKey | None) -> t
     if key_in.zoos is not None:
         zoos = (zoo_service.get_by_ref(session=session, ref=z) for z in key_in.zoos)
         zoo_ids = sorted({typing.cast(int, zoo.id) for zoo in zoos})  # stored zoos' ids
+    if key_in.role is Role.zoo_representative and (zoo_ids is None or len(zoo_ids) != 1):
+        message = "A zoo_representative key is limited to exactly one zoo: name it in `zoos`."
+        raise Unprocessable(message, errors=[field_error(["body", "zoos"], message)])
     if actor is not None:
         ensure_may_issue_key(actor, zoo_ids)
     token, parts = generate_key()

@@ -139,6 +139,9 @@ def _check_subject(session: Session, report_in: WelfareReportCreate) -> None:
             raise Unprocessable(message, errors=[field_error(["body", field], message)])
 
 
+check_subject = _check_subject  # shared with public submissions (services/submissions.py)
+
+
 def _event(
     incident_id: int, kind: EventKind, actor: ApiKey | None, **fields: Any
 ) -> dict[str, Any]:
@@ -171,6 +174,8 @@ def _incident_values(report_in: WelfareReportCreate, now: datetime) -> dict[str,
         "created_at": now,
         "updated_at": now,
         "version": 1,
+        "reply_count": 0,
+        "last_replied_at": None,
     }
 
 

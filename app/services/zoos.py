@@ -9,7 +9,16 @@ from sqlalchemy import ColumnElement, false
 from sqlmodel import Session, col, or_, select
 
 from app.core.errors import NotFound
-from app.models import Animal, ApiKey, Enclosure, Gift, WelfareIncident, WelfareReport, Zoo
+from app.models import (
+    Animal,
+    ApiKey,
+    Enclosure,
+    Gift,
+    Submission,
+    WelfareIncident,
+    WelfareReport,
+    Zoo,
+)
 from app.models.base import ID_MAX
 from app.models.zoo import ZooCreate, ZooUpdate
 from app.services.access import ensure_zoo_scope
@@ -153,6 +162,7 @@ def delete(*, session: Session, zoo: Zoo, actor: ApiKey) -> None:
             (select(Gift.id).where(Gift.recipient_zoo_id == zoo.id), "gifts received"),
             (select(WelfareIncident.id).where(WelfareIncident.zoo_id == zoo.id), "incidents"),
             (select(WelfareReport.id).where(WelfareReport.zoo_id == zoo.id), "reports"),
+            (select(Submission.id).where(Submission.zoo_id == zoo.id), "public submissions"),
         ],
     )
     session.delete(zoo)

@@ -36,6 +36,12 @@ API = "/api/v1"
 PUBLIC, REPORTER, INSPECTOR, ADMIN = "public", "reporter", "inspector", "admin"
 # Lowest to highest; each role includes the ones before it.
 ROLE_ORDER = [PUBLIC, REPORTER, INSPECTOR, ADMIN]
+# Apart from the order: the zoo's representative may reply and nothing else, and no other
+# role may reply for a zoo.
+REPRESENTATIVE = "zoo_representative"
+# Anyone, with or without a key, but with something to show for it (a body or a receipt):
+# tested in tests/api/test_submissions.py.
+ANYONE = "anyone"
 
 # (METHOD, path template) -> the least role that may call it.
 PERMISSIONS: dict[tuple[str, str], str] = {
@@ -82,6 +88,15 @@ PERMISSIONS: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/incidents/{incident_id}/transitions"): INSPECTOR,
     ("GET", "/api/v1/incidents/{incident_id}/history"): PUBLIC,
     ("GET", "/api/v1/incidents/{incident_id}/reports"): PUBLIC,
+    # replies: the zoo's representative writes; anyone reads
+    ("POST", "/api/v1/incidents/{incident_id}/replies"): REPRESENTATIVE,
+    ("GET", "/api/v1/incidents/{incident_id}/replies"): PUBLIC,
+    # public submissions: anyone submits and follows it by receipt; inspectors moderate
+    ("POST", "/api/v1/submissions"): ANYONE,
+    ("GET", "/api/v1/submissions/{submission_id}"): ANYONE,
+    ("GET", "/api/v1/submissions"): INSPECTOR,
+    ("POST", "/api/v1/submissions/{submission_id}/accept"): INSPECTOR,
+    ("POST", "/api/v1/submissions/{submission_id}/reject"): INSPECTOR,
     # concerns: the flagged-welfare queries are public reads
     ("GET", "/api/v1/concerns"): PUBLIC,
     ("GET", "/api/v1/concern-rules"): PUBLIC,
@@ -95,10 +110,8 @@ PERMISSIONS: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/keys/{key_id}/revoke"): ADMIN,
 }
 
-PROTECTED = sorted(op for op, role in PERMISSIONS.items() if role != PUBLIC)
+PROTECTED = sorted(op for op, role in PERMISSIONS.items() if role not in (PUBLIC, ANYONE))
 PUBLIC_OPS = sorted(op for op, role in PERMISSIONS.items() if role == PUBLIC)
-# Routes some lower role exists for (a reporter route's only lower caller is anonymous).
-ABOVE_REPORTER = sorted(op for op, role in PERMISSIONS.items() if role in (INSPECTOR, ADMIN))
 
 # Path values that name nothing: a protected route must still answer 401/403, not 404.
 MISSING_PATH_VALUES = {
@@ -110,6 +123,7 @@ MISSING_PATH_VALUES = {
     "key_id": "2147483647",
     "report_id": "2147483647",
     "incident_id": "2147483647",
+    "submission_id": "2147483647",
 }
 
 
@@ -164,11 +178,17 @@ def assert_admitted(response: Response) -> None:
     assert response.status_code not in (401, 403), response.text
 
 
-def roles_below(minimal: str) -> list[Role]:
-    return [Role(r) for r in ROLE_ORDER[1 : ROLE_ORDER.index(minimal)]]
+def roles_refused(minimal: str) -> list[Role]:
+    """The roles below `minimal`, and the representative (which may only reply); for the
+    reply route, every other role."""
+    if minimal == REPRESENTATIVE:
+        return [Role.reporter, Role.inspector, Role.admin]
+    return [Role(r) for r in ROLE_ORDER[1 : ROLE_ORDER.index(minimal)]] + [Role.zoo_representative]
 
 
 def roles_from(minimal: str) -> list[Role]:
+    if minimal == REPRESENTATIVE:
+        return [Role.zoo_representative]
     return [Role(r) for r in ROLE_ORDER[max(1, ROLE_ORDER.index(minimal)) :]]
 
 
@@ -193,6 +213,17 @@ def path_values(session: Session, client: TestClient) -> dict[str, str]:
         },
     )
     assert report.status_code == 201, report.text
+    submission = client.post(
+        f"{API}/submissions",
+        json={
+            "zoo_id": zoo.id,
+            "category": "health",
+            "severity": 2,
+            "title": "Limping again",
+            "observed_at": "2024-11-21T10:00:00Z",
+        },
+    )
+    assert submission.status_code == 202, submission.text
     return {
         "zoo": zoo.slug,
         "species_id": str(species.id),
@@ -202,13 +233,18 @@ def path_values(session: Session, client: TestClient) -> dict[str, str]:
         "key_id": str(other_key.id),
         "report_id": str(report.json()["id"]),
         "incident_id": str(report.json()["incident_id"]),
+        "submission_id": str(submission.json()["id"]),
     }
 
 
 @pytest.fixture
 def role_keys(session: Session) -> dict[Role, str]:
-    """One unscoped key per role."""
-    return {role: make_key(session, role) for role in Role}
+    """One unscoped key per role; the representative's is limited to a zoo, as it must be."""
+    keys = {role: make_key(session, role) for role in Role if role != Role.zoo_representative}
+    keys[Role.zoo_representative] = make_key(
+        session, Role.zoo_representative, zoos=[make_zoo(session).slug]
+    )
+    return keys
 
 
 # --- the table matches the app --------------------------------------------------------------
@@ -224,14 +260,23 @@ def test_permission_table_covers_every_route(app: FastAPI) -> None:
 
 
 def test_permission_table_follows_the_stated_rules() -> None:
-    """GETs are public except /keys and the report list; zoo writes, deletes and /keys are
-    admin."""
+    """GETs are public except /keys, the report list and the moderation queue (a submission
+    by its receipt); zoo writes, deletes and /keys are admin; replies the representative's;
+    anyone may submit."""
     for (method, path), role in PERMISSIONS.items():
-        assert role in ROLE_ORDER
+        assert role in (*ROLE_ORDER, REPRESENTATIVE, ANYONE)
         if path.startswith(f"{API}/keys"):
             assert role == ADMIN, path
         elif (method, path) == ("GET", f"{API}/reports"):
             assert role == REPORTER
+        elif path.startswith(f"{API}/submissions"):
+            anyone = (method, path) in {
+                ("POST", f"{API}/submissions"),
+                ("GET", f"{API}/submissions/{{submission_id}}"),
+            }
+            assert role == (ANYONE if anyone else INSPECTOR), (method, path)
+        elif path.endswith("/replies"):
+            assert role == (PUBLIC if method == "GET" else REPRESENTATIVE), (method, path)
         elif method == "GET":
             assert role == PUBLIC, path
         elif method == "DELETE" or path.startswith(f"{API}/zoos"):
@@ -259,7 +304,7 @@ def test_protected_route_without_key_is_401(
         assert_unauthorized(call(anon_client, method, template.format(**values)))
 
 
-@pytest.mark.parametrize("op", ABOVE_REPORTER, ids=op_id)
+@pytest.mark.parametrize("op", PROTECTED, ids=op_id)
 def test_protected_route_refuses_lower_roles(
     op: tuple[str, str],
     anon_client: TestClient,
@@ -267,7 +312,7 @@ def test_protected_route_refuses_lower_roles(
     role_keys: dict[Role, str],
 ) -> None:
     method, template = op
-    lower = roles_below(PERMISSIONS[op])
+    lower = roles_refused(PERMISSIONS[op])
     assert lower
     for role in lower:
         for values in (path_values, MISSING_PATH_VALUES):
