@@ -126,3 +126,36 @@ def test_0010_stamps_existing_rows_and_unwinds(scratch_url: str) -> None:
             assert conn.execute(text("SELECT count(*) FROM species")).scalar() == 1
     finally:
         engine.dispose()
+
+
+def _fulltext_triggers(url: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            if conn.dialect.name != "sqlite":
+                return set()
+            rows = conn.execute(
+                text(
+                    "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%_fts_%'"
+                )
+            )
+            return {name for (name,) in rows}
+    finally:
+        engine.dispose()
+
+
+def test_every_later_migration_keeps_the_sqlite_search_triggers(scratch_url: str) -> None:
+    """A table rebuild on SQLite drops its triggers (migration 0011 says so); at head, and
+    after stepping down to 0011, all nine are there."""
+    expected = {
+        f"{table}_fts_{event}"
+        for table in ("animal", "welfare_incident", "welfare_report")
+        for event in ("insert", "delete", "update")
+    }
+    sqlite = "sqlite" in scratch_url
+    migrations.upgrade(scratch_url)
+    assert _fulltext_triggers(scratch_url) == (expected if sqlite else set())
+    migrations.downgrade(scratch_url, "0011")
+    assert _fulltext_triggers(scratch_url) == (expected if sqlite else set())
+    migrations.downgrade(scratch_url, "0010")
+    assert _fulltext_triggers(scratch_url) == set()

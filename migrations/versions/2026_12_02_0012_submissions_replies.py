@@ -19,8 +19,8 @@ Downgrade: the old schema cannot hold the new rows, so it drops the submissions 
 replies, deletes the replies' audit events (kind reply_added) and then the zoo_representative
 keys (nothing else can refer to them: that role can do nothing but reply).
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-02 13:30:00
 """
 
@@ -31,8 +31,8 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-revision: str = "0011"
-down_revision: str | None = "0010"
+revision: str = "0012"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -62,13 +62,16 @@ def upgrade() -> None:
     with _sqlite_foreign_keys_off(bind):
         _create_submission()
         _create_incident_reply()
-        with op.batch_alter_table("welfare_incident", table_kwargs=KEEP_AUTOINCREMENT) as batch_op:
-            batch_op.add_column(
-                sa.Column("reply_count", sa.Integer(), server_default="0", nullable=False)
-            )
-            batch_op.add_column(
-                sa.Column("last_replied_at", sa.DateTime(timezone=True), nullable=True)
-            )
+        # Plain ALTER TABLE, not a batch: a rebuild of welfare_incident on SQLite would drop
+        # the search triggers of migration 0011 with the old table.
+        op.add_column(
+            "welfare_incident",
+            sa.Column("reply_count", sa.Integer(), server_default="0", nullable=False),
+        )
+        op.add_column(
+            "welfare_incident",
+            sa.Column("last_replied_at", sa.DateTime(timezone=True), nullable=True),
+        )
         with op.batch_alter_table("zoo", table_kwargs=KEEP_AUTOINCREMENT) as batch_op:
             batch_op.add_column(
                 sa.Column(
@@ -93,9 +96,9 @@ def downgrade() -> None:
         _replace_role_check(OLD_ROLES, length=9)
         with op.batch_alter_table("zoo", table_kwargs=KEEP_AUTOINCREMENT) as batch_op:
             batch_op.drop_column("submissions_paused")
-        with op.batch_alter_table("welfare_incident", table_kwargs=KEEP_AUTOINCREMENT) as batch_op:
-            batch_op.drop_column("last_replied_at")
-            batch_op.drop_column("reply_count")
+        # SQLite's own DROP COLUMN (3.35+) keeps the table and so 0011's triggers.
+        op.drop_column("welfare_incident", "last_replied_at")
+        op.drop_column("welfare_incident", "reply_count")
 
 
 def _replace_role_check(roles: Sequence[str], *, length: int) -> None:
