@@ -1,11 +1,13 @@
-"""The SQL that files a report about a new incident, built once and bound per report.
+"""The SQL that files a report, built once and bound per report.
 
-Two forms with one meaning: a guarded INSERT ... SELECT of the incident followed by plain
-inserts (any database), and on PostgreSQL the whole write - incident, report, its two events,
-the subject marked for its stored flags and the concern_version bump - as one statement of
-data-modifying CTEs: one round trip instead of four, the guard included. Either writes nothing
-unless the zoo exists and the animal and enclosure named are in it, and the reporting key (if
-any) is not revoked.
+On PostgreSQL, a report about a new incident is the whole write - incident, report, its two
+events, the subject marked for its stored flags and the concern_version bump - as one
+statement of data-modifying CTEs: one round trip instead of four, the guard included. It
+writes nothing unless the zoo exists and the animal and enclosure named are in it, and the
+reporting key (if any) is not revoked.
+
+Elsewhere (SQLite, or a report added to an incident) the incident is written through the ORM,
+after CHECK_SUBJECT, and the report and its events by plain inserts.
 """
 
 from typing import Any
@@ -94,8 +96,22 @@ def _incident_insert() -> Any:
     return insert(INCIDENTS).from_select(INCIDENT_COLUMNS, chosen)
 
 
-# Any database: the incident (returning its id, or no row when the guard fails), then the rest.
-INSERT_INCIDENT = _incident_insert().returning(INCIDENTS.c.id)
+def _check_subject() -> Select[Any]:
+    def probe(table: Any, column: str, key: str, *more: Any) -> Any:
+        named = bindparam(key, type_=table.c.id.type)
+        return select(table.c[column]).where(table.c.id == named, *more).scalar_subquery()
+
+    return select(
+        probe(ZOOS, "id", "zoo_id"),
+        probe(ANIMALS, "zoo_id", "animal_id"),
+        probe(ENCLOSURES, "zoo_id", "enclosure_id"),
+        probe(KEYS, "id", "api_key_id", KEYS.c.revoked_at.is_(None)),
+    )
+
+
+# Any database: the zoo's id, the animal's and the enclosure's zoos (NULL when missing), and
+# the key's id when it is live: what services/reports.py checks before it writes.
+CHECK_SUBJECT = _check_subject()
 INSERT_REPORT = insert(REPORTS).returning(REPORTS.c.id)
 # Executed with a list of rows: compiled once, where a multi-row VALUES is compiled per call.
 INSERT_EVENTS = insert(EVENTS)

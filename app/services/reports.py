@@ -14,13 +14,10 @@ from sqlmodel import Session, col, delete, select
 from app.core.db import Sessions
 from app.core.errors import DomainError, Unauthorized, Unprocessable, field_error
 from app.models import (
-    Animal,
     ApiKey,
-    Enclosure,
     IdempotencyRecord,
     WelfareIncident,
     WelfareReport,
-    Zoo,
 )
 from app.models.api_key import Role
 from app.models.base import row_id, utcnow
@@ -32,9 +29,9 @@ from app.services import zoos as zoo_service
 from app.services.access import ensure_zoo_scope
 from app.services.common import commit, ordering, paginate
 from app.services.report_writes import (
+    CHECK_SUBJECT,
     FILE_NEW_INCIDENT_PG,
     INSERT_EVENTS,
-    INSERT_INCIDENT,
     INSERT_REPORT,
     bind,
 )
@@ -113,17 +110,20 @@ def _claim_key(
     return record
 
 
-def _check_subject(session: Session, report_in: WelfareReportCreate) -> None:
-    """The zoo exists and the animal and enclosure named are in it: one statement."""
-    found = session.execute(
-        select(
-            select(Zoo.id).where(Zoo.id == report_in.zoo_id).scalar_subquery(),
-            select(Animal.zoo_id).where(Animal.id == report_in.animal_id).scalar_subquery(),
-            select(Enclosure.zoo_id)
-            .where(Enclosure.id == report_in.enclosure_id)
-            .scalar_subquery(),
-        )
-    ).one()
+def _check_subject(
+    session: Session, report_in: WelfareReportCreate, live_key: ApiKey | None = None
+) -> None:
+    """The zoo exists and the animal and enclosure named are in it, and `live_key` (if any)
+    is not revoked: one statement."""
+    params = {
+        "zoo_id": report_in.zoo_id,
+        "animal_id": report_in.animal_id,
+        "enclosure_id": report_in.enclosure_id,
+        "api_key_id": live_key.id if live_key is not None else None,
+    }
+    found = session.execute(CHECK_SUBJECT, params).one()
+    if live_key is not None and found[3] is None:  # the first refusal, as in _refused
+        raise Unauthorized("The API key has been revoked.")
     for field, label, ref_id, zoo_id in (
         ("zoo_id", "zoo", report_in.zoo_id, found[0]),
         ("animal_id", "animal", report_in.animal_id, found[1]),
@@ -257,9 +257,10 @@ def file_report(
 ) -> WelfareReport:
     """Stores the report and feeds its incident; the caller commits. Shared with the seed.
 
-    A new incident (the common case, and the one that must be fast) is written with plain
-    inserts, on PostgreSQL in one statement; adding to an existing incident locks and updates
-    it through the ORM.
+    A new incident (the common case, and the one that must be fast) is written on PostgreSQL
+    in one statement, which marks the concern lists stale itself; on SQLite through the ORM,
+    after one statement of checks. Adding to an existing incident locks and updates it through
+    the ORM.
     """
     now = utcnow()
     report = WelfareReport(
@@ -273,10 +274,14 @@ def file_report(
     if named is None:
         if connection.dialect.name == "postgresql":
             return _file_in_one_statement(session, report_in, actor, report, now)
-        values = _incident_values(report_in, now) | {"api_key_id": report.api_key_id}
-        incident_id = connection.execute(INSERT_INCIDENT, bind(values)).scalar()
-        if incident_id is None:
-            raise _refused(session, report_in, actor)
+        # Nothing checked can change before the insert: SQLite's writer holds the database
+        # from BEGIN IMMEDIATE, and a transaction that read before another's commit cannot
+        # write after it.
+        _check_subject(session, report_in, live_key=actor)
+        incident = WelfareIncident(**_incident_values(report_in, now))
+        session.add(incident)
+        session.flush()  # its id, for the report's row
+        incident_id = row_id(incident)
         events = [
             _event(
                 incident_id,
