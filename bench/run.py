@@ -584,7 +584,7 @@ def time_evaluation(target: Target, repeats: int) -> dict[str, float]:
             for i in range(repeats + 1):
                 ctx = Context(settings=settings, zoo_id=1, now=utcnow())
                 t0 = time.perf_counter()
-                store.drop(session, [1])
+                store.drop(session.connection(), [1])
                 store.update(session, ctx)
                 session.commit()
                 t1 = time.perf_counter()

@@ -58,7 +58,7 @@ class Zoo(ZooBase, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     # Bumped in the same transaction as any write that can change the zoo's concern list;
-    # cached lists are keyed by it (see app/welfare/cache.py). Not part of the API.
+    # cached lists are keyed by it (app/welfare/hook.py bumps it). Not part of the API.
     concern_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     # An admin may pause public submissions about the zoo (POST /submissions answers 409).
     submissions_paused: bool = Field(default=False, sa_column_kwargs={"server_default": false()})

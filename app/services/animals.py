@@ -25,7 +25,6 @@ from app.services.common import (
     require_ref,
 )
 from app.services.search import text_search
-from app.welfare import cache as concern_cache
 
 
 class AnimalSort(StrEnum):
@@ -152,7 +151,6 @@ def create(*, session: Session, animal_in: AnimalCreate, actor: ApiKey) -> Anima
     _check_consistency(session, animal_in.model_dump(), None)
     animal = Animal.model_validate(animal_in)
     session.add(animal)
-    concern_cache.bump(session, [animal.zoo_id])
     commit(session, conflict="The zoo already has an animal with that identifier.")
     return animal
 
@@ -168,7 +166,6 @@ def update(*, session: Session, animal: Animal, animal_in: AnimalUpdate, actor: 
         changes["enclosure_id"] = None
     state = animal.model_dump() | changes
     _check_consistency(session, state, animal.id)
-    concern_cache.bump(session, [animal.zoo_id, state["zoo_id"]])
     apply_update(animal, changes)
     session.add(animal)
     commit(session, conflict="The zoo already has an animal with that identifier.")
@@ -185,6 +182,5 @@ def delete(*, session: Session, animal: Animal, actor: ApiKey) -> None:
             (select(WelfareReport.id).where(WelfareReport.animal_id == animal.id), "reports"),
         ],
     )
-    concern_cache.bump(session, [animal.zoo_id])
     session.delete(animal)
     commit(session)

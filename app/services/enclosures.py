@@ -21,7 +21,6 @@ from app.services.common import (
     paginate,
     require_ref,
 )
-from app.welfare import cache as concern_cache
 
 
 class EnclosureSort(StrEnum):
@@ -92,7 +91,6 @@ def create(*, session: Session, enclosure_in: EnclosureCreate, actor: ApiKey) ->
     _ensure_name_free(session, enclosure_in.zoo_id, enclosure_in.name)
     enclosure = Enclosure.model_validate(enclosure_in)
     session.add(enclosure)
-    concern_cache.bump(session, [enclosure.zoo_id])
     commit(session, conflict=f"The zoo already has an enclosure named '{enclosure_in.name}'.")
     return enclosure
 
@@ -107,7 +105,6 @@ def update(
         _ensure_name_free(session, enclosure.zoo_id, changes["name"], enclosure.id)
     apply_update(enclosure, changes)
     session.add(enclosure)
-    concern_cache.bump(session, [enclosure.zoo_id])
     commit(session, conflict="The zoo already has an enclosure with that name.")
     return enclosure
 
@@ -126,6 +123,5 @@ def delete(*, session: Session, enclosure: Enclosure, actor: ApiKey) -> None:
             (select(WelfareReport.id).where(WelfareReport.enclosure_id == enclosure.id), "reports"),
         ],
     )
-    concern_cache.bump(session, [enclosure.zoo_id])
     session.delete(enclosure)
     commit(session)

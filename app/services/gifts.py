@@ -21,7 +21,6 @@ from app.services.common import (
     paginate,
     require_ref,
 )
-from app.welfare import cache as concern_cache
 
 
 class GiftSort(StrEnum):
@@ -136,8 +135,6 @@ def update(*, session: Session, gift: Gift, gift_in: GiftUpdate, actor: ApiKey) 
         _ensure_animals_in(session, gift, recipient)
     apply_update(gift, changes)
     session.add(gift)
-    # A permit reference decides undocumented_trade for every animal the gift brought.
-    concern_cache.bump_where_animals(session, Animal.gift_id == gift.id)
     commit(session)
     return gift
 

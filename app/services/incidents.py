@@ -23,7 +23,6 @@ from app.services import zoos as zoo_service
 from app.services.access import ensure_zoo_scope
 from app.services.common import commit, ordering, paginate
 from app.services.search import text_search
-from app.welfare import cache as concern_cache
 
 
 class PreconditionFailed(DomainError):
@@ -87,14 +86,9 @@ def record_event(
     )
 
 
-def touch(session: Session, incident: WelfareIncident) -> None:
-    """Marks a change: new version (and so a new ETag), updated_at, and a stale concern list."""
-    touch_fields(incident)
-    concern_cache.bump_subject(session, incident.zoo_id, incident.animal_id, incident.enclosure_id)
-
-
-def touch_fields(incident: WelfareIncident) -> None:
-    """The version and time of a change whose caller marks the concern list stale itself."""
+def touch(incident: WelfareIncident) -> None:
+    """Marks a change: a new version (and so a new ETag) and updated_at. The flush marks the
+    concern lists stale (app/welfare/hook.py)."""
     incident.version += 1
     incident.updated_at = utcnow()
 
@@ -232,7 +226,7 @@ def update(
         incident.title = changes["title"]
         changed = True
     if changed:
-        touch(session, incident)
+        touch(incident)
     session.add(incident)
     commit(session)
     return incident
@@ -265,7 +259,7 @@ def transition(
         note=request.note,
     )
     incident.status = request.to
-    touch(session, incident)
+    touch(incident)
     session.add(incident)
     commit(session)
     return incident

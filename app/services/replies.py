@@ -49,7 +49,7 @@ def create(
     session.add(reply)
     locked.reply_count += 1
     locked.last_replied_at = now
-    incident_service.touch_fields(locked)
+    incident_service.touch(locked)
     incident_service.record_event(
         session, locked, EventKind.reply_added, actor, note="the zoo replied"
     )

@@ -4,10 +4,12 @@ On PostgreSQL, a report about a new incident is the whole write - incident, repo
 events, the subject marked for its stored flags and the concern_version bump - as one
 statement of data-modifying CTEs: one round trip instead of four, the guard included. It
 writes nothing unless the zoo exists and the animal and enclosure named are in it, and the
-reporting key (if any) is not revoked.
+reporting key (if any) is not revoked. The one write that invalidates the concern lists
+itself: it flushes nothing, so app/welfare/hook.py never sees it.
 
 Elsewhere (SQLite, or a report added to an incident) the incident is written through the ORM,
-after CHECK_SUBJECT, and the report and its events by plain inserts.
+whose flush the hook sees, after CHECK_SUBJECT, and the report and its events by plain
+inserts.
 """
 
 from typing import Any
@@ -165,7 +167,8 @@ def _one_statement() -> Select[Any]:
         .values(concern_version=ZOOS.c.concern_version + 1)
         .cte("bump")
     )
-    # The incident's subject, for store.update to evaluate again (see cache.bump_subject).
+    # The incident's subject, for store.update to evaluate again (as app/welfare/hook.py marks
+    # it for an incident the ORM writes).
     animal = incident.c.animal_id
     subject = select(
         incident.c.zoo_id,

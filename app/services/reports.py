@@ -35,7 +35,6 @@ from app.services.report_writes import (
     INSERT_REPORT,
     bind,
 )
-from app.welfare import cache as concern_cache
 
 IDEMPOTENCY_RETENTION = timedelta(hours=24)
 
@@ -242,7 +241,7 @@ def _feed_incident(
         )
         incident.status = IncidentStatus.under_review
     before = incident.severity
-    incident_service.touch_fields(incident)
+    incident_service.touch(incident)
     incident.report_count += 1
     incident.first_observed_at = min(incident.first_observed_at, report_in.observed_at)
     incident.last_observed_at = max(incident.last_observed_at, report_in.observed_at)
@@ -260,7 +259,7 @@ def file_report(
     A new incident (the common case, and the one that must be fast) is written on PostgreSQL
     in one statement, which marks the concern lists stale itself; on SQLite through the ORM,
     after one statement of checks. Adding to an existing incident locks and updates it through
-    the ORM.
+    the ORM. The flush of an incident marks the lists stale (app/welfare/hook.py).
     """
     now = utcnow()
     report = WelfareReport(
@@ -276,7 +275,7 @@ def file_report(
             return _file_in_one_statement(session, report_in, actor, report, now)
         # Nothing checked can change before the insert: SQLite's writer holds the database
         # from BEGIN IMMEDIATE, and a transaction that read before another's commit cannot
-        # write after it.
+        # write after it. Through the ORM, so that its flush marks the lists (welfare/hook.py).
         _check_subject(session, report_in, live_key=actor)
         incident = WelfareIncident(**_incident_values(report_in, now))
         session.add(incident)
@@ -292,7 +291,6 @@ def file_report(
             )
         ]
         before = after = report_in.severity
-        about = report_in.animal_id, report_in.enclosure_id
     else:
         _check_subject(session, report_in)
         incident, events, before = _feed_incident(session, named, report_in, actor)
@@ -313,7 +311,6 @@ def file_report(
         )
     )
     connection.execute(INSERT_EVENTS, events)  # one statement, compiled once
-    concern_cache.bump_subject(session, report_in.zoo_id, *about)
     return report
 
 

@@ -20,7 +20,6 @@ from app.services.common import (
     ordering,
     paginate,
 )
-from app.welfare import cache as concern_cache
 
 
 class SpeciesSort(StrEnum):
@@ -119,7 +118,6 @@ def update(
         ) from exc
     apply_update(species, changes)
     session.add(species)
-    concern_cache.bump_where_animals(session, Animal.species_id == species.id)
     commit(session, conflict="Another species already has that scientific name.")
     return species
 

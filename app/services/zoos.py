@@ -31,7 +31,6 @@ from app.services.common import (
     ordering,
     paginate,
 )
-from app.welfare import cache as concern_cache
 
 
 def parse_ref(ref: str) -> int | str | None:
@@ -146,7 +145,6 @@ def update(*, session: Session, zoo: Zoo, zoo_in: ZooUpdate, actor: ApiKey) -> Z
         _ensure_slug_free(session, changes["slug"], zoo.id)
     apply_update(zoo, changes)
     session.add(zoo)
-    concern_cache.bump(session, [zoo.id])  # the ranking shows its name and slug
     commit(session, conflict="Another zoo already uses that slug.")
     return zoo
 

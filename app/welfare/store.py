@@ -3,7 +3,7 @@ incidents, the subject's name), and each flagged subject with its score and its 
 list renders it. An unfiltered page is read from the zoo's subjects in rank order, sent as
 stored; a filtered one is ranked from the stored flags. Neither evaluates the incidents again.
 
-Kept exact by the writes, in their own transactions:
+Kept exact by the writes, in their own transactions (app/welfare/hook.py sees every write):
 * a report or an incident change marks its one subject (animal or enclosure) dirty;
 * any other write that can change a list (an animal, an enclosure, a species, a gift) drops
   the zoo's state, and the zoo is evaluated in full again (rarer writes, ~0.1 s at size L);
@@ -212,12 +212,12 @@ DROP_ZOO = tuple(delete(t).where(t.c.zoo_id == ZOO) for t in (FLAGS, SUBJECTS))
 DROP_DIRTY = (_of_dirty(FLAGS), _of_dirty(SUBJECTS))
 
 
-def mark(session: Session, zoo_id: int, subjects: Iterable[tuple[str, int]]) -> None:
-    """Marks subjects of the zoo dirty; part of the caller's transaction, which also bumps
-    the zoo's concern_version (and so takes the zoo row's lock)."""
-    rows = [{"zoo_id": zoo_id, "subject_type": k, "subject_id": i} for k, i in set(subjects)]
+def mark(connection: Connection, subjects: Iterable[tuple[int, str, int]]) -> None:
+    """Marks subjects dirty, each (zoo id, kind, id); part of the caller's transaction, which
+    also bumps their zoos' concern_versions first (and so takes the zoo rows' locks). On a
+    connection: the write hook runs it inside a flush (app/welfare/hook.py)."""
+    rows = [{"zoo_id": z, "subject_type": k, "subject_id": i} for z, k, i in sorted(set(subjects))]
     if rows:
-        connection = session.connection()
         connection.execute(mark_statement(connection.dialect.name), rows)
 
 
@@ -227,10 +227,10 @@ def mark_statement(dialect: str) -> Any:
     return statement.on_conflict_do_nothing()
 
 
-def drop(session: Session, zoo_ids: Sequence[int] | Select[Any]) -> None:
-    """Drops the zoos' state (ids, or a query of them): their next read evaluates them in
-    full."""
-    session.connection().execute(delete(STATE).where(STATE.c.zoo_id.in_(zoo_ids)))
+def drop(connection: Connection, zoo_ids: Sequence[int]) -> None:
+    """Drops the zoos' state: their next read evaluates them in full. On a connection, as
+    `mark`."""
+    connection.execute(delete(STATE).where(STATE.c.zoo_id.in_(zoo_ids)))
 
 
 def page(

@@ -1,0 +1,273 @@
+"""The write hook that keeps concern lists exact: every flush of every session invalidates
+what its writes can change, in the flush's own transaction, so no write path can forget to.
+
+What a flush changes, and what that invalidates (app/welfare/store.py explains both levels):
+* an animal or an enclosure, added, changed or deleted: its zoo's stored flags are dropped
+  (evaluated in full on the next read), and those of the zoo it left when it moved;
+* a species or a gift changed: those of every zoo holding an animal of it (a new one has no
+  animals yet, and the database refuses to delete one that has);
+* an incident, added, changed or deleted: its subject is marked dirty (the animal, else the
+  enclosure), and so is the subject it had before a change of subject or zoo. The zoo's
+  replies alone change nothing a list shows;
+* a zoo's name, slug or country: its concern_version only (the ranking shows them; the
+  stored flags do not). Never its own concern_version, which only this hook writes.
+A change only to what no list shows (updated_at, which every PATCH stamps) invalidates nothing.
+Every zoo so invalidated has its concern_version bumped, which the cached lists are keyed by.
+
+The SQL runs after the flush wrote its rows and before it returns, on the flush's connection:
+the zoo rows first, then concern_state and concern_dirty, the order store.update locks them
+in (a writer taking them the other way round could deadlock with a read).
+
+Not seen by flush events: SQL sent through the session's connection. The PostgreSQL write of a
+report about a new incident (app/services/report_writes.py) bumps and marks in its own one
+statement; no other Core statement writes these tables. Bulk statements through the session
+(`session.execute(update(Animal)...)`) are refused, so none can slip by.
+
+Installed once, on SQLAlchemy's Session class (and so on SQLModel's, and on every session
+whatever made it), when this module is imported: app/core/db.py imports it, and every engine
+of the app, the CLI, the seed and the tests is made there.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import bindparam, event, inspect, or_, select, update
+from sqlalchemy.orm import InstanceState, ORMExecuteState, Session, UOWTransaction
+
+from app.models import Animal, Enclosure, Gift, Species, WelfareIncident, Zoo
+from app.models.base import table_of
+from app.welfare import store
+
+ZOOS = table_of(Zoo)
+ANIMALS = table_of(Animal)
+BUMP = (
+    update(ZOOS)
+    .where(ZOOS.c.id.in_(bindparam("ids", expanding=True)))
+    .values(concern_version=ZOOS.c.concern_version + 1)
+)
+
+# What the ranking shows of a zoo (its list shows nothing of it but its id).
+ZOO_SHOWN = frozenset({"name", "slug", "country_code"})
+# Columns no rule reads and no list shows, so a change to them alone invalidates nothing: the
+# time every PATCH stamps (even one that changes nothing else), and of an incident the zoo's
+# replies and the version that every change moves (a reply alone leaves the lists alone).
+UNSHOWN = frozenset({"updated_at"})
+INCIDENT_UNSHOWN = UNSHOWN | {"reply_count", "last_replied_at", "version"}
+# The columns that say whose list a row is on; their values before a change are needed.
+KEYS: dict[type[Any], tuple[str, ...]] = {
+    Animal: ("zoo_id",),
+    Enclosure: ("zoo_id",),
+    WelfareIncident: ("zoo_id", "animal_id", "enclosure_id"),
+}
+WATCHED = (Animal, Enclosure, Species, Gift, WelfareIncident, Zoo)
+WATCHED_TABLES = frozenset(table_of(model).name for model in WATCHED)
+_OLD = "zwr_concern_old_keys"  # in UOWTransaction.attributes: key values loaded before a flush
+
+
+class UnwatchedWrite(RuntimeError):
+    """A bulk statement through the session on a table the concern lists read."""
+
+
+@dataclass
+class Invalidation:
+    """What one flush invalidates."""
+
+    versions: set[int] = field(default_factory=set)  # zoos whose concern_version grows
+    full: set[int] = field(default_factory=set)  # zoos evaluated in full on the next read
+    subjects: set[tuple[int, str, int]] = field(default_factory=set)  # (zoo, kind, id) again
+    species: set[int] = field(default_factory=set)  # whose holders are evaluated in full
+    gifts: set[int] = field(default_factory=set)
+    gone: set[int] = field(default_factory=set)  # zoos this flush deleted
+
+    def subject(self, zoo_id: int | None, animal_id: int | None, enclosure_id: int | None) -> None:
+        """An incident's subject: the animal if it names one, else the enclosure, else none
+        (it raises no flag, but the ranking counts the zoo's open incidents)."""
+        if zoo_id is None:
+            return
+        self.versions.add(zoo_id)
+        if animal_id is not None:
+            self.subjects.add((zoo_id, "animal", animal_id))
+        elif enclosure_id is not None:
+            self.subjects.add((zoo_id, "enclosure", enclosure_id))
+
+
+def _changed(state: InstanceState[Any]) -> set[str]:
+    """The columns whose value a flush changes (setting a column to its value is no change)."""
+    attrs = state.attrs
+    return {c.key for c in state.mapper.column_attrs if attrs[c.key].history.has_changes()}
+
+
+def _values(
+    state: InstanceState[Any], keys: Iterable[str], loaded: dict[str, Any] | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The key columns' values before and after the flush. `loaded`: the row as the database
+    had it before the flush, for a column set while unloaded (expired), whose old value the
+    ORM never saw."""
+    before, after = {}, {}
+    for key in keys:
+        history = state.attrs[key].history
+        if history.deleted:
+            old = history.deleted[0]
+        elif history.unchanged:
+            old = history.unchanged[0]
+        else:
+            old = (loaded or {}).get(key, state.dict.get(key))
+        before[key] = old
+        after[key] = history.added[0] if history.added else old
+    return before, after
+
+
+def _old_unknown(state: InstanceState[Any], key: str) -> bool:
+    history = state.attrs[key].history
+    return not history.deleted and not history.unchanged
+
+
+def _before_flush(session: Session, flush_context: UOWTransaction, _instances: Any) -> None:
+    """Reads the key columns of rows a flush will change or delete whose old values the ORM
+    never loaded (rare: an expired object). The database still has them now."""
+    missing: dict[type[Any], list[Any]] = {}
+    for obj in (*session.dirty, *session.deleted):
+        keys = KEYS.get(type(obj))
+        if keys is None:
+            continue
+        state = inspect(obj)
+        if state.identity is not None and any(_old_unknown(state, k) for k in keys):
+            missing.setdefault(type(obj), []).append(state.identity[0])
+    loaded: dict[tuple[type[Any], int], dict[str, Any]] = {}
+    for model, ids in missing.items():
+        table = table_of(model)
+        columns = [table.c[key] for key in KEYS[model]]
+        stmt = select(table.c.id, *columns).where(table.c.id.in_(ids))
+        for row in session.connection().execute(stmt):
+            loaded[(model, row.id)] = dict(row._mapping)
+    flush_context.attributes[_OLD] = loaded
+
+
+def collect(session: Session, flush_context: UOWTransaction) -> Invalidation:
+    """What the flush's new, changed and deleted rows invalidate. After the flush, where the
+    session still lists them as before it and their attributes keep their history."""
+    found = Invalidation()
+    loaded: dict[tuple[type[Any], int], dict[str, Any]] = flush_context.attributes.get(_OLD, {})
+    for how, objects in (("new", session.new), ("changed", session.dirty)):
+        for obj in objects:
+            if isinstance(obj, WATCHED):
+                _note(found, obj, how, loaded)
+    for obj in session.deleted:
+        if isinstance(obj, WATCHED):
+            _note(found, obj, "deleted", loaded)
+    return found
+
+
+def _note(
+    found: Invalidation, obj: Any, how: str, loaded: dict[tuple[type[Any], int], dict[str, Any]]
+) -> None:
+    if how == "new":  # its values as flushed (a bulk load adds thousands: kept cheap)
+        if isinstance(obj, Animal | Enclosure):
+            found.full.add(obj.zoo_id)
+        elif isinstance(obj, WelfareIncident):
+            found.subject(obj.zoo_id, obj.animal_id, obj.enclosure_id)
+        # A new zoo, species or gift is on no list yet (an animal of it counts as an animal).
+        return
+    state = inspect(obj)
+    changed = set()
+    if how == "changed":
+        changed = _changed(state) - (
+            INCIDENT_UNSHOWN if isinstance(obj, WelfareIncident) else UNSHOWN
+        )
+        if not changed:
+            return  # touched, or changed where no list looks
+    if isinstance(obj, Zoo | Species | Gift):
+        own_id = _id(state)
+        if isinstance(obj, Zoo):
+            if how == "deleted":
+                found.gone.add(own_id)
+            elif changed & ZOO_SHOWN:
+                found.versions.add(own_id)
+        elif how == "changed":  # none is deleted while an animal holds it (foreign keys)
+            (found.species if isinstance(obj, Species) else found.gifts).add(own_id)
+        return
+    model = type(obj)
+    known = loaded.get((model, _id(state)))
+    before, after = _values(state, KEYS[model], known)
+    if isinstance(obj, WelfareIncident):
+        found.subject(after["zoo_id"], after["animal_id"], after["enclosure_id"])
+        if before != after:  # and the subject or zoo it leaves
+            found.subject(before["zoo_id"], before["animal_id"], before["enclosure_id"])
+    else:  # an animal or an enclosure, and the zoo it leaves
+        found.full.update(z for z in (before["zoo_id"], after["zoo_id"]) if z is not None)
+
+
+def _id(state: InstanceState[Any]) -> int:
+    """A persistent row's id (its identity: loading its expired id could not work after the
+    flush deleted it)."""
+    identity = state.identity
+    assert identity is not None, "a row changed or deleted by a flush has an identity"
+    return int(identity[0])
+
+
+def apply(session: Session, found: Invalidation) -> None:
+    """Bumps the zoos' concern_versions, then drops or marks their stored flags. On the
+    flush's connection: no flush again (none may start inside a flush)."""
+    connection = session.connection()
+    full = set(found.full)
+    if found.species or found.gifts:
+        holders = (
+            select(ANIMALS.c.zoo_id)
+            .where(
+                or_(
+                    ANIMALS.c.species_id.in_(sorted(found.species)),
+                    ANIMALS.c.gift_id.in_(sorted(found.gifts)),
+                )
+            )
+            .distinct()
+        )
+        full.update(connection.execute(holders).scalars())
+    full -= found.gone  # their stored flags went with them (ON DELETE CASCADE)
+    # A zoo evaluated in full needs no subject marked.
+    subjects = {s for s in found.subjects if s[0] not in full and s[0] not in found.gone}
+    versions = (found.versions | full | {s[0] for s in subjects}) - found.gone
+    if not versions:
+        return
+    connection.execute(BUMP, {"ids": sorted(versions)})  # first: see the module's docstring
+    if full:
+        store.drop(connection, sorted(full))
+    if subjects:
+        store.mark(connection, subjects)
+
+
+def _after_flush(session: Session, flush_context: UOWTransaction) -> None:
+    apply(session, collect(session, flush_context))
+
+
+def _refuse_bulk_writes(execute_state: ORMExecuteState) -> None:
+    """Bulk statements bypass the flush, and with it this hook: refused on the tables the
+    concern lists read (write those rows through the session's unit of work instead)."""
+    if not (execute_state.is_insert or execute_state.is_update or execute_state.is_delete):
+        return
+    table = getattr(execute_state.statement, "table", None)
+    name = getattr(table, "name", None)
+    if name in WATCHED_TABLES:
+        raise UnwatchedWrite(
+            f"a bulk {type(execute_state.statement).__name__} on {name} would not invalidate "
+            "the concern lists (app/welfare/hook.py); change the rows through the session"
+        )
+
+
+def install() -> None:
+    """Listens on every session; once, however often it is called."""
+    for name, listener in (
+        ("before_flush", _before_flush),
+        ("after_flush", _after_flush),
+        ("do_orm_execute", _refuse_bulk_writes),
+    ):
+        if not event.contains(Session, name, listener):
+            event.listen(Session, name, listener)
+
+
+def installed() -> bool:
+    """Whether every session has the hook (the tests ask)."""
+    return event.contains(Session, "after_flush", _after_flush)
+
+
+install()
