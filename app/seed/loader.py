@@ -7,6 +7,7 @@ from typing import Any, cast
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from app.concerns import invalidate as concern_cache
 from app.models import Animal, Enclosure, Gift, Species, WelfareIncident, Zoo
 from app.models.animal import AnimalCreate
 from app.models.enclosure import EnclosureCreate
@@ -17,7 +18,6 @@ from app.models.species import SpeciesCreate
 from app.models.zoo import ZooCreate
 from app.services import incidents as incident_service
 from app.services import reports as report_service
-from app.welfare import cache as concern_cache
 
 
 def seed_facts() -> dict[str, Any]:

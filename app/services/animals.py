@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlmodel import Session, col, or_, select, union
 
+from app.concerns import invalidate as concern_cache
 from app.core.errors import Unprocessable, field_error
 from app.models import Animal, ApiKey, Enclosure, Gift, Species, WelfareIncident, WelfareReport, Zoo
 from app.models.animal import AnimalCreate, AnimalUpdate
@@ -25,7 +26,6 @@ from app.services.common import (
     require_ref,
 )
 from app.services.search import text_search
-from app.welfare import cache as concern_cache
 
 
 class AnimalSort(StrEnum):

@@ -6,6 +6,7 @@ from enum import StrEnum
 
 from sqlmodel import Session, col, select
 
+from app.concerns import invalidate as concern_cache
 from app.models import Animal, ApiKey, Enclosure, WelfareIncident, WelfareReport, Zoo
 from app.models.enclosure import EnclosureCreate, EnclosureUpdate
 from app.models.enums import EnclosureClimate, EnclosureKind
@@ -21,7 +22,6 @@ from app.services.common import (
     paginate,
     require_ref,
 )
-from app.welfare import cache as concern_cache
 
 
 class EnclosureSort(StrEnum):

@@ -6,6 +6,7 @@ from enum import StrEnum
 
 from sqlmodel import Session, col, or_, select
 
+from app.concerns import invalidate as concern_cache
 from app.core.errors import Unprocessable, field_error
 from app.models import Animal, ApiKey, Gift, Zoo
 from app.models.gift import GiftCreate, GiftUpdate
@@ -21,7 +22,6 @@ from app.services.common import (
     paginate,
     require_ref,
 )
-from app.welfare import cache as concern_cache
 
 
 class GiftSort(StrEnum):

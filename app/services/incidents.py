@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select, union
 
+from app.concerns import invalidate as concern_cache
 from app.core.errors import Conflict, DomainError
 from app.core.etags import if_match_allows
 from app.models import ApiKey, IncidentEvent, WelfareIncident, WelfareReport
@@ -23,7 +24,6 @@ from app.services import zoos as zoo_service
 from app.services.access import ensure_zoo_scope
 from app.services.common import commit, ordering, paginate
 from app.services.search import text_search
-from app.welfare import cache as concern_cache
 
 
 class PreconditionFailed(DomainError):

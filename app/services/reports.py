@@ -11,6 +11,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
 
+from app.concerns import invalidate as concern_cache
 from app.core.db import Sessions
 from app.core.errors import DomainError, Unauthorized, Unprocessable, field_error
 from app.models import (
@@ -38,7 +39,6 @@ from app.services.report_writes import (
     INSERT_REPORT,
     bind,
 )
-from app.welfare import cache as concern_cache
 
 IDEMPOTENCY_RETENTION = timedelta(hours=24)
 

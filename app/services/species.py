@@ -6,6 +6,7 @@ from enum import StrEnum
 
 from sqlmodel import Session, col, or_, select
 
+from app.concerns import invalidate as concern_cache
 from app.core.errors import Unprocessable, field_error
 from app.models import Animal, ApiKey, Species
 from app.models.enums import CitesAppendix, IucnCategory, TaxonClass
@@ -20,7 +21,6 @@ from app.services.common import (
     ordering,
     paginate,
 )
-from app.welfare import cache as concern_cache
 
 
 class SpeciesSort(StrEnum):

@@ -1,11 +1,13 @@
 """Concern lists: flagged subjects with their reasons, zoo rankings and the published rules."""
 
+from datetime import date as date_
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from app.welfare.rules import RULE_IDS
+from app.concerns.rules import RULE_IDS
 
 # Named enums (components RuleId, SubjectType): the values are the rules' ids and subjects.
 RuleId = StrEnum("RuleId", {rule_id: rule_id for rule_id in RULE_IDS})  # type: ignore[misc]  # computed members
@@ -65,6 +67,21 @@ class ZooConcernSummary(BaseModel):
     total_score: int
     max_severity: int
     open_incidents: int
+    evaluated_at: datetime | None = Field(
+        description="When the zoo's figures were last brought up to date; null: never yet."
+    )
+
+
+class TimelineDay(BaseModel):
+    date: date_
+    flagged_animals: int
+    flagged_enclosures: int
+    total_score: int
+    open_incidents: int
+
+
+class Timeline(BaseModel):
+    items: list[TimelineDay]
 
 
 class ConcernRulePublic(BaseModel):

@@ -5,17 +5,15 @@ transaction, and every read compares against the version in the database, so any
 workers and app servers sharing one database agree on when a cached list is stale.
 """
 
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
+from app.concerns import store
 from app.models import Animal, Zoo
 from app.models.base import table_of
-from app.welfare import store
 
 ZOOS = table_of(Zoo)
 BUMP = (
@@ -45,7 +43,7 @@ def bump_subject(
 ) -> None:
     """`bump` for a change to an incident (or a new one): only its subject's stored flags are
     evaluated again. An incident naming an animal is about the animal, else about its
-    enclosure (app/welfare/rules.py); one naming neither raises no flag."""
+    enclosure (app/concerns/rules.py); one naming neither raises no flag."""
     session.flush()
     session.connection().execute(BUMP, {"ids": [zoo_id]})  # first, as in `bump`
     if animal_id is not None:
@@ -64,34 +62,3 @@ def bump_where_animals(session: Session, *criteria: Any) -> None:
         .execution_options(synchronize_session=False)
     )
     store.drop(session, holders)
-
-
-class LRUCache:
-    """A thread-safe LRU map bounded by the total size of its values (rendered bodies)."""
-
-    def __init__(self, max_bytes: int) -> None:
-        self._data: OrderedDict[Any, tuple[Any, int]] = OrderedDict()
-        self._lock = threading.Lock()
-        self.max_bytes = max_bytes
-        self.size = 0
-
-    def get(self, key: Any) -> Any | None:
-        with self._lock:
-            entry = self._data.get(key)
-            if entry is None:
-                return None
-            self._data.move_to_end(key)
-            return entry[0]
-
-    def put(self, key: Any, value: Any, *, size: int) -> None:
-        if size > self.max_bytes:
-            return
-        with self._lock:
-            old = self._data.pop(key, None)
-            if old is not None:
-                self.size -= old[1]
-            self._data[key] = (value, size)
-            self.size += size
-            while self.size > self.max_bytes:
-                _, (_, evicted) = self._data.popitem(last=False)
-                self.size -= evicted
