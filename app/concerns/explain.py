@@ -10,6 +10,7 @@ from sqlalchemy import Select
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from app.concerns import evidence
 from app.concerns.rules import REASONS, Flag, cited_ids
 from app.concerns.schemas import (
     ConcernFlag,
@@ -103,6 +104,7 @@ def items(
     titles_ = titles(session, page_flags)
     animals = animal_refs(session, {sid for kind, sid in page if kind == "animal"})
     enclosures = enclosure_names(session, {sid for kind, sid in page if kind == "enclosure"})
+    facts = evidence.incident_facts(session, (i for f in page_flags for i in f.incident_ids))
     items = []
     for kind, subject_id in page:
         rows = grouped[(kind, subject_id)]
@@ -121,15 +123,26 @@ def items(
                 enclosure=enclosure,
                 score=sum(f.severity for f in rows),
                 max_severity=rows[0].severity,
-                flags=[
-                    ConcernFlag(
-                        rule=RuleId(f.rule),
-                        severity=f.severity,
-                        reason=REASONS[(f.rule, kind)](f, titles_),
-                        incident_ids=f.incident_ids,
-                    )
-                    for f in rows
-                ],
+                flags=[_flag(f, kind, titles_, facts) for f in rows],
             )
         )
     return items
+
+
+def _flag(
+    flag: Flag, kind: str, titles: dict[int, str], facts: dict[int, evidence.IncidentFacts]
+) -> ConcernFlag:
+    level, words, replied_at = evidence.of_flag(flag, facts)
+    reason = REASONS[(flag.rule, kind)](flag, titles)
+    if words:
+        reason = f"{reason} ({words})"
+    if replied_at is not None:
+        reason = f"{reason}; the zoo replied on {replied_at.date().isoformat()}"
+    return ConcernFlag(
+        rule=RuleId(flag.rule),
+        severity=flag.severity,
+        reason=reason,
+        incident_ids=flag.incident_ids,
+        evidence=level,
+        zoo_replied_at=replied_at,
+    )

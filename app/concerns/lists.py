@@ -9,9 +9,9 @@ from typing import cast
 
 from sqlmodel import Session
 
-from app.concerns import engine, explain, pages, store
+from app.concerns import engine, evidence, explain, pages, store
 from app.concerns.rules import RULES, Context, Flag
-from app.concerns.schemas import ConcernItem, ConcernRulePublic, SubjectType
+from app.concerns.schemas import ConcernItem, ConcernRulePublic, Evidence, SubjectType
 from app.concerns.stamps import ZooStamp
 from app.core import csvsafe
 from app.core.config import Settings
@@ -34,6 +34,8 @@ CSV_COLUMNS = (
     "severity",
     "reason",
     "incident_ids",
+    "evidence",
+    "zoo_replied_at",
 )
 
 
@@ -75,6 +77,7 @@ def zoo_concerns(
     settings: Settings,
     zoo: ZooLike,
     min_severity: int | None = None,
+    min_evidence: Evidence | None = None,
     rule_ids: Sequence[str] | None = None,
     subject_type: str | None = None,
     now: datetime | None = None,
@@ -85,6 +88,7 @@ def zoo_concerns(
         settings=settings,
         zoo=zoo,
         min_severity=min_severity,
+        min_evidence=min_evidence,
         rule_ids=rule_ids,
         subject_type=subject_type,
         now=now,
@@ -98,6 +102,7 @@ def zoo_concerns_page(
     settings: Settings,
     zoo: ZooLike,
     min_severity: int | None = None,
+    min_evidence: Evidence | None = None,
     rule_ids: Sequence[str] | None = None,
     subject_type: str | None = None,
     now: datetime | None = None,
@@ -115,6 +120,7 @@ def zoo_concerns_page(
             settings=settings,
             zoo_id=row_id(zoo),
             min_severity=min_severity,
+            min_evidence=min_evidence,
             rule_ids=rule_ids,
             subject_type=subject_type,
             offset=offset,
@@ -128,6 +134,10 @@ def zoo_concerns_page(
     flags = engine.evaluate(session, ctx, engine.select_rules(rule_ids, subject_type))
     if min_severity is not None:
         flags = [f for f in flags if f.severity >= min_severity]
+    if min_evidence is not None:
+        facts = evidence.incident_facts(session, (i for f in flags for i in f.incident_ids))
+        floor = evidence.RANK[min_evidence]
+        flags = [f for f in flags if evidence.RANK[evidence.of_flag(f, facts)[0]] >= floor]
     return build_items(session, flags, offset, limit)
 
 
@@ -143,6 +153,7 @@ def stored_page(
     limit: int,
     writer: Sessions | None,
     now: datetime | None = None,
+    min_evidence: Evidence | None = None,
 ) -> tuple[list[str], int]:
     """One page of the zoo's list read from its stored flags (explained when stored), brought
     up to date first: the items as ConcernItem's JSON, and the list's size."""
@@ -150,7 +161,7 @@ def stored_page(
     if not store.is_current(session, ctx):
         _bring_up_to_date(session, ctx, writer)
     rules = engine.select_rules(rule_ids, subject_type)
-    return pages.page(session, ctx, rules, min_severity, offset, limit)
+    return pages.page(session, ctx, rules, min_severity, offset, limit, min_evidence)
 
 
 def _bring_up_to_date(session: Session, ctx: Context, writer: Sessions | None) -> None:
@@ -201,6 +212,8 @@ def to_csv(zoo: ZooLike, items: Sequence[ConcernItem]) -> str:
                     flag.severity,
                     flag.reason,
                     " ".join(str(i) for i in flag.incident_ids),
+                    flag.evidence.value,
+                    flag.zoo_replied_at.isoformat() if flag.zoo_replied_at else "",
                 )
             )
     return out.getvalue()

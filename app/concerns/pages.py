@@ -11,8 +11,12 @@ from sqlalchemy import Integer, and_, bindparam, func, literal, or_, select
 from sqlmodel import Session
 
 from app.concerns import engine
+from app.concerns.evidence import RANK
 from app.concerns.rules import RULES, Context, Rule, parse_ids
+from app.concerns.schemas import Evidence
 from app.concerns.store import COLUMNS, FLAGS, SUBJECTS, ZOO
+
+LEVELS = {rank: level.value for level, rank in RANK.items()}
 
 
 def page(
@@ -22,6 +26,7 @@ def page(
     min_severity: int | None,
     offset: int,
     limit: int,
+    min_evidence: Evidence | None = None,
 ) -> tuple[list[str], int]:
     """One page of the zoo's list from its stored flags (brought up to date first: see
     `update`), in the list's order (score, then worst severity, then subject), and how many
@@ -31,9 +36,12 @@ def page(
         return [], 0
     kinds = {r.subject for r in rules}
     picked = {(r.id, r.subject) for r in rules}
-    whole = min_severity is None and picked == {
-        (r.id, r.subject) for r in RULES if r.subject in kinds
-    }
+    evidence = RANK[min_evidence] if min_evidence else None
+    whole = (
+        min_severity is None
+        and evidence is None
+        and picked == {(r.id, r.subject) for r in RULES if r.subject in kinds}
+    )
     params = {"zoo_id": ctx.zoo_id, "offset": offset, "limit": limit}
     if whole:  # every rule of the kinds asked for: the subjects' items as stored
         kind = next(iter(kinds)) if len(kinds) == 1 else None
@@ -42,8 +50,10 @@ def page(
         items = [row[0] for row in rows]
         total = rows[0][1] if rows else 0
     else:
-        key = ("stored page", tuple(sorted(picked)), min_severity)
-        query, count = engine.statement(key, lambda: _page_statements(rules, min_severity))
+        key = ("stored page", tuple(sorted(picked)), min_severity, evidence)
+        query, count = engine.statement(
+            key, lambda: _page_statements(rules, min_severity, evidence)
+        )
         items, total = _assembled(session.connection().execute(query, params).all())
     if not items and offset > 0:  # a page past the end still tells the list's size
         total = session.connection().execute(count, params).scalar_one()
@@ -54,7 +64,8 @@ def _assembled(rows: Sequence[Any]) -> tuple[list[str], int]:
     """A filtered page's items, as JSON, from its flags' rows (ranked, then in subject)."""
     total = rows[0][1] if rows else 0
     items: dict[tuple[str, int], dict[str, Any]] = {}
-    for _, _, rule, kind, subject_id, zoo_id, severity, reason, ids, subject in rows:
+    for row in rows:
+        _, _, rule, kind, subject_id, zoo_id, severity, reason, ids, subject, level, replied = row
         item = items.get((kind, subject_id))
         if item is None:
             item = items[(kind, subject_id)] = {
@@ -69,7 +80,14 @@ def _assembled(rows: Sequence[Any]) -> tuple[list[str], int]:
         item["score"] += severity
         item["max_severity"] = max(item["max_severity"], severity)
         item["flags"].append(
-            {"rule": rule, "severity": severity, "reason": reason, "incident_ids": parse_ids(ids)}
+            {
+                "rule": rule,
+                "severity": severity,
+                "reason": reason,
+                "incident_ids": parse_ids(ids),
+                "evidence": LEVELS[level],
+                "zoo_replied_at": replied,
+            }
         )
     for item in items.values():
         item["flags"].sort(key=_flag_order)
@@ -101,7 +119,9 @@ def _subjects_page(kind: str | None) -> tuple[Any, Any]:
     return query, count
 
 
-def _selected(rules: Sequence[Rule], min_severity: int | None) -> list[Any]:
+def _selected(
+    rules: Sequence[Rule], min_severity: int | None, min_evidence: int | None
+) -> list[Any]:
     """The filters, as conditions on stored flags."""
     conditions = [FLAGS.c.zoo_id == ZOO]
     everything = {(r.id, r.subject) for r in RULES}
@@ -112,11 +132,15 @@ def _selected(rules: Sequence[Rule], min_severity: int | None) -> list[Any]:
         )
     if min_severity is not None:
         conditions.append(FLAGS.c.severity >= min_severity)
+    if min_evidence is not None:
+        conditions.append(FLAGS.c.evidence >= min_evidence)
     return conditions
 
 
-def _page_statements(rules: Sequence[Rule], min_severity: int | None) -> tuple[Any, Any]:
-    where = _selected(rules, min_severity)
+def _page_statements(
+    rules: Sequence[Rule], min_severity: int | None, min_evidence: int | None
+) -> tuple[Any, Any]:
+    where = _selected(rules, min_severity, min_evidence)
     subject = (FLAGS.c.subject_type, FLAGS.c.subject_id)
     order = (func.sum(FLAGS.c.severity).desc(), func.max(FLAGS.c.severity).desc(), *subject)
     ranked = engine.materialized(

@@ -15,6 +15,7 @@ from app.concerns.rules import Context
 from app.concerns.schemas import (
     ConcernItem,
     ConcernRulePublic,
+    Evidence,
     TimelineDay,
     ZooConcernSummary,
 )
@@ -34,6 +35,7 @@ class ListRequest:
     limit: int | None  # None: the whole list (a CSV download)
     offset: int
     as_csv: bool
+    min_evidence: Evidence | None = None
 
 
 # A raw request (zoo ref, query string, Accept header) already answered with a 200. The same
@@ -111,6 +113,7 @@ class ConcernReadModel:
                     settings=self.settings,
                     zoo_id=zoo.id,
                     min_severity=request.min_severity,
+                    min_evidence=request.min_evidence,
                     rule_ids=request.rule_ids,
                     subject_type=request.subject_type,
                     offset=request.offset,
@@ -127,6 +130,7 @@ class ConcernReadModel:
                 settings=self.settings,
                 zoo=zoo,
                 min_severity=request.min_severity,
+                min_evidence=request.min_evidence,
                 rule_ids=request.rule_ids,
                 subject_type=request.subject_type,
                 offset=request.offset,

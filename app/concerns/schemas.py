@@ -13,6 +13,14 @@ from app.concerns.rules import RULE_IDS
 RuleId = StrEnum("RuleId", {rule_id: rule_id for rule_id in RULE_IDS})  # type: ignore[misc]  # computed members
 
 
+class Evidence(StrEnum):
+    """How well a flag is founded, weakest first (app/concerns/evidence.py)."""
+
+    reported = "reported"
+    corroborated = "corroborated"
+    confirmed = "confirmed"
+
+
 class SubjectType(StrEnum):
     animal = "animal"
     enclosure = "enclosure"
@@ -28,6 +36,15 @@ class ConcernFlag(BaseModel):
         ]
     )
     incident_ids: list[int] = Field(default_factory=list, examples=[[1]])
+    evidence: Evidence = Field(
+        examples=["confirmed"],
+        description="reported: one source; corroborated: reports from two or more distinct "
+        "keys or accepted submissions; confirmed: an inspector confirmed the incident (or the "
+        "flag comes from the registry's records).",
+    )
+    zoo_replied_at: datetime | None = Field(
+        default=None, description="When the zoo last replied to the flag's incidents; null: never."
+    )
 
 
 class SpeciesRef(BaseModel):

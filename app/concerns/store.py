@@ -35,7 +35,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Row
 from sqlmodel import Session
 
-from app.concerns import engine, explain, history
+from app.concerns import engine, evidence, explain, history
 from app.concerns.rules import RULES, Context, Flag, revision
 from app.concerns.rules.base import threshold_values
 from app.concerns.sql import ids_param
@@ -56,6 +56,8 @@ COLUMNS = (
     "reason",
     "incident_ids",
     "subject",
+    "evidence",
+    "zoo_replied_at",
 )
 SUBJECT_COLUMNS = ("zoo_id", "subject_type", "subject_id", "score", "max_severity", "item")
 SUBJECT_FIELDS = {"name", "species", "enclosure"}
@@ -199,6 +201,8 @@ def _explained(
                     flag.reason,
                     ids,
                     subject,
+                    evidence.RANK[flag.evidence],
+                    flag.zoo_replied_at.isoformat() if flag.zoo_replied_at else None,
                 )
             )
     return rows, subjects

@@ -46,6 +46,8 @@ class StoredFlag(SQLModel, table=True):
     reason: str
     incident_ids: str  # comma-separated, ascending ("" for none)
     subject: str  # JSON: the subject's name, species and enclosure as a ConcernItem has them
+    evidence: int  # 1 reported, 2 corroborated, 3 confirmed (app/concerns/evidence.py)
+    zoo_replied_at: str | None = None  # ISO 8601: as the item's JSON has it
 
 
 class StoredSubject(SQLModel, table=True):

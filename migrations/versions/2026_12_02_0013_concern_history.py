@@ -1,10 +1,12 @@
 """Concern history: each zoo's totals on its concern_state row (the ranking reads them), the
-flags raised and cleared (concern_change), and a daily snapshot of each zoo's totals
-(concern_snapshot, the timeline).
+flags raised and cleared (concern_change), a daily snapshot of each zoo's totals
+(concern_snapshot, the timeline), and each stored flag's evidence and the zoo's last reply
+(concern_flag.evidence, .zoo_replied_at); submissions found by the report they became.
 
 Hand-reviewed: derived data, so nothing is backfilled. The existing concern_state rows are
 deleted, which makes each zoo's next update a full evaluation that fills the new columns (the
-server defaults only let the columns be added to a table SQLite cannot alter otherwise). Both
+server defaults only let the columns be added to a table SQLite cannot alter otherwise; the
+stored flags are replaced by that evaluation, so their evidence default is never read). Both
 new tables go with their zoo (ON DELETE CASCADE); changes are read by zoo in order.
 
 Revision ID: 0013
@@ -59,6 +61,11 @@ def upgrade() -> None:
             nullable=False,
         ),
     )
+    op.add_column(
+        "concern_flag", sa.Column("evidence", sa.Integer(), server_default="1", nullable=False)
+    )
+    op.add_column("concern_flag", sa.Column("zoo_replied_at", sa.String(), nullable=True))
+    op.create_index("ix_submission_report_id", "submission", ["report_id"])
     op.create_table(
         "concern_change",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -91,6 +98,10 @@ def downgrade() -> None:
     op.drop_table("concern_snapshot")
     op.drop_index("ix_concern_change_zoo", table_name="concern_change")
     op.drop_table("concern_change")
+    op.drop_index("ix_submission_report_id", table_name="submission")
+    with op.batch_alter_table("concern_flag") as batch_op:
+        batch_op.drop_column("zoo_replied_at")
+        batch_op.drop_column("evidence")
     with op.batch_alter_table("concern_state") as batch_op:
         for name in ("evaluated_at", *TOTALS):
             batch_op.drop_column(name)

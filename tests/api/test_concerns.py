@@ -144,6 +144,8 @@ def test_zoo_list_by_id_and_by_slug(anon_client: TestClient, scene: Scene) -> No
         assert flag["incident_ids"] == [scene.smoking]
         assert f"#{scene.smoking}" in flag["reason"]
         assert "Dallae made to smoke" in flag["reason"]
+        assert flag["evidence"] == "reported"
+        assert flag["reason"].endswith("(one report, not yet reviewed)")
 
     assert pen["name"] == "Pen"
     assert pen["species"] is None and pen["enclosure"] is None
@@ -153,6 +155,8 @@ def test_zoo_list_by_id_and_by_slug(anon_client: TestClient, scene: Scene) -> No
             "severity": 3,
             "reason": "3 individuals in an enclosure for 2",
             "incident_ids": [],
+            "evidence": "confirmed",  # the registry's own records
+            "zoo_replied_at": None,
         }
     ]
     assert parrot["species"]["common_name"] == "Parrot"

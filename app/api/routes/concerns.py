@@ -14,6 +14,7 @@ from app.concerns import ConcernReadModel, ListRequest, RequestAlias, request_al
 from app.concerns.schemas import (
     ConcernItem,
     ConcernRulePublic,
+    Evidence,
     RuleId,
     SubjectType,
     Timeline,
@@ -48,9 +49,9 @@ CSV_MEDIA = {
         "schema": {"type": "string"},
         "example": (
             "zoo,subject_type,subject_id,name,species,enclosure,score,max_severity,rule,"
-            "severity,reason,incident_ids\r\n"
+            "severity,reason,incident_ids,evidence,zoo_replied_at\r\n"
             "korea-central-zoo,animal,1,Dallae,Chimpanzee,Ape House,5,5,"
-            "human_imposed_behaviour,5,an open human_interaction incident,1\r\n"
+            "human_imposed_behaviour,5,an open human_interaction incident,1,confirmed,\r\n"
         ),
     }
 }
@@ -87,6 +88,7 @@ class ConcernFilters:
     """The filters both forms of a zoo's list take, as the concern service reads them."""
 
     min_severity: int | None
+    min_evidence: Evidence | None
     rule_ids: tuple[str, ...] | None
     subject_type: str | None
 
@@ -97,9 +99,17 @@ async def concern_filters(
     ] = None,
     rule: Annotated[list[RuleId] | None, Query(description="Only these rules; repeatable.")] = None,
     subject_type: SubjectType | None = None,
+    min_evidence: Annotated[
+        Evidence | None,
+        Query(
+            description="Only flags this well founded or better: reported < corroborated < "
+            "confirmed."
+        ),
+    ] = None,
 ) -> ConcernFilters:
     return ConcernFilters(
         min_severity=min_severity,
+        min_evidence=min_evidence,
         rule_ids=tuple(sorted(r.value for r in rule)) if rule else None,
         subject_type=subject_type.value if subject_type else None,
     )
@@ -125,6 +135,7 @@ async def _zoo_list(
 ) -> Response:
     request = ListRequest(
         min_severity=filters.min_severity,
+        min_evidence=filters.min_evidence,
         rule_ids=filters.rule_ids,
         subject_type=filters.subject_type,
         limit=limit,
