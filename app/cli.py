@@ -1,8 +1,12 @@
-"""The `zoo-registry` command: serve, db upgrade/downgrade, seed, keys, secrets."""
+"""The `zoo-registry` command: serve, worker, db upgrade/downgrade, seed, keys, secrets."""
 
 import json
+import os
+import signal
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import NoReturn
 
@@ -14,6 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
+from app.concerns import ConcernWorker
 from app.core import crypto, migrations
 from app.core.config import Settings, get_settings
 from app.core.db import make_engine
@@ -103,8 +108,15 @@ def serve(
     host: str | None = typer.Option(None, help="Interface to bind (ZWR_HOST)."),
     port: int | None = typer.Option(None, help="Port (ZWR_PORT)."),
     workers: int = typer.Option(1, min=1, help="Worker processes."),
+    no_worker: bool = typer.Option(
+        False, "--no-worker", help="No background work here (run `zoo-registry worker` apart)."
+    ),
 ) -> None:
-    """Serves the API with uvicorn."""
+    """Serves the API with uvicorn, and the background work in each process unless
+    --no-worker (the concern flags kept fresh after writes and at each day's rollover)."""
+    # The app's processes read it from the environment, as all their settings.
+    os.environ["ZWR_BACKGROUND_WORKER"] = "false" if no_worker else "true"
+    get_settings.cache_clear()
     settings = get_settings()
     _require_database(settings)
     uvicorn.run(
@@ -115,6 +127,22 @@ def serve(
         workers=workers,
         access_log=False,  # the app logs one structured line per request itself
     )
+
+
+@cli.command()
+def worker() -> None:
+    """Runs only the background work, until interrupted: the concern flags of zoos written to,
+    or left from an earlier day, brought up to date. Any number may share one PostgreSQL."""
+    settings = get_settings()
+    _require_database(settings)
+    engine = make_engine(settings, writer=True)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    typer.echo(f"worker: keeping concerns fresh in {_describe(settings.database_url)}", err=True)
+    ConcernWorker(settings, partial(Session, engine, expire_on_commit=False)).run(stop)
+    engine.dispose()
+    typer.echo("worker: stopped", err=True)
 
 
 @cli.command()

@@ -10,9 +10,10 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 from sqlmodel import Session
 
-from app.api.fastpath import CachedConcernsMiddleware
 from app.api.router import api_router
 from app.api.routes import bench, docs, health
+from app.concerns import ConcernReadModel, ConcernWorker
+from app.concerns.fastpath import CachedConcernsMiddleware
 from app.core.clients import parse_networks
 from app.core.config import Settings, get_settings
 from app.core.cors import CORSPolicyMiddleware
@@ -32,8 +33,6 @@ from app.core.submission_limits import SubmissionLimit
 from app.services.api_keys import KeyCache
 from app.services.key_uses import KeyUses
 from app.services.reports import NewIncidentReports
-from app.welfare.cache import LRUCache
-from app.welfare.stamps import StampReader
 
 DESCRIPTION = """
 Records zoos, the animals they hold, where those animals came from (diplomatic and other
@@ -98,10 +97,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Key uses are written off the request path, through the writer, and once at the end.
+        halt = (
+            ConcernWorker(settings, app.state.write_sessions).start()
+            if settings.background_worker
+            else None
+        )
         async with app.state.key_uses.flushing(
             lambda: app.state.write_sessions, every=settings.key_use_flush_s
         ):
             yield
+        if halt is not None:
+            halt()
         engine.dispose()
         write_engine.dispose()
 
@@ -149,14 +155,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             expire_on_commit=False,
         )
     )
-    app.state.zoo_stamps = StampReader()
-    app.state.concern_cache = LRUCache(int(settings.concern_cache_mb * 1024 * 1024))
+    app.state.concerns = ConcernReadModel(
+        settings, app.state.read_sessions, app.state.write_sessions
+    )
     app.state.admission = Admission(settings.db_pool_size)
     install_error_handlers(app)
     # Innermost first; each add_middleware wraps what was added before it.
     app.add_middleware(DatabaseConcurrencyMiddleware, admission=app.state.admission, prefixes=API)
     # Outside the admission limit: a repeated concern list needs no connection of its own.
-    app.add_middleware(CachedConcernsMiddleware)
+    app.add_middleware(CachedConcernsMiddleware, concerns=app.state.concerns)
     # The body is read whole, in time, before admission: slow senders hold no slot.
     app.add_middleware(
         RequestGuardMiddleware,

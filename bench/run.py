@@ -563,11 +563,11 @@ def time_evaluation(target: Target, repeats: int) -> dict[str, float]:
     from app.core.config import Settings
     from app.core.db import make_engine
     from app.models.base import utcnow
-    from app.services.concerns import build_items, zoo_concerns_page
+    from app.concerns.lists import build_items, zoo_concerns_page
     from app.services.zoos import get_by_ref
-    from app.welfare import store
-    from app.welfare.engine import evaluate
-    from app.welfare.rules import RULES, Context
+    from app.concerns import store
+    from app.concerns.engine import evaluate
+    from app.concerns.rules import RULES, Context
 
     settings = Settings(database_url=target.url)
     engine = make_engine(settings)

@@ -57,6 +57,7 @@ def override_sessions(app: FastAPI, sessions: Callable[[], Iterator[Session]]) -
     get_session: both the request dependency and the reads made outside it."""
     app.dependency_overrides[get_session] = sessions
     app.state.read_sessions = app.state.write_sessions = contextmanager(sessions)
+    app.state.concerns.reads = app.state.concerns.writes = contextmanager(sessions)
     # The same sessions, inside the test's transaction.
     reports = app.state.new_incident_reports
     app.state.new_incident_reports = replace(reports, sessions=contextmanager(sessions))

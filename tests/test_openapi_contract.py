@@ -223,6 +223,7 @@ OPERATION_IDS = {
     "GET /api/v1/reports/{report_id}": "reports_get",
     "GET /api/v1/zoos/{zoo}/concerns": "zoo_concerns_get",
     "GET /api/v1/zoos/{zoo}/concerns.csv": "zoo_concerns_csv",
+    "GET /api/v1/zoos/{zoo}/concerns/timeline": "zoo_concerns_timeline",
     "GET /api/v1/concerns": "concerns_ranking",
     "GET /api/v1/animals/{animal_id}/concerns": "animal_concerns_get",
     "GET /api/v1/concern-rules": "concern_rules_list",

@@ -11,6 +11,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, 
 from sqlmodel import Session
 
 from app.api.guard import Requirement, admitted_key
+from app.concerns import ConcernReadModel
 from app.core.config import Settings
 from app.core.db import get_session
 from app.core.errors import Unauthorized
@@ -210,3 +211,11 @@ async def get_settings_from_app(request: Request) -> Settings:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_from_app)]
+
+
+async def get_concerns(request: Request) -> ConcernReadModel:
+    concerns: ConcernReadModel = request.app.state.concerns
+    return concerns
+
+
+ConcernsDep = Annotated[ConcernReadModel, Depends(get_concerns)]

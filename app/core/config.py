@@ -57,6 +57,10 @@ class Settings(BaseSettings):
 
     # Adds GET /bench/noop, the no-op reference the benchmark measures against.
     bench_routes: bool = False
+    # The background work (stored concern flags kept fresh) in this process: `serve` turns it
+    # on unless --no-worker; `zoo-registry worker` runs it alone.
+    background_worker: bool = False
+    worker_interval_s: float = Field(default=1.0, gt=0, le=3600)
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)

@@ -14,11 +14,6 @@ from sqlmodel import Session, create_engine
 from app.core import crypto
 from app.core.config import Settings
 
-# Every session's flushes invalidate the concern lists they change: the hook is installed on
-# the Session class when imported, and every engine of the app, the CLI and the seed is made
-# here, so none of their sessions can be without it.
-from app.welfare import hook as _concern_hook  # noqa: F401
-
 logger = logging.getLogger("zwr.db")
 
 

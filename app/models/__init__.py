@@ -9,13 +9,22 @@ from app.models.incident import IncidentEvent, WelfareIncident
 from app.models.reply import IncidentReply
 from app.models.report import WelfareReport
 from app.models.species import Species
-from app.models.stored_flag import DirtySubject, FlagsState, StoredFlag, StoredSubject
+from app.models.stored_flag import (
+    ConcernChange,
+    ConcernSnapshot,
+    DirtySubject,
+    FlagsState,
+    StoredFlag,
+    StoredSubject,
+)
 from app.models.submission import Submission
 from app.models.zoo import Zoo
 
 __all__ = [
     "Animal",
     "ApiKey",
+    "ConcernChange",
+    "ConcernSnapshot",
     "DirtySubject",
     "Enclosure",
     "FlagsState",

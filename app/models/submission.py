@@ -42,6 +42,7 @@ class Submission(SQLModel, table=True):
         # The moderation queue: a zoo's submissions by status, oldest first.
         Index("ix_submission_zoo_id_status_id", "zoo_id", "status", "id"),
         Index("ix_submission_status_id", "status", "id"),
+        Index("ix_submission_report_id", "report_id"),  # a report's source (concern evidence)
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -8,6 +8,7 @@ from sqlalchemy import CheckConstraint, false
 from sqlmodel import Field, SQLModel
 
 from app.models.base import (
+    ID_MAX,
     NAME_MAX,
     SHORT_MAX,
     TEXT_MAX,
@@ -58,7 +59,7 @@ class Zoo(ZooBase, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     # Bumped in the same transaction as any write that can change the zoo's concern list;
-    # cached lists are keyed by it (app/welfare/hook.py bumps it). Not part of the API.
+    # cached lists are keyed by it (app/concerns/hook.py bumps it). Not part of the API.
     concern_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     # An admin may pause public submissions about the zoo (POST /submissions answers 409).
     submissions_paused: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
@@ -121,3 +122,10 @@ class ZooPublic(ZooBase):
         description="Whether public submissions about the zoo are paused (POST /submissions "
         "answers 409)."
     )
+
+
+def parse_ref(ref: str) -> int | str | None:
+    """A zoo reference as an id (digits) or a slug; None for an id no zoo can have."""
+    if ref.isascii() and ref.isdigit():
+        return int(ref) if int(ref) <= ID_MAX else None
+    return ref

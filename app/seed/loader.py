@@ -7,6 +7,7 @@ from typing import Any, cast
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+import app.concerns  # noqa: F401  # the write hook, for a seed run on its own
 from app.models import Animal, Enclosure, Gift, Species, WelfareIncident, Zoo
 from app.models.animal import AnimalCreate
 from app.models.enclosure import EnclosureCreate
@@ -129,7 +130,7 @@ def load_seed(engine: Engine) -> dict[str, int]:
                 incident_service.touch(incident)
             added["incidents"] += 1
 
-        # Every row added marks its zoo's lists stale as it is flushed (app/welfare/hook.py),
+        # Every row added marks its zoo's lists stale as it is flushed (app/concerns/hook.py),
         # so a registry already being served shows none from before the seed.
         session.commit()
     return {what: n for what, n in added.items() if n}

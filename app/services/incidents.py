@@ -88,7 +88,7 @@ def record_event(
 
 def touch(incident: WelfareIncident) -> None:
     """Marks a change: a new version (and so a new ETag) and updated_at. The flush marks the
-    concern lists stale (app/welfare/hook.py)."""
+    concern lists stale (app/concerns/hook.py)."""
     incident.version += 1
     incident.updated_at = utcnow()
 

@@ -5,7 +5,7 @@ events, the subject marked for its stored flags and the concern_version bump - a
 statement of data-modifying CTEs: one round trip instead of four, the guard included. It
 writes nothing unless the zoo exists and the animal and enclosure named are in it, and the
 reporting key (if any) is not revoked. The one write that invalidates the concern lists
-itself: it flushes nothing, so app/welfare/hook.py never sees it.
+itself: it flushes nothing, so app/concerns/hook.py never sees it.
 
 Elsewhere (SQLite, or a report added to an incident) the incident is written through the ORM,
 whose flush the hook sees, after CHECK_SUBJECT, and the report and its events by plain
@@ -18,19 +18,17 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
-    case,
     cast,
     exists,
-    func,
     insert,
     null,
     or_,
     select,
     union_all,
 )
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.elements import BindParameter
 
+from app.concerns.fragment import invalidating
 from app.models import (
     Animal,
     ApiKey,
@@ -161,26 +159,8 @@ def _one_statement() -> Select[Any]:
     )
     added = _event_row(report, report.c.incident_id, EventKind.report_added, report_id=report.c.id)
     events = insert(EVENTS).from_select(EVENT_COLUMNS, union_all(created, added)).cte("events")
-    bump = (
-        ZOOS.update()
-        .where(ZOOS.c.id.in_(select(incident.c.zoo_id)))
-        .values(concern_version=ZOOS.c.concern_version + 1)
-        .cte("bump")
-    )
-    # The incident's subject, for store.update to evaluate again (as app/welfare/hook.py marks
-    # it for an incident the ORM writes).
-    animal = incident.c.animal_id
-    subject = select(
-        incident.c.zoo_id,
-        case((animal.is_not(None), "animal"), else_="enclosure"),
-        func.coalesce(animal, incident.c.enclosure_id),
-    ).where(or_(animal.is_not(None), incident.c.enclosure_id.is_not(None)))
-    dirty = (
-        postgresql.insert(DIRTY)
-        .from_select(["zoo_id", "subject_type", "subject_id"], subject)
-        .on_conflict_do_nothing()
-        .cte("dirty")
-    )
+    # The concern lists' invalidation, as the write hook makes it for the ORM's writes.
+    bump, dirty = invalidating(incident)
     # PostgreSQL runs every data-modifying CTE once, whether the final SELECT reads it or not.
     return select(report.c.incident_id, report.c.id).add_cte(events, dirty, bump)
 

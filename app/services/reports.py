@@ -259,7 +259,7 @@ def file_report(
     A new incident (the common case, and the one that must be fast) is written on PostgreSQL
     in one statement, which marks the concern lists stale itself; on SQLite through the ORM,
     after one statement of checks. Adding to an existing incident locks and updates it through
-    the ORM. The flush of an incident marks the lists stale (app/welfare/hook.py).
+    the ORM. The flush of an incident marks the lists stale (app/concerns/hook.py).
     """
     now = utcnow()
     report = WelfareReport(

@@ -19,8 +19,7 @@ from app.models import (
     WelfareReport,
     Zoo,
 )
-from app.models.base import ID_MAX
-from app.models.zoo import ZooCreate, ZooUpdate
+from app.models.zoo import ZooCreate, ZooUpdate, parse_ref
 from app.services.access import ensure_zoo_scope
 from app.services.common import (
     apply_update,
@@ -31,13 +30,6 @@ from app.services.common import (
     ordering,
     paginate,
 )
-
-
-def parse_ref(ref: str) -> int | str | None:
-    """A zoo reference as an id (digits) or a slug; None for an id no zoo can have."""
-    if ref.isascii() and ref.isdigit():
-        return int(ref) if int(ref) <= ID_MAX else None
-    return ref
 
 
 def get_by_ref(*, session: Session, ref: str) -> Zoo:

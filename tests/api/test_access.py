@@ -102,6 +102,7 @@ PERMISSIONS: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/concern-rules"): PUBLIC,
     ("GET", "/api/v1/zoos/{zoo}/concerns"): PUBLIC,
     ("GET", "/api/v1/zoos/{zoo}/concerns.csv"): PUBLIC,
+    ("GET", "/api/v1/zoos/{zoo}/concerns/timeline"): PUBLIC,
     ("GET", "/api/v1/animals/{animal_id}/concerns"): PUBLIC,
     # keys: admin only, reads included
     ("GET", "/api/v1/keys"): ADMIN,

@@ -144,6 +144,8 @@ def test_zoo_list_by_id_and_by_slug(anon_client: TestClient, scene: Scene) -> No
         assert flag["incident_ids"] == [scene.smoking]
         assert f"#{scene.smoking}" in flag["reason"]
         assert "Dallae made to smoke" in flag["reason"]
+        assert flag["evidence"] == "reported"
+        assert flag["reason"].endswith("(one report, not yet reviewed)")
 
     assert pen["name"] == "Pen"
     assert pen["species"] is None and pen["enclosure"] is None
@@ -153,6 +155,8 @@ def test_zoo_list_by_id_and_by_slug(anon_client: TestClient, scene: Scene) -> No
             "severity": 3,
             "reason": "3 individuals in an enclosure for 2",
             "incident_ids": [],
+            "evidence": "confirmed",  # the registry's own records
+            "zoo_replied_at": None,
         }
     ]
     assert parrot["species"]["common_name"] == "Parrot"
@@ -519,6 +523,7 @@ def test_ranking_orders_zoos_and_counts_correctly(anon_client: TestClient, scene
         assert order.index(scene.calm.id) > order.index(scene.other.id)
         assert by_id[scene.calm.id]["total_score"] == 0
 
+    assert by_id[scene.zoo.id].pop("evaluated_at") is not None
     assert by_id[scene.zoo.id] == {
         "zoo": {
             "id": scene.zoo.id,
@@ -813,4 +818,6 @@ def test_seeded_ranking_puts_korea_central_zoo_first(seeded_client: TestClient) 
     body = ranked(seeded_client)
     assert body["items"][0]["zoo"]["slug"] == "korea-central-zoo"
     assert body["items"][0]["open_incidents"] == 1
-    assert "moscow-zoo" not in [i["zoo"]["slug"] for i in body["items"]]
+    # Every zoo is ranked, those with no flags last with a score of 0.
+    moscow = next(i for i in body["items"] if i["zoo"]["slug"] == "moscow-zoo")
+    assert moscow["total_score"] == 0 and body["items"][-1]["total_score"] == 0

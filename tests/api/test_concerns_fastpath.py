@@ -1,4 +1,4 @@
-"""Repeated concern-list requests answered before routing (app/api/fastpath.py): the same
+"""Repeated concern-list requests answered before routing (app/concerns/fastpath.py): the same
 answer as the route's, only while the list is unchanged, and never for what the route refuses."""
 
 from collections.abc import Callable
@@ -9,8 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from app.concerns import ConcernReadModel
+from app.core.rendered import Rendered
 from app.models import Zoo
-from app.services import concerns as concern_service
 from tests.factories import make_animal, make_enclosure, make_species, make_zoo
 
 
@@ -27,13 +28,13 @@ def zoo(session: Session) -> Zoo:
 def routed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The refs of the requests that reached the route (the fast path answers the others)."""
     calls: list[str] = []
-    original: Callable[..., Any] = concern_service.zoo_concern_list
+    original: Callable[..., Any] = ConcernReadModel.zoo_list
 
-    async def spy(**kwargs: Any) -> concern_service.Rendered:
-        calls.append(kwargs["ref"])
-        return await original(**kwargs)  # type: ignore[no-any-return]
+    async def spy(self: ConcernReadModel, ref: str, *args: Any, **kwargs: Any) -> Rendered:
+        calls.append(ref)
+        return await original(self, ref, *args, **kwargs)  # type: ignore[no-any-return]
 
-    monkeypatch.setattr(concern_service, "zoo_concern_list", spy)
+    monkeypatch.setattr(ConcernReadModel, "zoo_list", spy)
     return calls
 
 

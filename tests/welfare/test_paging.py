@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import Engine, event
 from sqlmodel import Session
 
+from app.concerns.lists import zoo_concerns_page
+from app.concerns.rules import RULES
 from app.core.config import Settings
 from app.models import Animal, WelfareIncident, Zoo
 from app.models.enums import Category, IncidentStatus
-from app.services.concerns import zoo_concerns_page
-from app.welfare.rules import RULES
 from tests.factories import make_enclosure, make_gift, make_species, make_zoo
 from tests.welfare.test_query_count import UPDATE
 

@@ -9,12 +9,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from app.concerns.lists import zoo_concerns
+from app.concerns.rules import RULES
+from app.concerns.schemas import ConcernFlag, ConcernItem
 from app.core.config import Settings
 from app.models import Animal, Enclosure, Gift, Species, WelfareIncident, Zoo
-from app.models.concern import ConcernFlag, ConcernItem
 from app.models.enums import AnimalStatus, Category, IncidentStatus, Origin
-from app.services.concerns import zoo_concerns
-from app.welfare.rules import RULES
 from tests.factories import make_animal, make_enclosure, make_gift, make_species, make_zoo
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)

@@ -7,10 +7,10 @@ from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
+from app.concerns.rules import GROUPS, Context
+from app.concerns.sql import among, ids_param
 from app.core.config import Settings
 from app.models import Zoo
-from app.welfare.rules import GROUPS, Context
-from app.welfare.sql import among, ids_param
 from tests.factories import make_zoo
 
 

@@ -11,6 +11,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from app.concerns.lists import zoo_concerns, zoo_concerns_page
+from app.concerns.schemas import ConcernItem
 from app.core.config import Settings
 from app.models import (
     DirtySubject,
@@ -20,10 +22,8 @@ from app.models import (
     WelfareIncident,
     Zoo,
 )
-from app.models.concern import ConcernItem
 from app.models.enums import Category, IncidentStatus, Origin
 from app.models.page import Page
-from app.services.concerns import zoo_concerns, zoo_concerns_page
 from tests.factories import make_animal, make_enclosure, make_gift, make_species, make_zoo
 
 World = dict[str, Any]

@@ -16,12 +16,12 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
+from app.concerns.lists import zoo_concerns, zoo_concerns_page
 from app.core import migrations
 from app.core.config import Settings
 from app.main import create_app
 from app.models import Zoo
 from app.models.api_key import Role
-from app.services.concerns import zoo_concerns, zoo_concerns_page
 from tests.dbutil import create_database, drop_database
 from tests.factories import make_animal, make_enclosure, make_key, make_species, make_zoo
 

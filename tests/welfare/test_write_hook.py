@@ -1,4 +1,4 @@
-"""The write hook (app/welfare/hook.py): a write through every service, the seed and the CLI
+"""The write hook (app/concerns/hook.py): a write through every service, the seed and the CLI
 invalidates what it can change - the zoo's concern_version grows, and its stored flags are
 dropped (full) or its subject is marked dirty (subject-level) - and a concern list read after
 the write, through the API and its caches, is the list evaluated from scratch. Writes that
@@ -22,6 +22,8 @@ from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
 from app.cli import cli
+from app.concerns.hook import UnwatchedWrite
+from app.concerns.lists import zoo_concerns, zoo_concerns_page
 from app.core import migrations
 from app.core.config import Settings, get_settings
 from app.core.db import make_engine
@@ -40,8 +42,6 @@ from app.models.base import row_id
 from app.models.enums import Category, ClimateZone, IucnCategory, Origin, TaxonClass
 from app.models.zoo import ZooCreate
 from app.seed.loader import load_seed, seed_facts
-from app.services.concerns import zoo_concerns, zoo_concerns_page
-from app.welfare.hook import UnwatchedWrite
 from tests.api.submission_helpers import set_submission_limit, submit
 from tests.dbutil import create_database, drop_database
 from tests.factories import make_animal, make_enclosure, make_gift, make_key, make_species, make_zoo
@@ -194,7 +194,7 @@ def ok(response: Any, status: int = 200) -> dict[str, Any]:
 # --- every session has the hook ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("entry", ["app.core.db", "app.main", "app.cli", "app.seed.loader"])
+@pytest.mark.parametrize("entry", ["app.main", "app.cli", "app.seed.loader", "app.concerns"])
 def test_each_entry_point_installs_the_hook_in_a_fresh_interpreter(
     entry: str, tmp_path: Path
 ) -> None:
@@ -205,7 +205,7 @@ def test_each_entry_point_installs_the_hook_in_a_fresh_interpreter(
         f"importlib.import_module({entry!r})\n"
         "from sqlalchemy import event\n"
         "from sqlalchemy.orm import Session\n"
-        "hook = sys.modules.get('app.welfare.hook')\n"
+        "hook = sys.modules.get('app.concerns.hook')\n"
         "assert hook is not None, 'not imported'\n"
         "assert hook.installed()\n"
         "assert event.contains(Session, 'before_flush', hook._before_flush)\n"
@@ -576,7 +576,7 @@ def test_an_incident_changing_subject_marks_both(
     w.after()
 
 
-def test_a_reply_changes_nothing_a_list_shows(
+def test_a_reply_marks_its_incidents_subject(
     client: TestClient, session: Session, world: World, watch: Callable[[], Watch]
 ) -> None:
     incident = report(client, world, animal_id=world["lone"].id)["incident_id"]
@@ -588,7 +588,7 @@ def test_a_reply_changes_nothing_a_list_shows(
         headers={"Authorization": f"Bearer {rep}"},
     )
     ok(response, 201)
-    w.untouched(world["zoo"].id)
+    w.subject(world["zoo"].id, ("animal", world["lone"].id))  # its flags say the zoo replied
     w.after()
 
 

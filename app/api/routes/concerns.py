@@ -8,19 +8,22 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response
 
-from app.api.deps import MAX_LIMIT, AnimalDep, PageDep, SessionDep, SettingsDep, ZooRefPath
+from app.api.deps import MAX_LIMIT, AnimalDep, ConcernsDep, PageDep, SessionDep, ZooDep, ZooRefPath
 from app.api.guard import GuardedRoute
-from app.core.config import Settings
-from app.core.errors import problem_responses
-from app.models.concern import (
+from app.concerns import ConcernReadModel, ListRequest, RequestAlias, request_alias
+from app.concerns.schemas import (
     ConcernItem,
     ConcernRulePublic,
+    Evidence,
     RuleId,
     SubjectType,
+    Timeline,
     ZooConcernSummary,
 )
+from app.core.errors import problem_responses
+from app.core.rendered import CSVResponse, as_response
+from app.models.base import row_id
 from app.models.page import Page
-from app.services import concerns as concern_service
 
 router = APIRouter(tags=["concerns"], route_class=GuardedRoute)
 
@@ -46,9 +49,9 @@ CSV_MEDIA = {
         "schema": {"type": "string"},
         "example": (
             "zoo,subject_type,subject_id,name,species,enclosure,score,max_severity,rule,"
-            "severity,reason,incident_ids\r\n"
+            "severity,reason,incident_ids,evidence,zoo_replied_at\r\n"
             "korea-central-zoo,animal,1,Dallae,Chimpanzee,Ape House,5,5,"
-            "human_imposed_behaviour,5,an open human_interaction incident,1\r\n"
+            "human_imposed_behaviour,5,an open human_interaction incident,1,confirmed,\r\n"
         ),
     }
 }
@@ -85,6 +88,7 @@ class ConcernFilters:
     """The filters both forms of a zoo's list take, as the concern service reads them."""
 
     min_severity: int | None
+    min_evidence: Evidence | None
     rule_ids: tuple[str, ...] | None
     subject_type: str | None
 
@@ -95,9 +99,17 @@ async def concern_filters(
     ] = None,
     rule: Annotated[list[RuleId] | None, Query(description="Only these rules; repeatable.")] = None,
     subject_type: SubjectType | None = None,
+    min_evidence: Annotated[
+        Evidence | None,
+        Query(
+            description="Only flags this well founded or better: reported < corroborated < "
+            "confirmed."
+        ),
+    ] = None,
 ) -> ConcernFilters:
     return ConcernFilters(
         min_severity=min_severity,
+        min_evidence=min_evidence,
         rule_ids=tuple(sorted(r.value for r in rule)) if rule else None,
         subject_type=subject_type.value if subject_type else None,
     )
@@ -111,8 +123,7 @@ IfNoneMatch = Annotated[
 
 
 async def _zoo_list(
-    request: Request,
-    settings: Settings,
+    concerns: ConcernReadModel,
     zoo: str,
     filters: ConcernFilters,
     *,
@@ -120,32 +131,19 @@ async def _zoo_list(
     offset: int,
     as_csv: bool,
     if_none_match: str | None,
-    alias: concern_service.RequestAlias | None,
+    alias: RequestAlias | None,
 ) -> Response:
-    state = request.app.state
-    rendered = await concern_service.zoo_concern_list(
-        sessions=state.read_sessions,
-        writer=state.write_sessions,
-        stamps=state.zoo_stamps,
-        settings=settings,
-        ref=zoo,
-        request=concern_service.ListRequest(
-            min_severity=filters.min_severity,
-            rule_ids=filters.rule_ids,
-            subject_type=filters.subject_type,
-            limit=limit,
-            offset=offset,
-            as_csv=as_csv,
-        ),
-        cache=state.concern_cache,
-        if_none_match=if_none_match,
-        alias=alias,
+    request = ListRequest(
+        min_severity=filters.min_severity,
+        min_evidence=filters.min_evidence,
+        rule_ids=filters.rule_ids,
+        subject_type=filters.subject_type,
+        limit=limit,
+        offset=offset,
+        as_csv=as_csv,
     )
+    rendered = await concerns.zoo_list(zoo, request, if_none_match=if_none_match, alias=alias)
     return as_response(rendered)
-
-
-class CSVResponse(Response):
-    media_type = "text/csv"
 
 
 def _wants_csv(format_: ListFormat | None, accept: str | None) -> bool:
@@ -163,7 +161,7 @@ def _wants_csv(format_: ListFormat | None, accept: str | None) -> bool:
 )
 async def zoo_concerns(
     request: Request,
-    settings: SettingsDep,
+    concerns: ConcernsDep,
     zoo: ZooRefPath,
     page: PageDep,
     filters: ConcernFiltersDep,
@@ -188,15 +186,14 @@ async def zoo_concerns(
     as_csv = _wants_csv(format, accept)
     whole = as_csv and "limit" not in request.query_params  # a CSV download is the whole list
     return await _zoo_list(
-        request,
-        settings,
+        concerns,
         zoo,
         filters,
         limit=None if whole else page.limit,
         offset=page.offset,
         as_csv=as_csv,
         if_none_match=if_none_match,
-        alias=concern_service.request_alias(zoo, request.scope["query_string"], accept),
+        alias=request_alias(zoo, request.scope["query_string"], accept),
     )
 
 
@@ -208,8 +205,7 @@ async def zoo_concerns(
     responses={**CSV_ONLY_RESPONSE, **problem_responses(404, 422)},
 )
 async def zoo_concerns_csv(
-    request: Request,
-    settings: SettingsDep,
+    concerns: ConcernsDep,
     zoo: ZooRefPath,
     filters: ConcernFiltersDep,
     # No default page size: a generated client sends a parameter's default, and the file is
@@ -231,8 +227,7 @@ async def zoo_concerns_csv(
     `offset` count subjects, as in the JSON list; each subject has a row per flag). The same
     `ETag` and `If-None-Match` rules apply."""
     return await _zoo_list(
-        request,
-        settings,
+        concerns,
         zoo,
         filters,
         limit=limit,
@@ -245,15 +240,6 @@ async def zoo_concerns_csv(
     )
 
 
-def as_response(rendered: concern_service.Rendered) -> Response:
-    headers = {"ETag": rendered.etag}
-    if rendered.not_modified:
-        return Response(status_code=304, headers=headers)
-    if rendered.filename:
-        headers["Content-Disposition"] = f'attachment; filename="{rendered.filename}"'
-    return Response(rendered.body, media_type=rendered.media_type, headers=headers)
-
-
 @router.get(
     "/concerns",
     name="concerns_ranking",
@@ -262,25 +248,37 @@ def as_response(rendered: concern_service.Rendered) -> Response:
     responses=problem_responses(422),
 )
 def ranking(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
+    concerns: ConcernsDep,
     page: PageDep,
     country_code: Annotated[
         str | None, Query(min_length=2, max_length=2, description="ISO 3166-1 alpha-2 code.")
     ] = None,
 ) -> Page[ZooConcernSummary]:
-    """Every zoo with at least one flag: flagged animals and enclosures, total score, worst
-    severity and open incidents, highest total score first."""
-    items, total = concern_service.ranking(
-        session=session,
-        settings=settings,
-        country_code=country_code,
-        limit=page.limit,
-        offset=page.offset,
-        cache=request.app.state.concern_cache,
-    )
+    """Every zoo, those with no flags included (score 0): flagged animals and enclosures,
+    total score, worst severity and open incidents, highest total score first, then worst
+    severity. Read from each zoo's stored figures, brought up to date before the answer, so
+    it reflects every write committed before the request; `evaluated_at` says when each zoo's
+    figures were last evaluated."""
+    items, total = concerns.ranking(country_code, page.limit, page.offset)
     return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.get(
+    "/zoos/{zoo}/concerns/timeline",
+    name="zoo_concerns_timeline",
+    response_model=Timeline,
+    summary="A zoo's concern over time",
+    responses=problem_responses(404, 422),
+)
+def zoo_concerns_timeline(
+    concerns: ConcernsDep,
+    zoo: ZooDep,
+    days: Annotated[int, Query(ge=1, le=3660, description="Days up to today.")] = 365,
+) -> Timeline:
+    """One item per day, oldest first, ending today: the zoo's flagged animals and
+    enclosures, total score and open incidents at the end of that day (today: now). Days
+    before the registry first evaluated the zoo are zero."""
+    return Timeline(items=concerns.timeline(row_id(zoo), days))
 
 
 @router.get(
@@ -290,12 +288,9 @@ def ranking(
     summary="One animal's concerns",
     responses=problem_responses(404, 422),
 )
-def animal_concerns(session: SessionDep, settings: SettingsDep, animal: AnimalDep) -> ConcernItem:
+def animal_concerns(session: SessionDep, concerns: ConcernsDep, animal: AnimalDep) -> ConcernItem:
     """The flags the rules raise for this animal; an empty list (score 0) when there are none."""
-    item = concern_service.animal_concerns(session=session, settings=settings, animal=animal)
-    if item is not None:
-        return item
-    return concern_service.unflagged_item(session=session, animal=animal)
+    return concerns.animal(session, animal)
 
 
 @router.get(
@@ -304,6 +299,6 @@ def animal_concerns(session: SessionDep, settings: SettingsDep, animal: AnimalDe
     response_model=list[ConcernRulePublic],
     summary="The concern rules",
 )
-def concern_rules(settings: SettingsDep) -> list[ConcernRulePublic]:
+def concern_rules(concerns: ConcernsDep) -> list[ConcernRulePublic]:
     """Each rule: id, subject (animal or enclosure), what raises it, and its thresholds."""
-    return concern_service.rules(settings=settings)
+    return concerns.rules()

@@ -1,14 +1,14 @@
 """The write hook that keeps concern lists exact: every flush of every session invalidates
 what its writes can change, in the flush's own transaction, so no write path can forget to.
 
-What a flush changes, and what that invalidates (app/welfare/store.py explains both levels):
+What a flush changes, and what that invalidates (app/concerns/store.py explains both levels):
 * an animal or an enclosure, added, changed or deleted: its zoo's stored flags are dropped
   (evaluated in full on the next read), and those of the zoo it left when it moved;
 * a species or a gift changed: those of every zoo holding an animal of it (a new one has no
   animals yet, and the database refuses to delete one that has);
 * an incident, added, changed or deleted: its subject is marked dirty (the animal, else the
-  enclosure), and so is the subject it had before a change of subject or zoo. The zoo's
-  replies alone change nothing a list shows;
+  enclosure), and so is the subject it had before a change of subject or zoo (a reply
+  changes its incident: a flag says when the zoo replied);
 * a zoo's name, slug or country: its concern_version only (the ranking shows them; the
   stored flags do not). Never its own concern_version, which only this hook writes.
 A change only to what no list shows (updated_at, which every PATCH stamps) invalidates nothing.
@@ -35,9 +35,9 @@ from typing import Any
 from sqlalchemy import bindparam, event, inspect, or_, select, update
 from sqlalchemy.orm import InstanceState, ORMExecuteState, Session, UOWTransaction
 
+from app.concerns import store
 from app.models import Animal, Enclosure, Gift, Species, WelfareIncident, Zoo
 from app.models.base import table_of
-from app.welfare import store
 
 ZOOS = table_of(Zoo)
 ANIMALS = table_of(Animal)
@@ -50,10 +50,10 @@ BUMP = (
 # What the ranking shows of a zoo (its list shows nothing of it but its id).
 ZOO_SHOWN = frozenset({"name", "slug", "country_code"})
 # Columns no rule reads and no list shows, so a change to them alone invalidates nothing: the
-# time every PATCH stamps (even one that changes nothing else), and of an incident the zoo's
-# replies and the version that every change moves (a reply alone leaves the lists alone).
+# time every PATCH stamps (even one that changes nothing else), and of an incident the version
+# that every change moves.
 UNSHOWN = frozenset({"updated_at"})
-INCIDENT_UNSHOWN = UNSHOWN | {"reply_count", "last_replied_at", "version"}
+INCIDENT_UNSHOWN = UNSHOWN | {"version"}
 # The columns that say whose list a row is on; their values before a change are needed.
 KEYS: dict[type[Any], tuple[str, ...]] = {
     Animal: ("zoo_id",),
@@ -250,7 +250,7 @@ def _refuse_bulk_writes(execute_state: ORMExecuteState) -> None:
     if name in WATCHED_TABLES:
         raise UnwatchedWrite(
             f"a bulk {type(execute_state.statement).__name__} on {name} would not invalidate "
-            "the concern lists (app/welfare/hook.py); change the rows through the session"
+            "the concern lists (app/concerns/hook.py); change the rows through the session"
         )
 
 

@@ -1,14 +1,24 @@
 """Concern lists: flagged subjects with their reasons, zoo rankings and the published rules."""
 
+from datetime import date as date_
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from app.welfare.rules import RULE_IDS
+from app.concerns.rules import RULE_IDS
 
 # Named enums (components RuleId, SubjectType): the values are the rules' ids and subjects.
 RuleId = StrEnum("RuleId", {rule_id: rule_id for rule_id in RULE_IDS})  # type: ignore[misc]  # computed members
+
+
+class Evidence(StrEnum):
+    """How well a flag is founded, weakest first (app/concerns/evidence.py)."""
+
+    reported = "reported"
+    corroborated = "corroborated"
+    confirmed = "confirmed"
 
 
 class SubjectType(StrEnum):
@@ -26,6 +36,15 @@ class ConcernFlag(BaseModel):
         ]
     )
     incident_ids: list[int] = Field(default_factory=list, examples=[[1]])
+    evidence: Evidence = Field(
+        examples=["confirmed"],
+        description="reported: one source; corroborated: reports from two or more distinct "
+        "keys or accepted submissions; confirmed: an inspector confirmed the incident (or the "
+        "flag comes from the registry's records).",
+    )
+    zoo_replied_at: datetime | None = Field(
+        default=None, description="When the zoo last replied to the flag's incidents; null: never."
+    )
 
 
 class SpeciesRef(BaseModel):
@@ -65,6 +84,21 @@ class ZooConcernSummary(BaseModel):
     total_score: int
     max_severity: int
     open_incidents: int
+    evaluated_at: datetime | None = Field(
+        description="When the zoo's figures were last brought up to date; null: never yet."
+    )
+
+
+class TimelineDay(BaseModel):
+    date: date_
+    flagged_animals: int
+    flagged_enclosures: int
+    total_score: int
+    open_incidents: int
+
+
+class Timeline(BaseModel):
+    items: list[TimelineDay]
 
 
 class ConcernRulePublic(BaseModel):

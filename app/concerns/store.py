@@ -3,7 +3,7 @@ incidents, the subject's name), and each flagged subject with its score and its 
 list renders it. An unfiltered page is read from the zoo's subjects in rank order, sent as
 stored; a filtered one is ranked from the stored flags. Neither evaluates the incidents again.
 
-Kept exact by the writes, in their own transactions (app/welfare/hook.py sees every write):
+Kept exact by the writes, in their own transactions (app/concerns/hook.py sees every write):
 * a report or an incident change marks its one subject (animal or enclosure) dirty;
 * any other write that can change a list (an animal, an enclosure, a species, a gift) drops
   the zoo's state, and the zoo is evaluated in full again (rarer writes, ~0.1 s at size L);
@@ -18,22 +18,16 @@ one of its last evaluation, as for a cached list.
 
 import functools
 import hashlib
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any, TypeGuard
 
-from pydantic_core import to_json
 from sqlalchemy import (
     Integer,
     Select,
-    and_,
     bindparam,
     delete,
-    func,
     insert,
-    literal,
-    or_,
     select,
     tuple_,
 )
@@ -41,11 +35,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Row
 from sqlmodel import Session
 
+from app.concerns import engine, evidence, explain, history
+from app.concerns.rules import RULES, Context, Flag, revision
+from app.concerns.rules.base import threshold_values
+from app.concerns.sql import ids_param
 from app.models import DirtySubject, FlagsState, StoredFlag, StoredSubject, Zoo
 from app.models.base import table_of
-from app.welfare import engine, explain
-from app.welfare.rules import RULES, THRESHOLDS, Context, FlagRow, Rule, parse_ids
-from app.welfare.sql import ids_param
 
 FLAGS = table_of(StoredFlag)
 SUBJECTS = table_of(StoredSubject)
@@ -61,6 +56,8 @@ COLUMNS = (
     "reason",
     "incident_ids",
     "subject",
+    "evidence",
+    "zoo_replied_at",
 )
 SUBJECT_COLUMNS = ("zoo_id", "subject_type", "subject_id", "score", "max_severity", "item")
 SUBJECT_FIELDS = {"name", "species", "enclosure"}
@@ -79,27 +76,23 @@ STATE_OF = select(
     STATE.c.evaluated_on,
     STATE.c.fingerprint,
     *(_dirty(kind).limit(1).scalar_subquery() for kind in KINDS),
+    STATE.c.version,
 ).where(STATE.c.zoo_id == ZOO)
-LOCK_ZOO = select(ZOOS.c.id).where(ZOOS.c.id == ZOO).with_for_update()
-
-
-# Raise when what a rule stores changes (its SQL, its columns): stored flags evaluated by an
-# older release are then evaluated again, as they are under other thresholds.
-RULES_REVISION = 1
-
-
-_RULES_KEY = repr((RULES_REVISION, tuple((r.id, r.subject, r.columns) for r in RULES)))
+LOCK_ZOO = select(ZOOS.c.concern_version).where(ZOOS.c.id == ZOO).with_for_update()
+LOCK_ZOO_SKIPPING = (
+    select(ZOOS.c.concern_version).where(ZOOS.c.id == ZOO).with_for_update(skip_locked=True)
+)
 
 
 def fingerprint(ctx: Context) -> str:
-    """The rules and thresholds the stored flags were evaluated under."""
-    return _fingerprint(tuple(getattr(ctx.settings, name) for name in THRESHOLDS))
+    """The rules (their revision) and thresholds the stored flags were evaluated under."""
+    return _fingerprint(threshold_values(ctx.settings))
 
 
 @functools.lru_cache(maxsize=16)
 def _fingerprint(thresholds: tuple[Any, ...]) -> str:
     # Asked on every read; the thresholds in use are few.
-    return hashlib.sha256(repr((_RULES_KEY, thresholds)).encode()).hexdigest()[:32]
+    return hashlib.sha256(repr((revision(), thresholds)).encode()).hexdigest()[:32]
 
 
 def _evaluated_in_full(
@@ -115,26 +108,33 @@ def is_current(session: Session, ctx: Context) -> bool:
     return _evaluated_in_full(row, ctx) and row[2] is None and row[3] is None  # none dirty
 
 
-def update(session: Session, ctx: Context) -> None:
+def update(session: Session, ctx: Context, *, skip_locked: bool = False) -> bool:
     """Brings the zoo's stored flags up to date: in full when its state is missing or from
-    another day or thresholds, else its dirty subjects only. The caller commits."""
+    another day or thresholds, else its dirty subjects only; then its totals, today's snapshot
+    and the flags raised and cleared (app/concerns/history.py). The caller commits.
+
+    With `skip_locked`, a zoo whose row another transaction holds (a write, or another worker
+    updating it) is left alone: False. True when the zoo is up to date (or gone)."""
     connection = session.connection()
     params = {"zoo_id": ctx.zoo_id}
     # SQLite: its writer already holds the database.
-    if connection.execute(LOCK_ZOO, params).first() is None:
-        return  # deleted since its version was read: nothing to store, and its list is empty
+    version = connection.execute(LOCK_ZOO_SKIPPING if skip_locked else LOCK_ZOO, params).scalar()
+    if version is None:
+        # Deleted since its version was read (nothing to store, its list is empty), or held.
+        return not skip_locked or _gone(connection, params)
     row = connection.execute(STATE_OF, params).first()
     full = not _evaluated_in_full(row, ctx)
     if full:
         scope, rules = ctx, RULES
     else:
         assert row is not None  # evaluated in full, so there is a row
-        dirty = {kind for kind, first in zip(KINDS, row[2:], strict=True) if first is not None}
-        if not dirty:
-            return  # brought up to date by another request while this one waited for the lock
+        dirty = {kind for kind, first in zip(KINDS, row[2:4], strict=True) if first is not None}
+        if not dirty and row[4] == version:
+            return True  # brought up to date by another while this one waited for the lock
         scope = replace(ctx, animal_ids=DIRTY_ANIMALS, enclosure_ids=DIRTY_ENCLOSURES)
         rules = tuple(r for r in RULES if r.subject in dirty)  # only the groups they need
-    flags, subjects = _explained(session, engine.evaluate(session, scope, rules))
+    before = history.flags(connection, params, whole_zoo=full)
+    flags, subjects = _explained(session, engine.evaluate(session, scope, rules) if rules else [])
     for statement in DROP_ZOO if full else DROP_DIRTY:
         connection.execute(statement, params)
     _store(connection, FLAGS, COLUMNS, flags)
@@ -144,9 +144,18 @@ def update(session: Session, ctx: Context) -> None:
         connection.execute(delete(STATE).where(STATE.c.zoo_id == ZOO), params)
         connection.execute(
             insert(STATE).values(
-                zoo_id=ctx.zoo_id, evaluated_on=ctx.today, fingerprint=fingerprint(ctx)
+                zoo_id=ctx.zoo_id,
+                evaluated_on=ctx.today,
+                fingerprint=fingerprint(ctx),
+                evaluated_at=ctx.now,
             )
         )
+    history.record(connection, ctx, version, before, flags)
+    return True
+
+
+def _gone(connection: Connection, params: dict[str, Any]) -> bool:
+    return connection.execute(select(ZOOS.c.id).where(ZOOS.c.id == ZOO), params).first() is None
 
 
 def _store(
@@ -170,7 +179,7 @@ def _store(
 
 
 def _explained(
-    session: Session, flags: Sequence[FlagRow]
+    session: Session, flags: Sequence[Flag]
 ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     """The flags as rows to store (in COLUMNS' order), with reasons and subjects' names, and
     their subjects' rows (in SUBJECT_COLUMNS' order), each with its item rendered."""
@@ -192,6 +201,8 @@ def _explained(
                     flag.reason,
                     ids,
                     subject,
+                    evidence.RANK[flag.evidence],
+                    flag.zoo_replied_at.isoformat() if flag.zoo_replied_at else None,
                 )
             )
     return rows, subjects
@@ -215,7 +226,7 @@ DROP_DIRTY = (_of_dirty(FLAGS), _of_dirty(SUBJECTS))
 def mark(connection: Connection, subjects: Iterable[tuple[int, str, int]]) -> None:
     """Marks subjects dirty, each (zoo id, kind, id); part of the caller's transaction, which
     also bumps their zoos' concern_versions first (and so takes the zoo rows' locks). On a
-    connection: the write hook runs it inside a flush (app/welfare/hook.py)."""
+    connection: the write hook runs it inside a flush (app/concerns/hook.py)."""
     rows = [{"zoo_id": z, "subject_type": k, "subject_id": i} for z, k, i in sorted(set(subjects))]
     if rows:
         connection.execute(mark_statement(connection.dialect.name), rows)
@@ -231,141 +242,3 @@ def drop(connection: Connection, zoo_ids: Sequence[int]) -> None:
     """Drops the zoos' state: their next read evaluates them in full. On a connection, as
     `mark`."""
     connection.execute(delete(STATE).where(STATE.c.zoo_id.in_(zoo_ids)))
-
-
-def page(
-    session: Session,
-    ctx: Context,
-    rules: Sequence[Rule],
-    min_severity: int | None,
-    offset: int,
-    limit: int,
-) -> tuple[list[str], int]:
-    """One page of the zoo's list from its stored flags (brought up to date first: see
-    `update`), in the list's order (score, then worst severity, then subject), and how many
-    subjects are flagged in all. Filters apply before ranking, as they do to the whole list.
-    The items are ConcernItem's JSON, validated when they were stored."""
-    if not rules:
-        return [], 0
-    kinds = {r.subject for r in rules}
-    picked = {(r.id, r.subject) for r in rules}
-    whole = min_severity is None and picked == {
-        (r.id, r.subject) for r in RULES if r.subject in kinds
-    }
-    params = {"zoo_id": ctx.zoo_id, "offset": offset, "limit": limit}
-    if whole:  # every rule of the kinds asked for: the subjects' items as stored
-        kind = next(iter(kinds)) if len(kinds) == 1 else None
-        query, count = engine.statement(("stored subjects", kind), lambda: _subjects_page(kind))
-        rows = session.connection().execute(query, params).all()
-        items = [row[0] for row in rows]
-        total = rows[0][1] if rows else 0
-    else:
-        key = ("stored page", tuple(sorted(picked)), min_severity)
-        query, count = engine.statement(key, lambda: _page_statements(rules, min_severity))
-        items, total = _assembled(session.connection().execute(query, params).all())
-    if not items and offset > 0:  # a page past the end still tells the list's size
-        total = session.connection().execute(count, params).scalar_one()
-    return items, int(total)
-
-
-def _assembled(rows: Sequence[Any]) -> tuple[list[str], int]:
-    """A filtered page's items, as JSON, from its flags' rows (ranked, then in subject)."""
-    total = rows[0][1] if rows else 0
-    items: dict[tuple[str, int], dict[str, Any]] = {}
-    for _, _, rule, kind, subject_id, zoo_id, severity, reason, ids, subject in rows:
-        item = items.get((kind, subject_id))
-        if item is None:
-            item = items[(kind, subject_id)] = {
-                "subject_type": kind,
-                "subject_id": subject_id,
-                "zoo_id": zoo_id,
-                **json.loads(subject),
-                "score": 0,
-                "max_severity": 0,
-                "flags": [],
-            }
-        item["score"] += severity
-        item["max_severity"] = max(item["max_severity"], severity)
-        item["flags"].append(
-            {"rule": rule, "severity": severity, "reason": reason, "incident_ids": parse_ids(ids)}
-        )
-    for item in items.values():
-        item["flags"].sort(key=_flag_order)
-    return [to_json(item).decode() for item in items.values()], total
-
-
-def _flag_order(flag: dict[str, Any]) -> tuple[int, str]:
-    return -flag["severity"], flag["rule"]  # as explain.by_subject orders a subject's flags
-
-
-def _subjects_page(kind: str | None) -> tuple[Any, Any]:
-    """An unfiltered page (or one kind's), read in the rank index's order, and its count."""
-    where = [SUBJECTS.c.zoo_id == ZOO]
-    if kind is not None:
-        where.append(SUBJECTS.c.subject_type == literal(kind))
-    count = select(func.count()).select_from(SUBJECTS).where(*where)
-    query = (
-        select(SUBJECTS.c.item, count.scalar_subquery().label("total"))
-        .where(*where)
-        .order_by(
-            SUBJECTS.c.score.desc(),
-            SUBJECTS.c.max_severity.desc(),
-            SUBJECTS.c.subject_type,
-            SUBJECTS.c.subject_id,
-        )
-        .offset(bindparam("offset", type_=Integer))
-        .limit(bindparam("limit", type_=Integer))
-    )
-    return query, count
-
-
-def _selected(rules: Sequence[Rule], min_severity: int | None) -> list[Any]:
-    """The filters, as conditions on stored flags."""
-    conditions = [FLAGS.c.zoo_id == ZOO]
-    everything = {(r.id, r.subject) for r in RULES}
-    picked = {(r.id, r.subject) for r in rules}
-    if picked != everything:
-        conditions.append(
-            or_(*(and_(FLAGS.c.rule == i, FLAGS.c.subject_type == s) for i, s in sorted(picked)))
-        )
-    if min_severity is not None:
-        conditions.append(FLAGS.c.severity >= min_severity)
-    return conditions
-
-
-def _page_statements(rules: Sequence[Rule], min_severity: int | None) -> tuple[Any, Any]:
-    where = _selected(rules, min_severity)
-    subject = (FLAGS.c.subject_type, FLAGS.c.subject_id)
-    order = (func.sum(FLAGS.c.severity).desc(), func.max(FLAGS.c.severity).desc(), *subject)
-    ranked = engine.materialized(
-        select(
-            *subject,
-            func.count().over().label("total"),
-            func.row_number().over(order_by=order).label("position"),
-        )
-        .where(*where)
-        .group_by(*subject)
-        .order_by(*order)
-        .offset(bindparam("offset", type_=Integer))
-        .limit(bindparam("limit", type_=Integer))
-        .cte("ranked")
-    )
-    query = (
-        select(
-            ranked.c.position,
-            ranked.c.total,
-            *(FLAGS.c[c] for c in COLUMNS),
-        )
-        .join_from(
-            ranked,
-            FLAGS,
-            (FLAGS.c.subject_type == ranked.c.subject_type)
-            & (FLAGS.c.subject_id == ranked.c.subject_id),
-        )
-        .where(*where)
-        .order_by(ranked.c.position)
-    )
-    count = select(func.count()).select_from(
-        select(*subject).where(*where).group_by(*subject).subquery()
-    )
-    return query, count

@@ -1,10 +1,4 @@
-"""The concern-list cache: in-process, keyed by the zoo's concern_version and the date.
-
-Every write that can change a zoo's concern list bumps zoo.concern_version in the same
-transaction (app/welfare/hook.py, on every flush), and every read compares against the version
-in the database, so any number of workers and app servers sharing one database agree on when
-a cached list is stale.
-"""
+"""Rendered concern lists kept per process, keyed by what they depend on (see lists.list_key)."""
 
 import threading
 from collections import OrderedDict

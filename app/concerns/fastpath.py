@@ -13,16 +13,17 @@ import re
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.api.routes.concerns import as_response, zoo_concerns
-from app.services import concerns as concern_service
+from app.concerns.readmodel import ConcernReadModel, request_alias
+from app.core.rendered import as_response
 
 CONCERNS_PATH = re.compile(r"^/api/v1/zoos/([^/]+)/concerns$")
 HEADER_MAX = 1000  # the route's limit on Accept and If-None-Match
 
 
 class CachedConcernsMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, concerns: ConcernReadModel) -> None:
         self.app = app
+        self.concerns = concerns
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         match = (
@@ -42,19 +43,13 @@ class CachedConcernsMiddleware:
         if len(accept or "") > HEADER_MAX or len(if_none_match or "") > HEADER_MAX:
             await self.app(scope, receive, send)
             return
-        state = scope["app"].state
         ref = match.group(1)
-        rendered = await concern_service.cached_response(
-            sessions=state.read_sessions,
-            stamps=state.zoo_stamps,
-            cache=state.concern_cache,
-            alias=concern_service.request_alias(ref, scope["query_string"], accept),
-            if_none_match=if_none_match,
-        )
+        alias = request_alias(ref, scope["query_string"], accept)
+        rendered = await self.concerns.repeated(alias, if_none_match)
         if rendered is None:
             await self.app(scope, receive, send)
             return
-        # What routing would have set: the access log and metrics label by route template.
-        scope["endpoint"] = zoo_concerns
+        # What routing would have set, for the access log and the metrics' route template.
+        scope["endpoint"] = self.concerns.zoo_list
         scope["path_params"] = {"zoo": ref}
         await as_response(rendered)(scope, receive, send)

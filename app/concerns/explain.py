@@ -1,6 +1,6 @@
 """Explains flags: names the subjects they are about, cites the incidents behind them by
 title, and turns them into the items of a concern list. Shared by the lists evaluated from the
-incidents and by the stored flags (app/welfare/store.py), which keep what this produces."""
+incidents and by the stored flags (app/concerns/store.py), which keep what this produces."""
 
 from collections import defaultdict
 from collections.abc import Sequence
@@ -10,8 +10,9 @@ from sqlalchemy import Select
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from app.models import Animal, Enclosure, Species, WelfareIncident
-from app.models.concern import (
+from app.concerns import evidence
+from app.concerns.rules import REASONS, Flag, cited_ids
+from app.concerns.schemas import (
     ConcernFlag,
     ConcernItem,
     EnclosureRef,
@@ -19,11 +20,11 @@ from app.models.concern import (
     SpeciesRef,
     SubjectType,
 )
-from app.welfare.rules import REASONS, FlagRow, cited_ids
-from app.welfare.sql import among, ids_param
+from app.concerns.sql import among, ids_param
+from app.models import Animal, Enclosure, Species, WelfareIncident
 
 
-def titles(session: Session, flags: Sequence[FlagRow]) -> dict[int, str]:
+def titles(session: Session, flags: Sequence[Flag]) -> dict[int, str]:
     ids = {i for f in flags for i in cited_ids(f)}
     if not ids:
         return {}
@@ -85,9 +86,9 @@ def enclosure_names(session: Session, ids: set[int]) -> dict[int, str]:
     return {row.id: row.name for row in session.connection().execute(stmt).all()}
 
 
-def by_subject(flags: Sequence[FlagRow]) -> dict[tuple[str, int], list[FlagRow]]:
+def by_subject(flags: Sequence[Flag]) -> dict[tuple[str, int], list[Flag]]:
     """The flags per subject, the most severe first."""
-    grouped: dict[tuple[str, int], list[FlagRow]] = defaultdict(list)
+    grouped: dict[tuple[str, int], list[Flag]] = defaultdict(list)
     for flag in flags:
         grouped[(flag.subject_type, flag.subject_id)].append(flag)
     for rows in grouped.values():
@@ -96,13 +97,14 @@ def by_subject(flags: Sequence[FlagRow]) -> dict[tuple[str, int], list[FlagRow]]
 
 
 def items(
-    session: Session, page: Sequence[tuple[str, int]], grouped: dict[tuple[str, int], list[FlagRow]]
+    session: Session, page: Sequence[tuple[str, int]], grouped: dict[tuple[str, int], list[Flag]]
 ) -> list[ConcernItem]:
     """The page's subjects, in the page's order, named and with their flags explained."""
     page_flags = [f for subject in page for f in grouped[subject]]
     titles_ = titles(session, page_flags)
     animals = animal_refs(session, {sid for kind, sid in page if kind == "animal"})
     enclosures = enclosure_names(session, {sid for kind, sid in page if kind == "enclosure"})
+    facts = evidence.incident_facts(session, (i for f in page_flags for i in f.incident_ids))
     items = []
     for kind, subject_id in page:
         rows = grouped[(kind, subject_id)]
@@ -121,15 +123,26 @@ def items(
                 enclosure=enclosure,
                 score=sum(f.severity for f in rows),
                 max_severity=rows[0].severity,
-                flags=[
-                    ConcernFlag(
-                        rule=RuleId(f.rule),
-                        severity=f.severity,
-                        reason=REASONS[(f.rule, kind)](f, titles_),
-                        incident_ids=f.incident_ids,
-                    )
-                    for f in rows
-                ],
+                flags=[_flag(f, kind, titles_, facts) for f in rows],
             )
         )
     return items
+
+
+def _flag(
+    flag: Flag, kind: str, titles: dict[int, str], facts: dict[int, evidence.IncidentFacts]
+) -> ConcernFlag:
+    level, words, replied_at = evidence.of_flag(flag, facts)
+    reason = REASONS[(flag.rule, kind)](flag, titles)
+    if words:
+        reason = f"{reason} ({words})"
+    if replied_at is not None:
+        reason = f"{reason}; the zoo replied on {replied_at.date().isoformat()}"
+    return ConcernFlag(
+        rule=RuleId(flag.rule),
+        severity=flag.severity,
+        reason=reason,
+        incident_ids=flag.incident_ids,
+        evidence=level,
+        zoo_replied_at=replied_at,
+    )

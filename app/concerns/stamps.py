@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from app.core.db import Sessions
 from app.core.errors import NotFound
 from app.models import Zoo
-from app.services import zoos as zoo_service
+from app.models.zoo import parse_ref
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class ZooStamp:
 
 def fetch(sessions: Sessions, refs: Sequence[str]) -> dict[str, ZooStamp]:
     """The stamps of the zoos named by id or slug, in one statement; unknown refs are left out."""
-    parsed = [zoo_service.parse_ref(r) for r in refs]
+    parsed = [parse_ref(r) for r in refs]
     ids = [r for r in parsed if isinstance(r, int)]
     slugs = [r for r in parsed if isinstance(r, str)]
     stmt = select(col(Zoo.id), col(Zoo.slug), col(Zoo.created_at), col(Zoo.concern_version)).where(

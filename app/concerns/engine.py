@@ -1,6 +1,6 @@
 """Evaluates the concern rules in SQL: one indexed aggregate query per rule group, set-based,
 for one zoo or for all zoos at once. Python only reads the flags off the rows returned; the
-stored flags (app/welfare/store.py) are these flags, explained. Statements are built once per
+stored flags (app/concerns/store.py) are these flags, explained. Statements are built once per
 shape and reused with the context's parameters: building one costs more than running it."""
 
 import functools
@@ -16,9 +16,9 @@ from sqlalchemy import (
 )
 from sqlmodel import Session, col
 
+from app.concerns.rules import RULES, Context, Flag, Rule, groups_for
 from app.models import WelfareIncident, Zoo
 from app.models.incident import OPEN_STATUSES
-from app.welfare.rules import RULES, Context, FlagRow, Rule, groups_for
 
 _STATEMENTS: dict[Hashable, Any] = {}
 _STATEMENTS_MAX = 512  # shapes: rule selections x min_severity x settings in use
@@ -43,10 +43,10 @@ def select_rules(rule_ids: Sequence[str] | None, subject_type: str | None) -> li
     ]
 
 
-def evaluate(session: Session, ctx: Context, rules: Sequence[Rule] = RULES) -> list[FlagRow]:
+def evaluate(session: Session, ctx: Context, rules: Sequence[Rule] = RULES) -> list[Flag]:
     """Every flag the rules raise: one statement per rule group involved."""
     wanted = set(map(id, rules))
-    flags: list[FlagRow] = []
+    flags: list[Flag] = []
     params = ctx.params()
     for group in groups_for(rules):
         query = statement(("group", group.name, ctx.shape), functools.partial(group.query, ctx))

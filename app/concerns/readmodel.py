@@ -1,0 +1,175 @@
+"""The concern read model: the one object through which the app reads concerns. It holds
+what a read needs (sessions, settings, the rendered-list cache, the zoo stamps) so routes,
+pages and the fast path ask it, and never assemble one themselves."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+
+from app.concerns import lists, ranking, store, timeline
+from app.concerns.cache import LRUCache
+from app.concerns.rules import Context
+from app.concerns.schemas import (
+    ConcernItem,
+    ConcernRulePublic,
+    Evidence,
+    TimelineDay,
+    ZooConcernSummary,
+)
+from app.concerns.stamps import StampReader, ZooStamp
+from app.core.config import Settings
+from app.core.db import Sessions
+from app.core.rendered import Rendered, not_modified, weak_etag
+from app.models import Animal
+from app.models.base import utcnow
+
+
+@dataclass(frozen=True)
+class ListRequest:
+    min_severity: int | None
+    rule_ids: tuple[str, ...] | None
+    subject_type: str | None
+    limit: int | None  # None: the whole list (a CSV download)
+    offset: int
+    as_csv: bool
+    min_evidence: Evidence | None = None
+
+
+# A raw request (zoo ref, query string, Accept header) already answered with a 200. The same
+# bytes validate the same way, so its answer can be given again without parsing them.
+RequestAlias = tuple[str, str, bytes, str | None]
+# What an entry costs beyond the bytes of its key and body: the tuples, the Rendered, the
+# OrderedDict slot (measured with sys.getsizeof on CPython 3.11, rounded up).
+ENTRY_OVERHEAD = 512
+
+
+def request_alias(ref: str, query_string: bytes, accept: str | None) -> RequestAlias:
+    return ("request", ref, query_string, accept)
+
+
+def _alias_size(alias: RequestAlias) -> int:
+    """The alias's own memory: it shares the rendered body, but its key is the raw request."""
+    return ENTRY_OVERHEAD + len(alias[1]) + len(alias[2]) + len(alias[3] or "")
+
+
+class ConcernReadModel:
+    def __init__(self, settings: Settings, reads: Sessions, writes: Sessions) -> None:
+        self.settings = settings
+        self.reads = reads
+        self.writes = writes  # brings stored flags up to date (SQLite's single writer)
+        self.cache = LRUCache(int(settings.concern_cache_mb * 1024 * 1024))
+        self._stamps = StampReader()
+
+    async def zoo_list(
+        self,
+        ref: str,
+        request: ListRequest,
+        *,
+        if_none_match: str | None = None,
+        alias: RequestAlias | None = None,
+    ) -> Rendered:
+        """The zoo's list as the response body, from the cache while nothing it depends on
+        changed. A hit costs a share of one batched read of the zoos' concern_version, on the
+        event loop; only a miss takes a worker thread and a session. With `alias`, the raw
+        request is remembered too, so `repeated` can answer it again before routing."""
+        zoo = await self._stamps.get(ref, self.reads)
+        key = lists.list_key(zoo)
+        tag = weak_etag(key, request)
+        if (unchanged := not_modified(if_none_match, tag)) is not None:
+            return unchanged
+        rendered: Rendered | None = self.cache.get(tag)
+        if rendered is None:
+            rendered = await run_in_threadpool(self._render, zoo, request, tag)
+            self.cache.put(tag, rendered, size=ENTRY_OVERHEAD + len(tag) + len(rendered.body))
+        if alias is not None:
+            self.cache.put(alias, (key, rendered), size=_alias_size(alias))
+        return rendered
+
+    async def repeated(self, alias: RequestAlias, if_none_match: str | None) -> Rendered | None:
+        """The answer to a request seen before, if the zoo's list has not changed since; None
+        when it must go the whole way (never seen, stale, unknown zoo, the database failing)."""
+        entry: tuple[str, Rendered] | None = self.cache.get(alias)
+        if entry is None:
+            return None
+        key, rendered = entry
+        try:
+            zoo = await self._stamps.get(alias[1], self.reads)
+        except Exception:  # the route answers with the right problem document
+            return None
+        if lists.list_key(zoo) != key:
+            return None
+        return not_modified(if_none_match, rendered.etag) or rendered
+
+    def _render(self, zoo: ZooStamp, request: ListRequest, tag: str) -> Rendered:
+        # The flags are read after the version was: the body is at least as new as its key.
+        with self.reads() as session:
+            if not request.as_csv and request.limit is not None:
+                # Stored items are JSON, validated when stored: sent as they are, in Page's shape.
+                items, total = lists.stored_page(
+                    session=session,
+                    settings=self.settings,
+                    zoo_id=zoo.id,
+                    min_severity=request.min_severity,
+                    min_evidence=request.min_evidence,
+                    rule_ids=request.rule_ids,
+                    subject_type=request.subject_type,
+                    offset=request.offset,
+                    limit=request.limit,
+                    writer=self.writes,
+                )
+                body = (
+                    f'{{"items":[{",".join(items)}],"total":{total},'
+                    f'"limit":{request.limit},"offset":{request.offset}}}'
+                )
+                return Rendered(body.encode(), "application/json", tag)
+            window, _ = lists.zoo_concerns_page(
+                session=session,
+                settings=self.settings,
+                zoo=zoo,
+                min_severity=request.min_severity,
+                min_evidence=request.min_evidence,
+                rule_ids=request.rule_ids,
+                subject_type=request.subject_type,
+                offset=request.offset,
+                limit=request.limit,
+                writer=self.writes,
+            )
+        filename = f"{zoo.slug}-concerns-{utcnow().date().isoformat()}.csv"
+        return Rendered(
+            lists.to_csv(zoo, window).encode(), "text/csv; charset=utf-8", tag, filename
+        )
+
+    def animal(self, session: Session, animal: Animal) -> ConcernItem:
+        """One animal's flags, evaluated for it alone; score 0 and no flags when it has none."""
+        item = lists.animal_concerns(session=session, settings=self.settings, animal=animal)
+        return item or lists.unflagged_item(session=session, animal=animal)
+
+    def ranking(
+        self, country_code: str | None, limit: int, offset: int
+    ) -> tuple[list[ZooConcernSummary], int]:
+        """Every zoo ranked by concern, from the zoos' stored summaries (brought up to date
+        first, so exact for every write committed before the call)."""
+        with self.reads() as session:
+            stale = ranking.stale(session, self.settings, utcnow())
+            if stale:
+                session.commit()  # SQLite: the refresh's writes must not wait on this snapshot
+                self.refresh(stale)
+            return ranking.page(session, country_code, limit, offset)
+
+    def timeline(self, zoo_id: int, days: int, today: date | None = None) -> list[TimelineDay]:
+        with self.reads() as session:
+            return timeline.days(session, zoo_id, days, today or utcnow().date())
+
+    def rules(self) -> list[ConcernRulePublic]:
+        return lists.rules(settings=self.settings)
+
+    def refresh(self, zoo_ids: Sequence[int], now: datetime | None = None) -> None:
+        """Brings the zoos' stored flags up to date, one transaction each (the worker's job;
+        a read does it too when it finds a zoo stale)."""
+        for zoo_id in zoo_ids:
+            with self.writes() as session:
+                store.update(session, Context(self.settings, zoo_id, now or utcnow()))
+                session.commit()

@@ -1,0 +1,67 @@
+"""The background work that keeps stored concerns fresh: the zoos whose stored state is
+behind (a write since their last update, a new day, other rules) are brought up to date soon
+after, so reads find them current. Any number of workers may share one PostgreSQL: each zoo
+is updated under its row's lock, and a worker skips a zoo another holds (SKIP LOCKED). A
+killed worker's transaction rolls back, and the zoo stays stale for the next one."""
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime
+
+from app.concerns import ranking, store
+from app.concerns.rules import Context
+from app.core.config import Settings
+from app.core.db import Sessions
+from app.models.base import utcnow
+
+log = logging.getLogger("zwr.worker")
+
+
+class ConcernWorker:
+    def __init__(
+        self, settings: Settings, sessions: Sessions, clock: Callable[[], datetime] = utcnow
+    ) -> None:
+        self.settings = settings
+        self.sessions = sessions  # write sessions
+        self.clock = clock
+
+    def run_once(self) -> int:
+        """One pass: every stale zoo another worker does not hold, one transaction each.
+        Returns how many were brought up to date."""
+        now = self.clock()
+        with self.sessions() as session:
+            stale = ranking.stale(session, self.settings, now)
+        done = 0
+        for zoo_id in stale:
+            with self.sessions() as session:
+                if store.update(session, Context(self.settings, zoo_id, now), skip_locked=True):
+                    done += 1
+                session.commit()
+        if done:
+            log.info('{"worker": "concerns", "zoos_updated": %d}', done)
+        return done
+
+    def run(self, stop: threading.Event) -> None:
+        """Passes until `stop` is set, waiting the interval after a pass that found nothing
+        to do; a failing pass (the database away) is logged and tried again."""
+        while not stop.is_set():
+            try:
+                busy = self.run_once() > 0
+            except Exception:
+                log.exception('{"worker": "concerns", "error": "pass failed"}')
+                busy = False
+            if not busy:
+                stop.wait(self.settings.worker_interval_s)
+
+    def start(self) -> Callable[[], None]:
+        """Runs in a daemon thread; returns the function that stops it and waits for it."""
+        stop = threading.Event()
+        thread = threading.Thread(target=self.run, args=(stop,), name="concern-worker", daemon=True)
+        thread.start()
+
+        def halt() -> None:
+            stop.set()
+            thread.join(timeout=30)
+
+        return halt

@@ -1,0 +1,44 @@
+"""A response body rendered once and served many times (from a cache, or before routing),
+with its entity tag: the HTTP end of a cached read."""
+
+import hashlib
+from dataclasses import dataclass
+
+from fastapi.responses import Response
+
+from app.core.etags import if_none_match_hits
+
+
+@dataclass(frozen=True)
+class Rendered:
+    body: bytes
+    media_type: str
+    etag: str
+    filename: str | None = None  # a download's name (Content-Disposition)
+    not_modified: bool = False
+
+
+def weak_etag(key: str, *parts: object) -> str:
+    """A weak ETag for one rendering (filters, page, format) of what `key` names."""
+    digest = hashlib.sha256(repr((key, *parts)).encode()).hexdigest()[:16]
+    return f'W/"{key}-{digest}"'
+
+
+def not_modified(if_none_match: str | None, tag: str) -> Rendered | None:
+    """The 304 for a request whose If-None-Match holds the tag, else None."""
+    if if_none_match_hits(if_none_match, tag):
+        return Rendered(b"", "", tag, not_modified=True)
+    return None
+
+
+def as_response(rendered: Rendered) -> Response:
+    headers = {"ETag": rendered.etag}
+    if rendered.not_modified:
+        return Response(status_code=304, headers=headers)
+    if rendered.filename:
+        headers["Content-Disposition"] = f'attachment; filename="{rendered.filename}"'
+    return Response(rendered.body, media_type=rendered.media_type, headers=headers)
+
+
+class CSVResponse(Response):
+    media_type = "text/csv"
