@@ -24,8 +24,7 @@ from app.models import (
 )
 from app.models.api_key import Role
 from app.models.base import row_id, utcnow
-from app.models.enums import EventKind, IncidentStatus
-from app.models.incident import OPEN_STATUSES
+from app.models.incident import INITIAL_STATUS
 from app.models.report import WelfareReportCreate, WelfareReportPublic
 from app.services import incidents as incident_service
 from app.services import zoos as zoo_service
@@ -33,7 +32,6 @@ from app.services.access import ensure_zoo_scope
 from app.services.common import commit, ordering, paginate
 from app.services.report_writes import (
     FILE_NEW_INCIDENT_PG,
-    INSERT_EVENTS,
     INSERT_INCIDENT,
     INSERT_REPORT,
     bind,
@@ -142,21 +140,6 @@ def _check_subject(session: Session, report_in: WelfareReportCreate) -> None:
 check_subject = _check_subject  # shared with public submissions (services/submissions.py)
 
 
-def _event(
-    incident_id: int, kind: EventKind, actor: ApiKey | None, **fields: Any
-) -> dict[str, Any]:
-    empty = dict.fromkeys(("from_status", "to_status", "from_severity", "to_severity"))
-    return empty | {
-        "incident_id": incident_id,
-        "at": utcnow(),
-        "actor_key_id": actor.id if actor else None,
-        "kind": kind,
-        "report_id": None,
-        "note": None,
-        **fields,
-    }
-
-
 def _incident_values(report_in: WelfareReportCreate, now: datetime) -> dict[str, Any]:
     """A new incident's columns, with its first report already counted."""
     return {
@@ -166,7 +149,7 @@ def _incident_values(report_in: WelfareReportCreate, now: datetime) -> dict[str,
         "category": report_in.category,
         "severity": report_in.severity,
         "severity_set_by_inspector": False,
-        "status": IncidentStatus.reported,
+        "status": INITIAL_STATUS,
         "title": report_in.title,
         "first_observed_at": report_in.observed_at,
         "last_observed_at": report_in.observed_at,
@@ -206,10 +189,10 @@ def _file_in_one_statement(
 
 def _feed_incident(
     session: Session, incident_id: int, report_in: WelfareReportCreate, actor: ApiKey | None
-) -> tuple[WelfareIncident, list[dict[str, Any]], int]:
-    """Locks the incident a report adds to, reopens it if closed and counts the report in;
-    returns it, the events so far and its severity before. A zoo, animal or enclosure given
-    that differs from the incident's is a 422 on that field."""
+) -> tuple[WelfareIncident, int]:
+    """Locks the incident a report adds to, reopens it if closed (through the state machine)
+    and counts the report in; returns it and its severity before. A zoo, animal or enclosure
+    given that differs from the incident's is a 422 on that field."""
     incident = incident_service.lock(session, incident_id)
     if incident is None:
         message = f"No incident with id {report_in.incident_id}."
@@ -227,20 +210,7 @@ def _feed_incident(
             about = f"{label} {own}" if own is not None else f"no {label}"
             message = f"Incident {incident.id} is about {about}, not {label} {given}."
             raise Unprocessable(message, errors=[field_error(["body", field], message)])
-    events = []
-    if incident.status not in OPEN_STATUSES:
-        # resolved -> under_review and dismissed -> under_review are the allowed reopenings.
-        events.append(
-            _event(
-                row_id(incident),
-                EventKind.status_changed,
-                actor,
-                from_status=incident.status,
-                to_status=IncidentStatus.under_review,
-                note="reopened by a new report",
-            )
-        )
-        incident.status = IncidentStatus.under_review
+    incident_service.reopen(session, incident, actor=actor)
     before = incident.severity
     incident_service.touch_fields(incident)
     incident.report_count += 1
@@ -249,7 +219,7 @@ def _feed_incident(
     if not incident.severity_set_by_inspector and report_in.severity > incident.severity:
         incident.severity = report_in.severity
     session.add(incident)
-    return incident, events, before
+    return incident, before
 
 
 def file_report(
@@ -278,19 +248,16 @@ def file_report(
         if incident_id is None:
             raise _refused(session, report_in, actor)
         events = [
-            _event(
-                incident_id,
-                EventKind.created,
-                actor,
-                to_status=IncidentStatus.reported,
-                to_severity=report_in.severity,
+            incident_service.created_event(
+                incident_id, report.api_key_id, report_in.severity, at=now
             )
         ]
         before = after = report_in.severity
         about = report_in.animal_id, report_in.enclosure_id
     else:
         _check_subject(session, report_in)
-        incident, events, before = _feed_incident(session, named, report_in, actor)
+        incident, before = _feed_incident(session, named, report_in, actor)
+        events = []  # a reopening was recorded as it happened
         incident_id, after = named, incident.severity
         about = incident.animal_id, incident.enclosure_id
         # Stored with the incident's subject, so the report's own columns agree with it.
@@ -298,16 +265,15 @@ def file_report(
     report.incident_id = incident_id
     report.id = connection.execute(INSERT_REPORT, report.model_dump(exclude={"id"})).scalar_one()
     events.append(
-        _event(
+        incident_service.report_added_event(
             incident_id,
-            EventKind.report_added,
-            actor,
-            report_id=report.id,
-            from_severity=before if after != before else None,
-            to_severity=after if after != before else None,
+            report.api_key_id,
+            report.id,
+            severity_before=before,
+            severity_after=after,
         )
     )
-    connection.execute(INSERT_EVENTS, events)  # one statement, compiled once
+    incident_service.record_events(session, *events)  # with a new incident's, one statement
     concern_cache.bump_subject(session, report_in.zoo_id, *about)
     return report
 
