@@ -31,7 +31,6 @@ from app.core.ratelimit import ClientLimits, WriteRateLimiter, sync_storage
 from app.core.submission_limits import SubmissionLimit
 from app.services.api_keys import KeyCache
 from app.services.key_uses import KeyUses
-from app.services.reports import NewIncidentReports
 from app.welfare.cache import LRUCache
 from app.welfare.stamps import StampReader
 
@@ -133,22 +132,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.submission_limit = SubmissionLimit(settings.submission_rate_limit, limit_storage)
     app.state.metrics = Metrics()
     app.state.key_uses = KeyUses()
-    # Sessions for work outside the request's dependencies (batched reads, thread hops).
+    # The sessions of the request's session dependencies (app/api/sessions.py), and of work
+    # outside them (batched reads, the key check, key uses).
     app.state.read_sessions = partial(Session, engine, expire_on_commit=False)
     app.state.write_sessions = partial(Session, write_engine, expire_on_commit=False)
     # Keys seen lately, for the report write, which checks revocation itself (guard.py).
     app.state.key_cache = KeyCache(app.state.key_uses)
-    # Most reports are about a new incident: PostgreSQL files them in one statement, with no
-    # BEGIN and COMMIT needed.
-    app.state.new_incident_reports = NewIncidentReports(
-        app.state.write_sessions
-        if is_sqlite(settings.database_url)
-        else partial(
-            Session,
-            write_engine.execution_options(isolation_level="AUTOCOMMIT"),
-            expire_on_commit=False,
-        )
-    )
     app.state.zoo_stamps = StampReader()
     app.state.concern_cache = LRUCache(int(settings.concern_cache_mb * 1024 * 1024))
     app.state.admission = Admission(settings.db_pool_size)

@@ -7,6 +7,9 @@ broken body get a 422, or a 404 before its 401. `GuardedRoute` runs the key chec
 every route of the API router, so a missing or bad key is a 401 (and a wrong role a 403)
 whatever the rest of the request holds. The dependencies `require_role` and `optional_key`
 then only hand out the key found here.
+
+It also notes the session kind a route declares (app/api/sessions.py), which its session
+dependency then opens for the route and its loaders.
 """
 
 import json
@@ -19,6 +22,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
+from app.api.sessions import KIND_STATE, DeclaredSession, SessionKind
 from app.core.errors import TooManyRequests, Unauthorized, Unprocessable, field_error
 from app.core.ratelimit import Budget
 from app.models.api_key import ApiKey, Role
@@ -53,6 +57,14 @@ def _walk(dependant: Dependant) -> Iterator[Dependant]:
     for sub in dependant.dependencies:
         yield sub
         yield from _walk(sub)
+
+
+def declared_session(dependant: Dependant, path: str) -> SessionKind | None:
+    """The session kind a route names (ReadSessionDep or WriteSessionDep), if it names one."""
+    kinds = {d.call.kind for d in _walk(dependant) if isinstance(d.call, DeclaredSession)}
+    if len(kinds) > 1:  # one session per request: it cannot be both
+        raise TypeError(f"{path} names both a read and a write session")
+    return kinds.pop() if kinds else None
 
 
 def query_names(dependant: Dependant) -> frozenset[str]:
@@ -161,14 +173,15 @@ class GuardedRoute(APIRoute):
         self.requirement = requirement_of(self.dependant)
         self.query_names = query_names(self.dependant)
         self.has_body = self.body_field is not None
+        self.session_kind = declared_session(self.dependant, self.path)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handle = super().get_route_handler()
 
         async def guarded(request: Request) -> Response:
-            request.scope.setdefault("state", {})[KEY_STATE] = await admit(
-                request, self.requirement
-            )
+            state = request.scope.setdefault("state", {})
+            state[KIND_STATE] = self.session_kind
+            state[KEY_STATE] = await admit(request, self.requirement)
             unknown = sorted({n for n in request.query_params if n not in self.query_names})
             if unknown:
                 names = ", ".join(f"'{n[:80]}'" for n in unknown[:10])

@@ -11,7 +11,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
 
-from app.core.db import Sessions
+from app.core.db import begin_autocommit
 from app.core.errors import DomainError, Unauthorized, Unprocessable, field_error
 from app.models import (
     Animal,
@@ -311,38 +311,27 @@ def _body(report: WelfareReport, actor: ApiKey) -> dict[str, Any]:
     return to_public(report, actor).model_dump(mode="json")
 
 
-@dataclass(frozen=True)
-class NewIncidentReports:
-    """How a report about a new incident is filed when its write re-checks the key itself
-    (report_writes: revoked keys write nothing), so its key may come from the key cache: on
-    PostgreSQL, in one statement on sessions in autocommit."""
-
-    sessions: Sessions
-
-
 def submit_as(
     *,
-    sessions: Sessions,
+    session: Session,
     actor: ApiKey,
     report_in: WelfareReportCreate,
     idempotency_key: str | None,
-    new_incidents: NewIncidentReports | None = None,
 ) -> Submitted:
-    """`submit` for an admitted reporter's (or higher) key, the whole submission in one
-    session. A key taken from the key cache may have been revoked since: every path's write
-    refuses a revoked key (the guarded insert, or `_check_key_live` before the others).
+    """`submit` for a key the route admitted with the reporter role (or higher). A key taken
+    from the key cache may have been revoked since: every path's write refuses a revoked key
+    (the guarded insert, or `_check_key_live` before the others).
 
-    With `new_incidents`, a report about a new incident without an Idempotency-Key is filed
-    on its sessions: on PostgreSQL one statement in autocommit, one round trip in all.
+    A report about a new incident without an Idempotency-Key, the common case, writes one
+    statement that checks the key itself: on PostgreSQL in autocommit, one round trip in all.
     """
-    if new_incidents is not None and idempotency_key is None and report_in.incident_id is None:
-        with new_incidents.sessions() as session:
-            return submit(session=session, report_in=report_in, actor=actor, idempotency_key=None)
-    with sessions() as session:
-        _check_key_live(session, actor)
-        return submit(
-            session=session, report_in=report_in, actor=actor, idempotency_key=idempotency_key
-        )
+    if idempotency_key is None and report_in.incident_id is None:
+        begin_autocommit(session)
+        return submit(session=session, report_in=report_in, actor=actor, idempotency_key=None)
+    _check_key_live(session, actor)
+    return submit(
+        session=session, report_in=report_in, actor=actor, idempotency_key=idempotency_key
+    )
 
 
 def _key_revoked(session: Session, actor: ApiKey) -> bool:
