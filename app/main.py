@@ -13,15 +13,14 @@ from sqlmodel import Session
 from app.api.fastpath import CachedConcernsMiddleware
 from app.api.router import api_router
 from app.api.routes import bench, docs, health
+from app.core.admission import Admission
 from app.core.clients import parse_networks
 from app.core.config import Settings, get_settings
 from app.core.cors import CORSPolicyMiddleware
 from app.core.db import is_sqlite, make_engine
 from app.core.errors import install_error_handlers, problem_schemas
 from app.core.middleware import (
-    Admission,
     ClientLimitsMiddleware,
-    DatabaseConcurrencyMiddleware,
     RequestGuardMiddleware,
     SecurityHeadersMiddleware,
 )
@@ -140,13 +139,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.key_cache = KeyCache(app.state.key_uses)
     app.state.zoo_stamps = StampReader()
     app.state.concern_cache = LRUCache(int(settings.concern_cache_mb * 1024 * 1024))
+    # Database work, not requests: taken by the session dependencies, the key check and the
+    # routes that reach the database by hand (app/core/admission.py), at most one per pooled
+    # connection.
     app.state.admission = Admission(settings.db_pool_size)
     install_error_handlers(app)
     # Innermost first; each add_middleware wraps what was added before it.
-    app.add_middleware(DatabaseConcurrencyMiddleware, admission=app.state.admission, prefixes=API)
-    # Outside the admission limit: a repeated concern list needs no connection of its own.
+    # A repeated concern list is answered before routing, with no slot or connection of its own.
     app.add_middleware(CachedConcernsMiddleware)
-    # The body is read whole, in time, before admission: slow senders hold no slot.
+    # The body is read whole, in time, before routing: slow senders hold no slot.
     app.add_middleware(
         RequestGuardMiddleware,
         max_body_bytes=settings.max_body_bytes,

@@ -1,4 +1,4 @@
-"""The request's database session as a dependency.
+"""The request's database session as a dependency, opened under the request's admission slot.
 
 Routes name the kind they need, `ReadSessionDep` or `WriteSessionDep` (app/api/deps.py), and
 their loaders (`ZooDep`, `IncidentDep`, ...) share that one session: GuardedRoute reads the
@@ -40,9 +40,10 @@ def kind_for(request: Request) -> SessionKind:
 
 
 class RequestSession:
-    """The request's one session. As a dependency of scope "function" it is closed when the
-    route's response is built, before it is sent, so a client that reads slowly holds no
-    connection."""
+    """The request's one session. The admission slot is taken on the event loop before the
+    session is opened and given back once it is closed; as a dependency of scope "function"
+    it is closed when the route's response is built, before it is sent, so a client that
+    reads slowly holds neither a slot nor a connection."""
 
     async def __call__(self, request: Request) -> AsyncIterator[Session]:
         state = request.app.state
@@ -50,12 +51,13 @@ class RequestSession:
         sessions: Sessions = (
             state.write_sessions if kind is SessionKind.write else state.read_sessions
         )
-        opened = sessions()
-        session = opened.__enter__()  # no I/O: a session connects when first used
-        try:
-            yield session
-        finally:
-            await _close(opened, session)
+        async with state.admission.slot(request.scope):
+            opened = sessions()
+            session = opened.__enter__()  # no I/O: a session connects when first used
+            try:
+                yield session
+            finally:
+                await _close(opened, session)
 
 
 async def _close(opened: AbstractContextManager[Session], session: Session) -> None:
