@@ -14,15 +14,14 @@ from app.api.router import api_router
 from app.api.routes import bench, docs, health
 from app.concerns import ConcernReadModel, ConcernWorker
 from app.concerns.fastpath import CachedConcernsMiddleware
+from app.core.admission import Admission
 from app.core.clients import parse_networks
 from app.core.config import Settings, get_settings
 from app.core.cors import CORSPolicyMiddleware
 from app.core.db import is_sqlite, make_engine
 from app.core.errors import install_error_handlers, problem_schemas
 from app.core.middleware import (
-    Admission,
     ClientLimitsMiddleware,
-    DatabaseConcurrencyMiddleware,
     RequestGuardMiddleware,
     SecurityHeadersMiddleware,
 )
@@ -32,7 +31,6 @@ from app.core.ratelimit import ClientLimits, WriteRateLimiter, sync_storage
 from app.core.submission_limits import SubmissionLimit
 from app.services.api_keys import KeyCache
 from app.services.key_uses import KeyUses
-from app.services.reports import NewIncidentReports
 
 DESCRIPTION = """
 Records zoos, the animals they hold, where those animals came from (diplomatic and other
@@ -139,32 +137,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.submission_limit = SubmissionLimit(settings.submission_rate_limit, limit_storage)
     app.state.metrics = Metrics()
     app.state.key_uses = KeyUses()
-    # Sessions for work outside the request's dependencies (batched reads, thread hops).
+    # The sessions of the request's session dependencies (app/api/sessions.py), and of work
+    # outside them (batched reads, the key check, key uses).
     app.state.read_sessions = partial(Session, engine, expire_on_commit=False)
     app.state.write_sessions = partial(Session, write_engine, expire_on_commit=False)
     # Keys seen lately, for the report write, which checks revocation itself (guard.py).
     app.state.key_cache = KeyCache(app.state.key_uses)
-    # Most reports are about a new incident: PostgreSQL files them in one statement, with no
-    # BEGIN and COMMIT needed.
-    app.state.new_incident_reports = NewIncidentReports(
-        app.state.write_sessions
-        if is_sqlite(settings.database_url)
-        else partial(
-            Session,
-            write_engine.execution_options(isolation_level="AUTOCOMMIT"),
-            expire_on_commit=False,
-        )
-    )
+    # The concern lists, read through one object that opens its own sessions from these
+    # factories; the routes that use it (ConcernsDep) hold an admission slot throughout.
     app.state.concerns = ConcernReadModel(
         settings, app.state.read_sessions, app.state.write_sessions
     )
+    # Database work, not requests: taken by the session dependencies, the key check and the
+    # routes that reach the database by hand (app/core/admission.py), at most one per pooled
+    # connection.
     app.state.admission = Admission(settings.db_pool_size)
     install_error_handlers(app)
     # Innermost first; each add_middleware wraps what was added before it.
-    app.add_middleware(DatabaseConcurrencyMiddleware, admission=app.state.admission, prefixes=API)
-    # Outside the admission limit: a repeated concern list needs no connection of its own.
+    # A repeated concern list is answered before routing, with no slot or connection of its own.
     app.add_middleware(CachedConcernsMiddleware, concerns=app.state.concerns)
-    # The body is read whole, in time, before admission: slow senders hold no slot.
+    # The body is read whole, in time, before routing: slow senders hold no slot.
     app.add_middleware(
         RequestGuardMiddleware,
         max_body_bytes=settings.max_body_bytes,

@@ -5,15 +5,12 @@ import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 
 from fastapi import FastAPI
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
-
-from app.core.db import get_session
 
 # Unset: SQLite in a temporary folder. A PostgreSQL URL names a server (and an admin
 # database to connect to); the suite creates its own uniquely named database there.
@@ -53,14 +50,11 @@ def drop_database(url: str) -> None:
 
 
 def override_sessions(app: FastAPI, sessions: Callable[[], Iterator[Session]]) -> None:
-    """Gives the app's routes their sessions from `sessions`, a generator function like
-    get_session: both the request dependency and the reads made outside it."""
-    app.dependency_overrides[get_session] = sessions
+    """Gives the app's routes their sessions from `sessions`, a generator function yielding
+    one: the request's session dependency and the reads made outside it both open theirs
+    from app.state's factories."""
     app.state.read_sessions = app.state.write_sessions = contextmanager(sessions)
     app.state.concerns.reads = app.state.concerns.writes = contextmanager(sessions)
-    # The same sessions, inside the test's transaction.
-    reports = app.state.new_incident_reports
-    app.state.new_incident_reports = replace(reports, sessions=contextmanager(sessions))
 
 
 def share_session(app: FastAPI, session: Session) -> None:

@@ -11,9 +11,9 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, 
 from sqlmodel import Session
 
 from app.api.guard import Requirement, admitted_key
+from app.api.sessions import SessionDep, read_session, write_session
 from app.concerns import ConcernReadModel
 from app.core.config import Settings
-from app.core.db import get_session
 from app.core.errors import Unauthorized
 from app.models import Animal, ApiKey, Enclosure, Gift, Species, WelfareIncident, WelfareReport, Zoo
 from app.models.api_key import Role
@@ -25,7 +25,10 @@ from app.services.common import get_or_404
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500  # above the cap is a 422, never a silent clamp
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# The request's session (app/api/sessions.py), named by the kind the route needs. The loaders
+# below take the same one (SessionDep, also for routes that name no kind), of that kind.
+ReadSessionDep = Annotated[Session, Depends(read_session)]
+WriteSessionDep = Annotated[Session, Depends(write_session)]
 
 
 class PageParams(BaseModel):

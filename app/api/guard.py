@@ -7,6 +7,12 @@ broken body get a 422, or a 404 before its 401. `GuardedRoute` runs the key chec
 every route of the API router, so a missing or bad key is a 401 (and a wrong role a 403)
 whatever the rest of the request holds. The dependencies `require_role` and `optional_key`
 then only hand out the key found here.
+
+It also admits the route to the database (app/core/admission.py): the key's read takes a slot
+for that read; a route with a session dependency takes one for as long as its session is open
+(app/api/sessions.py), of the kind it declares; a route without one may reach the database by
+hand (the concern routes, through the read model app.state.concerns, ConcernsDep), so it
+holds a slot throughout.
 """
 
 import json
@@ -19,6 +25,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
+from app.api.sessions import KIND_STATE, DeclaredSession, SessionKind, request_session
 from app.core.errors import TooManyRequests, Unauthorized, Unprocessable, field_error
 from app.core.ratelimit import Budget
 from app.models.api_key import ApiKey, Role
@@ -53,6 +60,18 @@ def _walk(dependant: Dependant) -> Iterator[Dependant]:
     for sub in dependant.dependencies:
         yield sub
         yield from _walk(sub)
+
+
+def declared_session(dependant: Dependant, path: str) -> SessionKind | None:
+    """The session kind a route names (ReadSessionDep or WriteSessionDep), if it names one."""
+    kinds = {d.call.kind for d in _walk(dependant) if isinstance(d.call, DeclaredSession)}
+    if len(kinds) > 1:  # one session per request: it cannot be both
+        raise TypeError(f"{path} names both a read and a write session")
+    return kinds.pop() if kinds else None
+
+
+def opens_session(dependant: Dependant) -> bool:
+    return any(d.call is request_session for d in _walk(dependant))
 
 
 def query_names(dependant: Dependant) -> frozenset[str]:
@@ -117,7 +136,8 @@ async def _authenticate(request: Request, token: str, requirement: Requirement |
         with state.read_sessions() as session:
             return api_key_service.authenticate(session=session, token=token, uses=state.key_uses)
 
-    key = await run_in_threadpool(read)
+    async with state.admission.slot(request.scope):
+        key = await run_in_threadpool(read)
     keys.remember(token, key)
     return key
 
@@ -161,14 +181,22 @@ class GuardedRoute(APIRoute):
         self.requirement = requirement_of(self.dependant)
         self.query_names = query_names(self.dependant)
         self.has_body = self.body_field is not None
+        self.session_kind = declared_session(self.dependant, self.path)
+        self.opens_session = opens_session(self.dependant)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handle = super().get_route_handler()
 
         async def guarded(request: Request) -> Response:
-            request.scope.setdefault("state", {})[KEY_STATE] = await admit(
-                request, self.requirement
-            )
+            if self.opens_session:
+                return await checked(request)
+            async with request.app.state.admission.slot(request.scope):
+                return await checked(request)
+
+        async def checked(request: Request) -> Response:
+            state = request.scope.setdefault("state", {})
+            state[KIND_STATE] = self.session_kind
+            state[KEY_STATE] = await admit(request, self.requirement)
             unknown = sorted({n for n in request.query_params if n not in self.query_names})
             if unknown:
                 names = ", ".join(f"'{n[:80]}'" for n in unknown[:10])

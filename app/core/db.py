@@ -1,20 +1,15 @@
 """Engine and session factory for SQLite (embedded default) and PostgreSQL."""
 
-import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
 
-from fastapi import Request
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, create_engine
 
 from app.core import crypto
 from app.core.config import Settings
-
-logger = logging.getLogger("zwr.db")
 
 
 def is_sqlite(url: str) -> bool:
@@ -84,24 +79,22 @@ def make_engine(settings: Settings, *, writer: bool = False) -> Engine:
     )
 
 
-# Opens a session for work outside a request's dependencies (batched reads, one thread hop);
-# the app keeps one for reads and one for writes (app.state.read_sessions / write_sessions).
+# Opens a session: the app keeps one for reads and one for writes (app.state.read_sessions /
+# write_sessions), for the request's session dependency and for work outside it.
 Sessions = Callable[[], AbstractContextManager[Session]]
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """Yields one session per request; services commit, the session is closed after."""
-    state = request.app.state
-    sessions = state.read_sessions if request.method in SAFE_METHODS else state.write_sessions
-    session = sessions()
-    try:
-        yield session
-    finally:
-        try:
-            session.close()
-        except DBAPIError as exc:
-            # The response is already sent; a connection lost while ending a read-only
-            # transaction (a database restart) changes nothing for the client.
-            logger.warning("database connection lost while closing a session: %s", exc)
+def begin_autocommit(session: Session) -> None:
+    """Starts the session's work on PostgreSQL on a connection in DBAPI autocommit: for work
+    that is one statement, which then costs one round trip, no BEGIN and no COMMIT. Only for
+    a session of its own engine that has not begun; any other (SQLite's single writer, the
+    tests' sessions inside their own transaction) goes on as it is."""
+    bind = session.get_bind()
+    if (
+        isinstance(bind, Engine)
+        and bind.dialect.name == "postgresql"
+        and not session.in_transaction()
+    ):
+        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})

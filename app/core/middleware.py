@@ -1,10 +1,8 @@
 """ASGI guards that run before routing: the URL, the body read whole in time, security
-headers, and admission to the database."""
+headers, and per-address budgets. Admission to the database is taken where database work is
+done (app/core/admission.py)."""
 
-import asyncio
 import re
-import weakref
-from typing import Any
 from urllib.parse import unquote
 
 import anyio
@@ -21,7 +19,7 @@ from app.core.ratelimit import ClientLimits
 class RequestGuardMiddleware:
     """Refuses malformed URLs, and reads a request's whole body before anything else sees it.
 
-    The body is read here, outside the admission limit and before any database work, within
+    The body is read here, before routing and so before any database work, within
     `read_timeout` seconds and `max_body_bytes` bytes: a client that sends slowly (or never
     finishes) is answered 408 and holds no admission slot or connection while it dawdles.
     """
@@ -164,82 +162,6 @@ class SecurityHeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
-
-
-class Admission:
-    """At most `limit` requests at a time use the database, in arrival order.
-
-    A request holds its pooled connection across several threadpool hops (dependencies, the
-    route, the session's close). With more requests in flight than connections, every thread
-    can end up waiting for a connection held by a request that is waiting for a thread: a stall
-    until the pool times out. Queueing requests at the pool's size keeps every admitted request
-    able to finish.
-    """
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        # One per event loop: a server has one loop; test clients each run their own.
-        self._semaphores: weakref.WeakKeyDictionary[Any, anyio.Semaphore] = (
-            weakref.WeakKeyDictionary()
-        )
-
-    def _semaphore(self) -> anyio.Semaphore:
-        loop = asyncio.get_running_loop()
-        semaphore = self._semaphores.get(loop)
-        if semaphore is None:
-            semaphore = self._semaphores[loop] = anyio.Semaphore(self.limit)
-        return semaphore
-
-    def slot(self) -> anyio.Semaphore:
-        """`async with admission.slot():` waits for a free slot, in order."""
-        return self._semaphore()
-
-    async def try_slot(self, timeout: float) -> bool:
-        """Takes and at once gives back a slot; False when none came free within `timeout`."""
-        with anyio.move_on_after(timeout):
-            async with self._semaphore():
-                return True
-        return False
-
-
-class DatabaseConcurrencyMiddleware:
-    """Admits requests under `prefixes` through the app's Admission.
-
-    The response is collected while the slot is held and sent after it is given back: a client
-    that reads slowly (or not at all) delays only its own socket, never a slot or a connection.
-    The body was already read whole by RequestGuardMiddleware."""
-
-    def __init__(self, app: ASGIApp, *, admission: Admission, prefixes: tuple[str, ...]) -> None:
-        self.app = app
-        self.admission = admission
-        self.prefixes = prefixes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(self.prefixes):
-            await self.app(scope, receive, send)
-            return
-        messages: list[Message] = []
-
-        async def collect(message: Message) -> None:
-            messages.append(message)
-
-        try:
-            async with self.admission.slot():
-                await self.app(scope, receive, collect)
-        except BaseException:
-            if _complete(messages):  # answered, then failed afterwards: the answer stands
-                await _send_all(send, messages)
-            raise
-        await _send_all(send, messages)
-
-
-def _complete(messages: list[Message]) -> bool:
-    return bool(messages) and messages[-1].get("more_body", False) is False and len(messages) > 1
-
-
-async def _send_all(send: Send, messages: list[Message]) -> None:
-    for message in messages:
-        await send(message)
 
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

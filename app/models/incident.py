@@ -20,10 +20,17 @@ from app.models.base import (
 from app.models.enums import Category, EventKind, IncidentStatus
 
 SEVERITY_DESCRIPTION = "1 minimal, 2 low, 3 moderate, 4 serious, 5 severe."
-OPEN_STATUSES = (IncidentStatus.reported, IncidentStatus.under_review, IncidentStatus.confirmed)
-_OPEN_SQL = "status IN ('reported', 'under_review', 'confirmed')"
 
-# The only allowed status changes (docs/contract.md).
+# The incident state machine's table (docs/contract.md); app/services/incidents.py is the
+# only code that changes a status, and it reads these. A new incident starts here:
+INITIAL_STATUS = IncidentStatus.reported
+OPEN_STATUSES = (IncidentStatus.reported, IncidentStatus.under_review, IncidentStatus.confirmed)
+# The partial indexes' predicate, as migration 0005 wrote it.
+_OPEN_SQL = f"status IN ({', '.join(repr(s.value) for s in OPEN_STATUSES)})"
+# A report about a closed incident (resolved or dismissed) moves it here, along the table.
+REOPENED_STATUS = IncidentStatus.under_review
+
+# The only allowed status changes.
 TRANSITIONS: dict[IncidentStatus, tuple[IncidentStatus, ...]] = {
     IncidentStatus.reported: (
         IncidentStatus.under_review,
@@ -91,7 +98,7 @@ class WelfareIncident(SQLModel, table=True):
     # Once an inspector sets the severity, new reports no longer raise it.
     severity_set_by_inspector: bool = False
     status: IncidentStatus = Field(
-        default=IncidentStatus.reported, sa_type=enum_column(IncidentStatus, "incident_status")
+        default=INITIAL_STATUS, sa_type=enum_column(IncidentStatus, "incident_status")
     )
     title: str = Field(max_length=NAME_MAX)
     first_observed_at: datetime = Field(sa_type=UTCDateTime)

@@ -11,7 +11,7 @@ import app.concerns  # noqa: F401  # the write hook, for a seed run on its own
 from app.models import Animal, Enclosure, Gift, Species, WelfareIncident, Zoo
 from app.models.animal import AnimalCreate
 from app.models.enclosure import EnclosureCreate
-from app.models.enums import EventKind, IncidentStatus
+from app.models.enums import IncidentStatus
 from app.models.gift import GiftCreate
 from app.models.report import WelfareReportCreate
 from app.models.species import SpeciesCreate
@@ -115,18 +115,13 @@ def load_seed(engine: Engine) -> dict[str, int]:
             report = report_service.file_report(session, report_in, actor=None)
             incident = session.get(WelfareIncident, report.incident_id)
             assert incident is not None
-            target = IncidentStatus(row["status"])
-            if target != incident.status:
-                incident_service.record_event(
-                    session,
-                    incident,
-                    EventKind.status_changed,
-                    None,
-                    from_status=incident.status,
-                    to_status=target,
-                    note=row.get("status_note"),
-                )
-                incident.status = target
+            # Walked along the transition table, as inspectors would have moved it; the
+            # note goes with the last step.
+            steps = incident_service.path_between(incident.status, IncidentStatus(row["status"]))
+            for n, step in enumerate(steps, start=1):
+                note = row.get("status_note") if n == len(steps) else None
+                incident_service.change_status(session, incident, step, actor=None, note=note)
+            if steps:
                 incident_service.touch(incident)
             added["incidents"] += 1
 

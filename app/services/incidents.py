@@ -1,19 +1,33 @@
-"""Incident rules: the transition table, inspector edits with If-Match, the audit trail."""
+"""Incident rules: the state machine every status change goes through, the one writer of the
+audit trail, inspector edits with If-Match.
 
+The state machine's table is app/models/incident.py's (INITIAL_STATUS, TRANSITIONS,
+REOPENED_STATUS); the functions here are the only code that changes an incident's status:
+`change_status` checks a move against the table and records it, `reopen` is the move a report
+about a closed incident makes, `path_between` the walk the seed takes. Every IncidentEvent row
+is written by `record_events`, built by `event_row` and the builders beside it; the PostgreSQL
+one-statement report write (report_writes.py) selects the same builders' values in SQL.
+"""
+
+from collections import deque
 from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy import insert
 from sqlmodel import Session, col, select, union
 
 from app.core.errors import Conflict, DomainError
 from app.core.etags import if_match_allows
 from app.models import ApiKey, IncidentEvent, WelfareIncident, WelfareReport
 from app.models.api_key import Role
-from app.models.base import row_id, utcnow
+from app.models.base import row_id, table_of, utcnow
 from app.models.enums import Category, EventKind, IncidentStatus
 from app.models.incident import (
+    INITIAL_STATUS,
+    OPEN_STATUSES,
+    REOPENED_STATUS,
     TRANSITIONS,
     IncidentEventPublic,
     TransitionRequest,
@@ -68,22 +82,164 @@ INCIDENT_SORT_COLUMNS = {
 }
 
 
-def record_event(
+# --- the audit trail ---------------------------------------------------------------------
+
+# Executed with a list of rows: compiled once, where a multi-row VALUES is compiled per call.
+INSERT_EVENTS = insert(table_of(IncidentEvent))
+
+
+def key_id(actor: ApiKey | None) -> int | None:
+    """The acting key's id; None for the system and the seed."""
+    return actor.id if actor else None
+
+
+def event_row(
+    incident_id: Any,
+    kind: EventKind,
+    actor_key_id: Any,
+    *,
+    at: Any = None,
+    from_status: Any = None,
+    to_status: Any = None,
+    from_severity: Any = None,
+    to_severity: Any = None,
+    report_id: Any = None,
+    note: Any = None,
+) -> dict[str, Any]:
+    """An audit event's columns (every one but id). Values are Python values, or SQL
+    expressions where the one-statement report write selects them from its CTEs."""
+    return {
+        "incident_id": incident_id,
+        "at": utcnow() if at is None else at,
+        "actor_key_id": actor_key_id,
+        "kind": kind,
+        "from_status": from_status,
+        "to_status": to_status,
+        "from_severity": from_severity,
+        "to_severity": to_severity,
+        "report_id": report_id,
+        "note": note,
+    }
+
+
+def created_event(
+    incident_id: Any, actor_key_id: Any, severity: Any, *, at: Any = None
+) -> dict[str, Any]:
+    """A new incident's first event: it starts at the table's initial status."""
+    return event_row(
+        incident_id,
+        EventKind.created,
+        actor_key_id,
+        at=at,
+        to_status=INITIAL_STATUS,
+        to_severity=severity,
+    )
+
+
+def report_added_event(
+    incident_id: Any,
+    actor_key_id: Any,
+    report_id: Any,
+    *,
+    at: Any = None,
+    severity_before: int | None = None,
+    severity_after: int | None = None,
+) -> dict[str, Any]:
+    """A report counted into its incident, with the severity it raised (if it did); a new
+    incident's first report raises nothing, so the one-statement write passes neither."""
+    raised = severity_before != severity_after
+    return event_row(
+        incident_id,
+        EventKind.report_added,
+        actor_key_id,
+        at=at,
+        report_id=report_id,
+        from_severity=severity_before if raised else None,
+        to_severity=severity_after if raised else None,
+    )
+
+
+def reply_added_event(incident: WelfareIncident, actor: ApiKey) -> dict[str, Any]:
+    """The zoo's representative replied (app/services/replies.py)."""
+    return event_row(row_id(incident), EventKind.reply_added, key_id(actor), note="the zoo replied")
+
+
+def record_events(session: Session, *events: dict[str, Any]) -> None:
+    """Writes audit events (rows from `event_row`), in one statement however many: the one
+    writer of incident_event. Nothing about an incident changes without an event."""
+    if events:
+        session.connection().execute(INSERT_EVENTS, list(events))
+
+
+# --- the state machine --------------------------------------------------------------------
+
+
+def ensure_transition(start: IncidentStatus, target: IncidentStatus) -> None:
+    """Raises Conflict (409) unless the table allows moving from `start` to `target`."""
+    allowed = TRANSITIONS[start]
+    if target not in allowed:
+        names = ", ".join(s.value for s in allowed)
+        raise Conflict(
+            f"An incident that is {start.value} cannot become {target.value}; allowed: {names}."
+        )
+
+
+def change_status(
     session: Session,
     incident: WelfareIncident,
-    kind: EventKind,
+    target: IncidentStatus,
+    *,
     actor: ApiKey | None,
-    **fields: Any,
+    note: str | None,
 ) -> None:
-    """Adds an audit event; nothing about an incident changes without one."""
-    session.add(
-        IncidentEvent(
-            incident_id=row_id(incident),
-            kind=kind,
-            actor_key_id=actor.id if actor else None,
-            **fields,
-        )
+    """Moves the incident to `target` if the table allows it (else a 409) and records the
+    status_changed event. The caller marks the change (touch) and commits."""
+    ensure_transition(incident.status, target)
+    record_events(
+        session,
+        event_row(
+            row_id(incident),
+            EventKind.status_changed,
+            key_id(actor),
+            from_status=incident.status,
+            to_status=target,
+            note=note,
+        ),
     )
+    incident.status = target
+
+
+def reopen(session: Session, incident: WelfareIncident, *, actor: ApiKey | None) -> bool:
+    """A report about a closed incident reopens it for review, by the table's move to
+    REOPENED_STATUS; an open incident stays as it is. Returns whether it moved."""
+    if incident.status in OPEN_STATUSES:
+        return False
+    change_status(session, incident, REOPENED_STATUS, actor=actor, note="reopened by a new report")
+    return True
+
+
+def path_between(start: IncidentStatus, target: IncidentStatus) -> list[IncidentStatus]:
+    """The statuses a shortest walk along the table from `start` passes to reach `target`
+    (empty when they are the same); ValueError when the table has no way there."""
+    came_from: dict[IncidentStatus, IncidentStatus | None] = {start: None}
+    queue = deque([start])
+    while queue:
+        status = queue.popleft()
+        if status == target:
+            steps: list[IncidentStatus] = []
+            step: IncidentStatus | None = status
+            while step is not None and step != start:
+                steps.append(step)
+                step = came_from[step]
+            return steps[::-1]
+        for following in TRANSITIONS[status]:
+            if following not in came_from:
+                came_from[following] = status
+                queue.append(following)
+    raise ValueError(f"No walk along the transition table from {start.value} to {target.value}.")
+
+
+# --- changes ------------------------------------------------------------------------------
 
 
 def touch(incident: WelfareIncident) -> None:
@@ -188,44 +344,45 @@ def update(
     """Sets severity and/or title, honouring If-Match; each change is an event."""
     incident = _lock_for_change(session, incident, actor, if_match)
     changes = incident_in.model_dump(exclude_unset=True, exclude_none=True)
-    changed = False
+    events: list[dict[str, Any]] = []
     if "severity" in changes and changes["severity"] != incident.severity:
-        record_event(
-            session,
-            incident,
-            EventKind.severity_changed,
-            actor,
-            from_severity=incident.severity,
-            to_severity=changes["severity"],
-            note="set by an inspector",
+        events.append(
+            event_row(
+                row_id(incident),
+                EventKind.severity_changed,
+                key_id(actor),
+                from_severity=incident.severity,
+                to_severity=changes["severity"],
+                note="set by an inspector",
+            )
         )
         incident.severity = changes["severity"]
-        changed = True
     if "severity" in changes and not incident.severity_set_by_inspector:
-        if not changed:
+        if not events:
             # Pinning the current severity changes what later reports may do: on the record.
-            record_event(
-                session,
-                incident,
-                EventKind.severity_changed,
-                actor,
-                from_severity=incident.severity,
-                to_severity=incident.severity,
-                note="kept and pinned by an inspector: new reports no longer raise it",
+            events.append(
+                event_row(
+                    row_id(incident),
+                    EventKind.severity_changed,
+                    key_id(actor),
+                    from_severity=incident.severity,
+                    to_severity=incident.severity,
+                    note="kept and pinned by an inspector: new reports no longer raise it",
+                )
             )
-            changed = True
         incident.severity_set_by_inspector = True
     if "title" in changes and changes["title"] != incident.title:
-        record_event(
-            session,
-            incident,
-            EventKind.title_changed,
-            actor,
-            note=f"title was: {incident.title}",
+        events.append(
+            event_row(
+                row_id(incident),
+                EventKind.title_changed,
+                key_id(actor),
+                note=f"title was: {incident.title}",
+            )
         )
         incident.title = changes["title"]
-        changed = True
-    if changed:
+    if events:
+        record_events(session, *events)
         touch(incident)
     session.add(incident)
     commit(session)
@@ -242,23 +399,7 @@ def transition(
 ) -> WelfareIncident:
     """Moves an incident along the transition table; anything else is a 409."""
     incident = _lock_for_change(session, incident, actor, if_match)
-    allowed = TRANSITIONS[incident.status]
-    if request.to not in allowed:
-        names = ", ".join(s.value for s in allowed)
-        raise Conflict(
-            f"An incident that is {incident.status.value} cannot become {request.to.value}; "
-            f"allowed: {names}."
-        )
-    record_event(
-        session,
-        incident,
-        EventKind.status_changed,
-        actor,
-        from_status=incident.status,
-        to_status=request.to,
-        note=request.note,
-    )
-    incident.status = request.to
+    change_status(session, incident, request.to, actor=actor, note=request.note)
     touch(incident)
     session.add(incident)
     commit(session)

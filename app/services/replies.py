@@ -9,7 +9,6 @@ from app.core.errors import Forbidden
 from app.models import ApiKey, IncidentReply, WelfareIncident
 from app.models.api_key import Role
 from app.models.base import row_id, utcnow
-from app.models.enums import EventKind
 from app.models.reply import IncidentReplyCreate
 from app.services import incidents as incident_service
 from app.services.common import commit, paginate
@@ -50,9 +49,7 @@ def create(
     locked.reply_count += 1
     locked.last_replied_at = now
     incident_service.touch(locked)
-    incident_service.record_event(
-        session, locked, EventKind.reply_added, actor, note="the zoo replied"
-    )
+    incident_service.record_events(session, incident_service.reply_added_event(locked, actor))
     session.add(locked)
     commit(session)
     return reply

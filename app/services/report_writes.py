@@ -5,11 +5,16 @@ events, the subject marked for its stored flags and the concern_version bump - a
 statement of data-modifying CTEs: one round trip instead of four, the guard included. It
 writes nothing unless the zoo exists and the animal and enclosure named are in it, and the
 reporting key (if any) is not revoked. The one write that invalidates the concern lists
-itself: it flushes nothing, so app/concerns/hook.py never sees it.
+itself (app/concerns/fragment.py): it flushes nothing, so app/concerns/hook.py never sees it.
 
 Elsewhere (SQLite, or a report added to an incident) the incident is written through the ORM,
-whose flush the hook sees, after CHECK_SUBJECT, and the report and its events by plain
-inserts.
+whose flush the hook sees, after CHECK_SUBJECT, then the report by a plain insert and its
+events through incidents.record_events.
+
+The one-statement form writes its two events in SQL, the one exception to "every event through
+incidents.record_events": their values come from the same builders (incidents.created_event
+and report_added_event, so the new incident's status is the state machine's INITIAL_STATUS),
+with the CTEs' columns and the statement's parameters where the other paths have values.
 """
 
 from typing import Any
@@ -21,12 +26,13 @@ from sqlalchemy import (
     cast,
     exists,
     insert,
+    literal,
     null,
     or_,
     select,
     union_all,
 )
-from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.sql.elements import BindParameter, ClauseElement
 
 from app.concerns.fragment import invalidating
 from app.models import (
@@ -40,7 +46,7 @@ from app.models import (
     Zoo,
 )
 from app.models.base import table_of
-from app.models.enums import EventKind, IncidentStatus
+from app.services import incidents as incident_service
 
 INCIDENTS = table_of(WelfareIncident)
 REPORTS = table_of(WelfareReport)
@@ -86,6 +92,8 @@ def _key_live(key: Any) -> Any:
 
 
 def _incident_insert() -> Any:
+    # The guarded INSERT ... SELECT of the incident: inside PostgreSQL's one statement only.
+    # Everywhere else the incident is written through the ORM, so the write hook sees it.
     bound = _params(INCIDENTS, INCIDENT_COLUMNS)
     key = bindparam("v_api_key_id", type_=KEYS.c.id.type)
     guard = and_(
@@ -113,23 +121,21 @@ def _check_subject() -> Select[Any]:
 # the key's id when it is live: what services/reports.py checks before it writes.
 CHECK_SUBJECT = _check_subject()
 INSERT_REPORT = insert(REPORTS).returning(REPORTS.c.id)
-# Executed with a list of rows: compiled once, where a multi-row VALUES is compiled per call.
-INSERT_EVENTS = insert(EVENTS)
 
 
-def _event_row(source: Any, incident_id: Any, kind: EventKind, **values: Any) -> Select[Any]:
-    """One event row selected from a CTE; columns not given are typed NULLs (a UNION needs
-    their types)."""
-    given = {
-        "incident_id": incident_id,
-        "at": bindparam("v_event_at", type_=EVENTS.c.at.type),
-        "actor_key_id": bindparam("v_api_key_id", type_=EVENTS.c.actor_key_id.type),
-        "kind": bindparam(f"kind_{kind.value}", kind, type_=EVENTS.c.kind.type),
-        **values,
-    }
-    return select(
-        *(given.get(name, cast(null(), EVENTS.c[name].type)) for name in EVENT_COLUMNS)
-    ).select_from(source)
+def _event_column(name: str, value: Any) -> Any:
+    # SQL as it is; NULLs typed (a UNION needs their types); a builder's constants bound.
+    if isinstance(value, ClauseElement):
+        return value
+    column_type = EVENTS.c[name].type
+    return cast(null(), column_type) if value is None else literal(value, type_=column_type)
+
+
+def _event_row(source: Any, event: dict[str, Any]) -> Select[Any]:
+    """One event row, built by incidents' builder, selected from a CTE."""
+    if set(event) != set(EVENT_COLUMNS):  # a column the builder does not know of
+        raise RuntimeError(f"incident_event has {EVENT_COLUMNS}; the builder gave {list(event)}")
+    return select(*(_event_column(name, event[name]) for name in EVENT_COLUMNS)).select_from(source)
 
 
 def _one_statement() -> Select[Any]:
@@ -150,14 +156,16 @@ def _one_statement() -> Select[Any]:
         .returning(REPORTS.c.id, REPORTS.c.incident_id)
         .cte("report")
     )
+    at = bindparam("v_event_at", type_=EVENTS.c.at.type)
+    key = bindparam("v_api_key_id", type_=EVENTS.c.actor_key_id.type)
+    severity = bindparam("v_severity", type_=EVENTS.c.to_severity.type)
     created = _event_row(
-        incident,
-        incident.c.id,
-        EventKind.created,
-        to_status=bindparam("to_status", IncidentStatus.reported, type_=EVENTS.c.to_status.type),
-        to_severity=bindparam("v_severity", type_=EVENTS.c.to_severity.type),
+        incident, incident_service.created_event(incident.c.id, key, severity, at=at)
     )
-    added = _event_row(report, report.c.incident_id, EventKind.report_added, report_id=report.c.id)
+    # A new incident's first report raises no severity: no severities before and after.
+    added = _event_row(
+        report, incident_service.report_added_event(report.c.incident_id, key, report.c.id, at=at)
+    )
     events = insert(EVENTS).from_select(EVENT_COLUMNS, union_all(created, added)).cte("events")
     # The concern lists' invalidation, as the write hook makes it for the ORM's writes.
     bump, dirty = invalidating(incident)

@@ -11,7 +11,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
 
-from app.core.db import Sessions
+from app.core.db import begin_autocommit
 from app.core.errors import DomainError, Unauthorized, Unprocessable, field_error
 from app.models import (
     ApiKey,
@@ -21,8 +21,7 @@ from app.models import (
 )
 from app.models.api_key import Role
 from app.models.base import row_id, utcnow
-from app.models.enums import EventKind, IncidentStatus
-from app.models.incident import OPEN_STATUSES
+from app.models.incident import INITIAL_STATUS
 from app.models.report import WelfareReportCreate, WelfareReportPublic
 from app.services import incidents as incident_service
 from app.services import zoos as zoo_service
@@ -31,7 +30,6 @@ from app.services.common import commit, ordering, paginate
 from app.services.report_writes import (
     CHECK_SUBJECT,
     FILE_NEW_INCIDENT_PG,
-    INSERT_EVENTS,
     INSERT_REPORT,
     bind,
 )
@@ -141,21 +139,6 @@ def _check_subject(
 check_subject = _check_subject  # shared with public submissions (services/submissions.py)
 
 
-def _event(
-    incident_id: int, kind: EventKind, actor: ApiKey | None, **fields: Any
-) -> dict[str, Any]:
-    empty = dict.fromkeys(("from_status", "to_status", "from_severity", "to_severity"))
-    return empty | {
-        "incident_id": incident_id,
-        "at": utcnow(),
-        "actor_key_id": actor.id if actor else None,
-        "kind": kind,
-        "report_id": None,
-        "note": None,
-        **fields,
-    }
-
-
 def _incident_values(report_in: WelfareReportCreate, now: datetime) -> dict[str, Any]:
     """A new incident's columns, with its first report already counted."""
     return {
@@ -165,7 +148,7 @@ def _incident_values(report_in: WelfareReportCreate, now: datetime) -> dict[str,
         "category": report_in.category,
         "severity": report_in.severity,
         "severity_set_by_inspector": False,
-        "status": IncidentStatus.reported,
+        "status": INITIAL_STATUS,
         "title": report_in.title,
         "first_observed_at": report_in.observed_at,
         "last_observed_at": report_in.observed_at,
@@ -205,10 +188,10 @@ def _file_in_one_statement(
 
 def _feed_incident(
     session: Session, incident_id: int, report_in: WelfareReportCreate, actor: ApiKey | None
-) -> tuple[WelfareIncident, list[dict[str, Any]], int]:
-    """Locks the incident a report adds to, reopens it if closed and counts the report in;
-    returns it, the events so far and its severity before. A zoo, animal or enclosure given
-    that differs from the incident's is a 422 on that field."""
+) -> tuple[WelfareIncident, int]:
+    """Locks the incident a report adds to, reopens it if closed (through the state machine)
+    and counts the report in; returns it and its severity before. A zoo, animal or enclosure
+    given that differs from the incident's is a 422 on that field."""
     incident = incident_service.lock(session, incident_id)
     if incident is None:
         message = f"No incident with id {report_in.incident_id}."
@@ -226,20 +209,7 @@ def _feed_incident(
             about = f"{label} {own}" if own is not None else f"no {label}"
             message = f"Incident {incident.id} is about {about}, not {label} {given}."
             raise Unprocessable(message, errors=[field_error(["body", field], message)])
-    events = []
-    if incident.status not in OPEN_STATUSES:
-        # resolved -> under_review and dismissed -> under_review are the allowed reopenings.
-        events.append(
-            _event(
-                row_id(incident),
-                EventKind.status_changed,
-                actor,
-                from_status=incident.status,
-                to_status=IncidentStatus.under_review,
-                note="reopened by a new report",
-            )
-        )
-        incident.status = IncidentStatus.under_review
+    incident_service.reopen(session, incident, actor=actor)
     before = incident.severity
     incident_service.touch(incident)
     incident.report_count += 1
@@ -248,7 +218,7 @@ def _feed_incident(
     if not incident.severity_set_by_inspector and report_in.severity > incident.severity:
         incident.severity = report_in.severity
     session.add(incident)
-    return incident, events, before
+    return incident, before
 
 
 def file_report(
@@ -275,25 +245,22 @@ def file_report(
             return _file_in_one_statement(session, report_in, actor, report, now)
         # Nothing checked can change before the insert: SQLite's writer holds the database
         # from BEGIN IMMEDIATE, and a transaction that read before another's commit cannot
-        # write after it. Through the ORM, so that its flush marks the lists (welfare/hook.py).
+        # write after it. Through the ORM, so that its flush marks the lists (concerns/hook.py).
         _check_subject(session, report_in, live_key=actor)
         incident = WelfareIncident(**_incident_values(report_in, now))
         session.add(incident)
         session.flush()  # its id, for the report's row
         incident_id = row_id(incident)
         events = [
-            _event(
-                incident_id,
-                EventKind.created,
-                actor,
-                to_status=IncidentStatus.reported,
-                to_severity=report_in.severity,
+            incident_service.created_event(
+                incident_id, report.api_key_id, report_in.severity, at=now
             )
         ]
         before = after = report_in.severity
     else:
         _check_subject(session, report_in)
-        incident, events, before = _feed_incident(session, named, report_in, actor)
+        incident, before = _feed_incident(session, named, report_in, actor)
+        events = []  # a reopening was recorded as it happened
         incident_id, after = named, incident.severity
         about = incident.animal_id, incident.enclosure_id
         # Stored with the incident's subject, so the report's own columns agree with it.
@@ -301,16 +268,15 @@ def file_report(
     report.incident_id = incident_id
     report.id = connection.execute(INSERT_REPORT, report.model_dump(exclude={"id"})).scalar_one()
     events.append(
-        _event(
+        incident_service.report_added_event(
             incident_id,
-            EventKind.report_added,
-            actor,
-            report_id=report.id,
-            from_severity=before if after != before else None,
-            to_severity=after if after != before else None,
+            report.api_key_id,
+            report.id,
+            severity_before=before,
+            severity_after=after,
         )
     )
-    connection.execute(INSERT_EVENTS, events)  # one statement, compiled once
+    incident_service.record_events(session, *events)  # with a new incident's, one statement
     return report
 
 
@@ -347,38 +313,28 @@ def _body(report: WelfareReport, actor: ApiKey) -> dict[str, Any]:
     return to_public(report, actor).model_dump(mode="json")
 
 
-@dataclass(frozen=True)
-class NewIncidentReports:
-    """How a report about a new incident is filed when its write re-checks the key itself
-    (report_writes: revoked keys write nothing), so its key may come from the key cache: on
-    PostgreSQL, in one statement on sessions in autocommit."""
-
-    sessions: Sessions
-
-
 def submit_as(
     *,
-    sessions: Sessions,
+    session: Session,
     actor: ApiKey,
     report_in: WelfareReportCreate,
     idempotency_key: str | None,
-    new_incidents: NewIncidentReports | None = None,
 ) -> Submitted:
-    """`submit` for an admitted reporter's (or higher) key, the whole submission in one
-    session. A key taken from the key cache may have been revoked since: every path's write
-    refuses a revoked key (the guarded insert, or `_check_key_live` before the others).
+    """`submit` for a key the route admitted with the reporter role (or higher). A key taken
+    from the key cache may have been revoked since: every path's write refuses a revoked key
+    (PostgreSQL's guarded one statement, SQLite's CHECK_SUBJECT, or `_check_key_live` before
+    the others).
 
-    With `new_incidents`, a report about a new incident without an Idempotency-Key is filed
-    on its sessions: on PostgreSQL one statement in autocommit, one round trip in all.
+    A report about a new incident without an Idempotency-Key, the common case, checks the key
+    itself where it writes: on PostgreSQL one statement in autocommit, one round trip in all.
     """
-    if new_incidents is not None and idempotency_key is None and report_in.incident_id is None:
-        with new_incidents.sessions() as session:
-            return submit(session=session, report_in=report_in, actor=actor, idempotency_key=None)
-    with sessions() as session:
-        _check_key_live(session, actor)
-        return submit(
-            session=session, report_in=report_in, actor=actor, idempotency_key=idempotency_key
-        )
+    if idempotency_key is None and report_in.incident_id is None:
+        begin_autocommit(session)
+        return submit(session=session, report_in=report_in, actor=actor, idempotency_key=None)
+    _check_key_live(session, actor)
+    return submit(
+        session=session, report_in=report_in, actor=actor, idempotency_key=idempotency_key
+    )
 
 
 def _key_revoked(session: Session, actor: ApiKey) -> bool:

@@ -10,8 +10,9 @@ from app.api.deps import (
     IdQuery,
     InspectorDep,
     PageDep,
-    SessionDep,
+    ReadSessionDep,
     UpdatedSinceQuery,
+    WriteSessionDep,
     ZooRefQuery,
 )
 from app.api.guard import GuardedRoute
@@ -34,7 +35,7 @@ router = APIRouter(prefix="/animals", tags=["animals"], route_class=GuardedRoute
     responses=problem_responses(422),
 )
 def list_animals(
-    session: SessionDep,
+    session: ReadSessionDep,
     page: PageDep,
     zoo_id: ZooRefQuery = None,
     species_id: IdQuery = None,
@@ -86,7 +87,7 @@ def list_animals(
     responses=problem_responses(409, 422, *WRITE_ERRORS),
 )
 def create_animal(
-    session: SessionDep, actor: InspectorDep, animal_in: AnimalCreate, response: Response
+    session: WriteSessionDep, actor: InspectorDep, animal_in: AnimalCreate, response: Response
 ) -> AnimalPublic:
     """Registers an animal or a group record; its enclosure must be in its zoo, and a
     diplomatic gift needs its gift_id."""
@@ -115,7 +116,7 @@ def get_animal(animal: AnimalDep) -> AnimalPublic:
     responses=problem_responses(404, 409, 422, *WRITE_ERRORS),
 )
 def update_animal(
-    session: SessionDep, actor: InspectorDep, animal: AnimalDep, animal_in: AnimalUpdate
+    session: WriteSessionDep, actor: InspectorDep, animal: AnimalDep, animal_in: AnimalUpdate
 ) -> AnimalPublic:
     """Changes the fields given; animals that leave change status rather than being deleted."""
     updated = animal_service.update(
@@ -131,6 +132,6 @@ def update_animal(
     summary="Delete a mistaken animal record",
     responses=problem_responses(404, 409, 422, *WRITE_ERRORS),
 )
-def delete_animal(session: SessionDep, actor: AdminDep, animal: AnimalDep) -> None:
+def delete_animal(session: WriteSessionDep, actor: AdminDep, animal: AnimalDep) -> None:
     """Removes a record entered by mistake; an animal that died or left changes status."""
     animal_service.delete(session=session, animal=animal, actor=actor)

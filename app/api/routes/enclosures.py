@@ -9,8 +9,9 @@ from app.api.deps import (
     EnclosureDep,
     InspectorDep,
     PageDep,
-    SessionDep,
+    ReadSessionDep,
     UpdatedSinceQuery,
+    WriteSessionDep,
     ZooRefQuery,
 )
 from app.api.guard import GuardedRoute
@@ -33,7 +34,7 @@ router = APIRouter(prefix="/enclosures", tags=["enclosures"], route_class=Guarde
     responses=problem_responses(422),
 )
 def list_enclosures(
-    session: SessionDep,
+    session: ReadSessionDep,
     page: PageDep,
     zoo_id: ZooRefQuery = None,
     kind: EnclosureKind | None = None,
@@ -72,7 +73,7 @@ def list_enclosures(
     responses=problem_responses(409, 422, *WRITE_ERRORS),
 )
 def create_enclosure(
-    session: SessionDep, actor: InspectorDep, enclosure_in: EnclosureCreate, response: Response
+    session: WriteSessionDep, actor: InspectorDep, enclosure_in: EnclosureCreate, response: Response
 ) -> EnclosurePublic:
     """Adds an enclosure to a zoo; its name must be new within that zoo."""
     enclosure = enclosure_service.create(session=session, enclosure_in=enclosure_in, actor=actor)
@@ -100,7 +101,10 @@ def get_enclosure(enclosure: EnclosureDep) -> EnclosurePublic:
     responses=problem_responses(404, 409, 422, *WRITE_ERRORS),
 )
 def update_enclosure(
-    session: SessionDep, actor: InspectorDep, enclosure: EnclosureDep, enclosure_in: EnclosureUpdate
+    session: WriteSessionDep,
+    actor: InspectorDep,
+    enclosure: EnclosureDep,
+    enclosure_in: EnclosureUpdate,
 ) -> EnclosurePublic:
     """Changes the fields given; an enclosure stays in its zoo."""
     updated = enclosure_service.update(
@@ -116,6 +120,6 @@ def update_enclosure(
     summary="Delete an enclosure",
     responses=problem_responses(404, 409, 422, *WRITE_ERRORS),
 )
-def delete_enclosure(session: SessionDep, actor: AdminDep, enclosure: EnclosureDep) -> None:
+def delete_enclosure(session: WriteSessionDep, actor: AdminDep, enclosure: EnclosureDep) -> None:
     """Deletes an enclosure no animal is assigned to; otherwise 409."""
     enclosure_service.delete(session=session, enclosure=enclosure, actor=actor)

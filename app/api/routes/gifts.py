@@ -10,8 +10,9 @@ from app.api.deps import (
     GiftDep,
     InspectorDep,
     PageDep,
-    SessionDep,
+    ReadSessionDep,
     UpdatedSinceQuery,
+    WriteSessionDep,
     ZooRefQuery,
 )
 from app.api.guard import GuardedRoute
@@ -37,7 +38,7 @@ CountryQuery = Annotated[str | None, Query(min_length=2, max_length=2)]
     responses=problem_responses(422),
 )
 def list_gifts(
-    session: SessionDep,
+    session: ReadSessionDep,
     page: PageDep,
     donor_country: CountryQuery = None,
     recipient_country: CountryQuery = None,
@@ -88,7 +89,7 @@ def list_gifts(
     responses=problem_responses(422, *WRITE_ERRORS),
 )
 def create_gift(
-    session: SessionDep, actor: InspectorDep, gift_in: GiftCreate, response: Response
+    session: WriteSessionDep, actor: InspectorDep, gift_in: GiftCreate, response: Response
 ) -> GiftPublic:
     """Records an origin transfer such as a diplomatic gift of animals."""
     gift = gift_service.create(session=session, gift_in=gift_in, actor=actor)
@@ -116,7 +117,7 @@ def get_gift(gift: GiftDep) -> GiftPublic:
     responses=problem_responses(404, 422),
 )
 def list_gift_animals(
-    session: SessionDep,
+    session: ReadSessionDep,
     gift: GiftDep,
     page: PageDep,
     sort: Annotated[
@@ -141,7 +142,7 @@ def list_gift_animals(
     responses=problem_responses(404, 422, *WRITE_ERRORS),
 )
 def update_gift(
-    session: SessionDep, actor: InspectorDep, gift: GiftDep, gift_in: GiftUpdate
+    session: WriteSessionDep, actor: InspectorDep, gift: GiftDep, gift_in: GiftUpdate
 ) -> GiftPublic:
     """Changes the fields given; the others stay as they are."""
     return GiftPublic.model_validate(
@@ -156,6 +157,6 @@ def update_gift(
     summary="Delete a gift",
     responses=problem_responses(404, 409, 422, *WRITE_ERRORS),
 )
-def delete_gift(session: SessionDep, actor: AdminDep, gift: GiftDep) -> None:
+def delete_gift(session: WriteSessionDep, actor: AdminDep, gift: GiftDep) -> None:
     """Deletes a gift no animal's origin refers to; otherwise 409."""
     gift_service.delete(session=session, gift=gift, actor=actor)

@@ -13,8 +13,9 @@ from app.api.deps import (
     InspectorDep,
     OptionalKeyDep,
     PageDep,
-    SessionDep,
+    ReadSessionDep,
     UpdatedSinceQuery,
+    WriteSessionDep,
     ZooRefQuery,
 )
 from app.api.guard import GuardedRoute
@@ -54,7 +55,7 @@ ETAG_HEADER = {"ETag": {"description": "The incident's version tag.", "schema": 
     responses=problem_responses(422),
 )
 def list_incidents(
-    session: SessionDep,
+    session: ReadSessionDep,
     page: PageDep,
     zoo_id: ZooRefQuery = None,
     animal_id: IdQuery = None,
@@ -141,7 +142,7 @@ def get_incident(incident: IncidentDep, response: Response) -> WelfareIncidentPu
     },
 )
 def update_incident(
-    session: SessionDep,
+    session: WriteSessionDep,
     actor: InspectorDep,
     incident: IncidentDep,
     incident_in: WelfareIncidentUpdate,
@@ -167,7 +168,7 @@ def update_incident(
     },
 )
 def transition_incident(
-    session: SessionDep,
+    session: WriteSessionDep,
     actor: InspectorDep,
     incident: IncidentDep,
     request: TransitionRequest,
@@ -193,7 +194,7 @@ def transition_incident(
     openapi_extra=OPTIONAL_KEY,
 )
 def incident_history(
-    session: SessionDep, incident: IncidentDep, page: PageDep, viewer: OptionalKeyDep
+    session: ReadSessionDep, incident: IncidentDep, page: PageDep, viewer: OptionalKeyDep
 ) -> Page[IncidentEventPublic]:
     """Every event, oldest first: created, report added, status and severity changes. Each
     names its actor's role; the acting key's id only for admins and the zoo's inspectors."""
@@ -212,7 +213,7 @@ def incident_history(
     openapi_extra=OPTIONAL_KEY,
 )
 def incident_reports(
-    session: SessionDep,
+    session: ReadSessionDep,
     incident: IncidentDep,
     page: PageDep,
     viewer: OptionalKeyDep,

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from app.api.deps import AdminDep, IdPath, PageDep, SessionDep
+from app.api.deps import AdminDep, IdPath, PageDep, ReadSessionDep, WriteSessionDep
 from app.api.guard import GuardedRoute
 from app.core.errors import WRITE_ERRORS, problem_responses
 from app.models import ApiKey
@@ -25,7 +25,7 @@ router = APIRouter(prefix="/keys", tags=["keys"], route_class=GuardedRoute)
     responses=problem_responses(404, 422, *WRITE_ERRORS),
 )
 def create_key(
-    session: SessionDep, actor: AdminDep, key_in: ApiKeyCreate, response: Response
+    session: WriteSessionDep, actor: AdminDep, key_in: ApiKeyCreate, response: Response
 ) -> ApiKeyCreated:
     """Issues a key with a role and, optionally, the zoos it is limited to. The response is the
     only time the secret key is shown; only its SHA-256 hash is stored. A key limited to some
@@ -45,7 +45,7 @@ def create_key(
     responses=problem_responses(401, 403, 422),
 )
 def list_keys(
-    session: SessionDep,
+    session: ReadSessionDep,
     actor: AdminDep,
     page: PageDep,
     include_revoked: Annotated[bool, Query(description="Include revoked keys.")] = False,
@@ -77,7 +77,7 @@ def list_keys(
     summary="Get an API key",
     responses=problem_responses(401, 403, 404, 422),
 )
-def get_key(session: SessionDep, actor: AdminDep, key_id: IdPath) -> ApiKeyPublic:
+def get_key(session: ReadSessionDep, actor: AdminDep, key_id: IdPath) -> ApiKeyPublic:
     """One key's record, without its secret; a key outside the caller's zoos is a 404."""
     key = api_key_service.get(session=session, key_id=key_id, actor=actor)
     return ApiKeyPublic.model_validate(key)
@@ -90,7 +90,7 @@ def get_key(session: SessionDep, actor: AdminDep, key_id: IdPath) -> ApiKeyPubli
     summary="Revoke an API key",
     responses=problem_responses(404, 409, 422, *WRITE_ERRORS),
 )
-def revoke_key(session: SessionDep, actor: AdminDep, key_id: IdPath) -> ApiKeyPublic:
+def revoke_key(session: WriteSessionDep, actor: AdminDep, key_id: IdPath) -> ApiKeyPublic:
     """Revokes a key at once; requests with it are refused with 401 from then on. A key outside
     the caller's zoos is a 404."""
     key = api_key_service.get(session=session, key_id=key_id, actor=actor)

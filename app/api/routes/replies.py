@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, status
 
-from app.api.deps import IncidentDep, PageDep, SessionDep, require_role
+from app.api.deps import IncidentDep, PageDep, ReadSessionDep, WriteSessionDep, require_role
 from app.api.guard import GuardedRoute
 from app.core.errors import WRITE_ERRORS, problem_example, problem_responses
 from app.models.api_key import ApiKey, Role
@@ -43,7 +43,7 @@ EXAMPLES = {
     responses=problem_responses(404, 422, *WRITE_ERRORS, examples=EXAMPLES),
 )
 def create_reply(
-    session: SessionDep,
+    session: WriteSessionDep,
     actor: RepresentativeDep,
     incident: IncidentDep,
     reply_in: IncidentReplyCreate,
@@ -61,7 +61,9 @@ def create_reply(
     summary="The zoo's replies to an incident",
     responses=problem_responses(404, 422),
 )
-def list_replies(session: SessionDep, incident: IncidentDep, page: PageDep) -> Page[IncidentReply]:
+def list_replies(
+    session: ReadSessionDep, incident: IncidentDep, page: PageDep
+) -> Page[IncidentReply]:
     """The zoo's replies, oldest first."""
     items, total = reply_service.list_replies(
         session=session, incident=incident, limit=page.limit, offset=page.offset

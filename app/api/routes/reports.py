@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, status
+from fastapi import APIRouter, Header, Query, status
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -13,10 +13,11 @@ from app.api.deps import (
     IdQuery,
     OptionalKeyDep,
     PageDep,
+    ReadSessionDep,
     ReportDep,
     ReporterDep,
     ReportingKeyDep,
-    SessionDep,
+    WriteSessionDep,
     ZooRefQuery,
 )
 from app.api.guard import GuardedRoute
@@ -38,7 +39,7 @@ router = APIRouter(prefix="/reports", tags=["reports"], route_class=GuardedRoute
     responses=problem_responses(422, *WRITE_ERRORS),
 )
 async def submit_report(
-    request: Request,
+    session: WriteSessionDep,
     actor: ReportingKeyDep,
     report_in: WelfareReportCreate,
     idempotency_key: Annotated[
@@ -55,16 +56,14 @@ async def submit_report(
     """Stores a report and opens a new incident (status `reported`), or, with `incident_id`,
     adds it to that incident (reopening a resolved or dismissed one for review). The incident's
     report count, observation times and severity follow."""
-    state = request.app.state
     # One hop to a worker thread for the whole write (the key was admitted before the body
     # was read, by app/api/guard.py).
     result = await run_in_threadpool(
         report_service.submit_as,
-        sessions=state.write_sessions,
+        session=session,
         actor=actor,
         report_in=report_in,
         idempotency_key=idempotency_key,
-        new_incidents=state.new_incident_reports,
     )
     headers = {"Location": result.location}
     if result.replayed:
@@ -81,7 +80,7 @@ async def submit_report(
     responses=problem_responses(401, 403, 422),
 )
 def list_reports(
-    session: SessionDep,
+    session: ReadSessionDep,
     viewer: ReporterDep,
     page: PageDep,
     zoo_id: ZooRefQuery = None,

@@ -8,9 +8,10 @@ from app.api.deps import (
     AdminDep,
     InspectorDep,
     PageDep,
-    SessionDep,
+    ReadSessionDep,
     SpeciesDep,
     UpdatedSinceQuery,
+    WriteSessionDep,
 )
 from app.api.guard import GuardedRoute
 from app.core.errors import WRITE_ERRORS, problem_responses
@@ -32,7 +33,7 @@ router = APIRouter(prefix="/species", tags=["species"], route_class=GuardedRoute
     responses=problem_responses(422),
 )
 def list_species(
-    session: SessionDep,
+    session: ReadSessionDep,
     page: PageDep,
     taxon_class: TaxonClass | None = None,
     iucn_category: IucnCategory | None = None,
@@ -72,7 +73,7 @@ def list_species(
     responses=problem_responses(409, 422, *WRITE_ERRORS),
 )
 def create_species(
-    session: SessionDep, actor: InspectorDep, species_in: SpeciesCreate, response: Response
+    session: WriteSessionDep, actor: InspectorDep, species_in: SpeciesCreate, response: Response
 ) -> SpeciesPublic:
     """Adds a species; its scientific name must be new to the registry."""
     species = species_service.create(session=session, species_in=species_in, actor=actor)
@@ -100,7 +101,7 @@ def get_species(species: SpeciesDep) -> SpeciesPublic:
     responses=problem_responses(404, 409, 422, *WRITE_ERRORS),
 )
 def update_species(
-    session: SessionDep, actor: InspectorDep, species: SpeciesDep, species_in: SpeciesUpdate
+    session: WriteSessionDep, actor: InspectorDep, species: SpeciesDep, species_in: SpeciesUpdate
 ) -> SpeciesPublic:
     """Changes the fields given; the others stay as they are."""
     updated = species_service.update(
@@ -116,6 +117,6 @@ def update_species(
     summary="Delete a species",
     responses=problem_responses(404, 409, 422, *WRITE_ERRORS),
 )
-def delete_species(session: SessionDep, actor: AdminDep, species: SpeciesDep) -> None:
+def delete_species(session: WriteSessionDep, actor: AdminDep, species: SpeciesDep) -> None:
     """Deletes a species no animal belongs to; otherwise 409."""
     species_service.delete(session=session, species=species, actor=actor)

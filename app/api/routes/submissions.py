@@ -11,8 +11,9 @@ from app.api.deps import (
     InspectorDep,
     OptionalKeyDep,
     PageDep,
-    SessionDep,
+    ReadSessionDep,
     UpdatedSinceQuery,
+    WriteSessionDep,
     ZooRefQuery,
 )
 from app.api.guard import BUDGET_STATE, GuardedRoute
@@ -110,7 +111,7 @@ SubmissionIdPath = IdPath
 )
 def create_submission(
     budget: SubmissionBudgetDep,
-    session: SessionDep,
+    session: WriteSessionDep,
     submission_in: SubmissionCreate,
     response: Response,
 ) -> SubmissionCreated:
@@ -131,7 +132,7 @@ def create_submission(
     responses=problem_responses(401, 403, 422),
 )
 def list_submissions(
-    session: SessionDep,
+    session: ReadSessionDep,
     viewer: InspectorDep,
     page: PageDep,
     status: SubmissionStatus | None = None,
@@ -167,7 +168,7 @@ def list_submissions(
 )
 def get_submission(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     viewer: OptionalKeyDep,
     submission_id: SubmissionIdPath,
     receipt: Annotated[
@@ -213,7 +214,7 @@ def get_submission(
     },
 )
 def accept_submission(
-    session: SessionDep,
+    session: WriteSessionDep,
     actor: InspectorDep,
     submission_id: SubmissionIdPath,
     accept_in: SubmissionAccept,
@@ -238,7 +239,7 @@ def accept_submission(
     responses=problem_responses(404, 409, 422, *WRITE_ERRORS, examples=EXAMPLES),
 )
 def reject_submission(
-    session: SessionDep,
+    session: WriteSessionDep,
     actor: InspectorDep,
     submission_id: SubmissionIdPath,
     reject_in: SubmissionReject,

@@ -4,7 +4,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from app.api.deps import AdminDep, PageDep, SessionDep, UpdatedSinceQuery, ZooDep
+from app.api.deps import (
+    AdminDep,
+    PageDep,
+    ReadSessionDep,
+    UpdatedSinceQuery,
+    WriteSessionDep,
+    ZooDep,
+)
 from app.api.guard import GuardedRoute
 from app.core.errors import WRITE_ERRORS, problem_responses
 from app.models import Zoo
@@ -24,7 +31,7 @@ router = APIRouter(prefix="/zoos", tags=["zoos"], route_class=GuardedRoute)
     responses=problem_responses(422),
 )
 def list_zoos(
-    session: SessionDep,
+    session: ReadSessionDep,
     page: PageDep,
     country_code: Annotated[
         str | None, Query(min_length=2, max_length=2, description="ISO 3166-1 alpha-2 code.")
@@ -60,7 +67,7 @@ def list_zoos(
     responses=problem_responses(409, 422, *WRITE_ERRORS),
 )
 def create_zoo(
-    session: SessionDep, actor: AdminDep, zoo_in: ZooCreate, response: Response
+    session: WriteSessionDep, actor: AdminDep, zoo_in: ZooCreate, response: Response
 ) -> ZooPublic:
     """Registers a zoo; its slug must be unique and its country an ISO 3166-1 code."""
     zoo = zoo_service.create(session=session, zoo_in=zoo_in, actor=actor)
@@ -87,7 +94,9 @@ def get_zoo(zoo: ZooDep) -> ZooPublic:
     summary="Update a zoo",
     responses=problem_responses(404, 409, 422, *WRITE_ERRORS),
 )
-def update_zoo(session: SessionDep, actor: AdminDep, zoo: ZooDep, zoo_in: ZooUpdate) -> ZooPublic:
+def update_zoo(
+    session: WriteSessionDep, actor: AdminDep, zoo: ZooDep, zoo_in: ZooUpdate
+) -> ZooPublic:
     """Changes the fields given; the others stay as they are."""
     return ZooPublic.model_validate(
         zoo_service.update(session=session, zoo=zoo, zoo_in=zoo_in, actor=actor)
@@ -101,6 +110,6 @@ def update_zoo(session: SessionDep, actor: AdminDep, zoo: ZooDep, zoo_in: ZooUpd
     summary="Delete a zoo",
     responses=problem_responses(404, 409, 422, *WRITE_ERRORS),
 )
-def delete_zoo(session: SessionDep, actor: AdminDep, zoo: ZooDep) -> None:
+def delete_zoo(session: WriteSessionDep, actor: AdminDep, zoo: ZooDep) -> None:
     """Deletes a zoo with no animals, enclosures or gifts; otherwise 409."""
     zoo_service.delete(session=session, zoo=zoo, actor=actor)
