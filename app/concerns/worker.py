@@ -26,18 +26,27 @@ class ConcernWorker:
         self.sessions = sessions  # write sessions
         self.clock = clock
 
-    def run_once(self) -> int:
-        """One pass: every stale zoo another worker does not hold, one transaction each.
-        Returns how many were brought up to date."""
+    def run_once(self, stop: threading.Event | None = None) -> int:
+        """One pass: every stale zoo another worker does not hold, one transaction each, until
+        `stop` is set. A zoo whose update fails is logged and left for the next pass, so it
+        holds up no other. Returns how many were brought up to date."""
         now = self.clock()
         with self.sessions() as session:
             stale = ranking.stale(session, self.settings, now)
         done = 0
         for zoo_id in stale:
-            with self.sessions() as session:
-                if store.update(session, Context(self.settings, zoo_id, now), skip_locked=True):
-                    done += 1
-                session.commit()
+            if stop is not None and stop.is_set():
+                break
+            try:
+                with self.sessions() as session:
+                    ctx = Context(self.settings, zoo_id, now)
+                    if store.update(session, ctx, skip_locked=True):
+                        done += 1
+                    session.commit()
+            except Exception:
+                log.exception(
+                    '{"worker": "concerns", "zoo_id": %d, "error": "update failed"}', zoo_id
+                )
         if done:
             log.info('{"worker": "concerns", "zoos_updated": %d}', done)
         return done
@@ -47,7 +56,7 @@ class ConcernWorker:
         to do; a failing pass (the database away) is logged and tried again."""
         while not stop.is_set():
             try:
-                busy = self.run_once() > 0
+                busy = self.run_once(stop) > 0
             except Exception:
                 log.exception('{"worker": "concerns", "error": "pass failed"}')
                 busy = False

@@ -2,10 +2,13 @@
 behind the timeline, and the worker that keeps them fresh (in-process here; real processes
 in tests/e2e/test_worker_processes.py)."""
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
@@ -174,3 +177,28 @@ def test_the_timeline_has_a_day_per_item_oldest_first(
         refused = anon_client.get(f"/api/v1/zoos/{zoo.id}/concerns/timeline?days={bad}")
         assert refused.status_code == 422
     assert anon_client.get("/api/v1/zoos/no-such-zoo/concerns/timeline").status_code == 404
+
+
+def test_a_zoo_that_fails_holds_up_no_other_and_stop_ends_a_pass(
+    session: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.concerns import store, worker
+
+    zoos = [make_zoo(session) for _ in range(3)]
+    for zoo in zoos:
+        make_enclosure(session, zoo, last_inspected_on=None)
+    real, broken = store.update, zoos[0].id
+
+    def update(session: Session, ctx: Any, **kwargs: Any) -> bool:
+        if ctx.zoo_id == broken:
+            raise RuntimeError("this zoo's update fails")
+        return real(session, ctx, **kwargs)
+
+    monkeypatch.setattr(worker.store, "update", update)
+    stopped = threading.Event()
+    stopped.set()
+    pool = ConcernWorker(settings, shared(session))
+    assert pool.run_once(stopped) == 0  # stopped before the first zoo
+    assert pool.run_once() >= 2  # the broken zoo is logged and skipped
+    assert broken in ranking_stale(session, settings)
+    assert not {z.id for z in zoos[1:]} & set(ranking_stale(session, settings))
