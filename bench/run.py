@@ -560,14 +560,14 @@ def time_evaluation(target: Target, repeats: int) -> dict[str, float]:
     list evaluated from the incidents (as a CSV download reads it)."""
     from sqlmodel import Session
 
+    from app.concerns import store
+    from app.concerns.engine import evaluate
+    from app.concerns.lists import build_items, zoo_concerns_page
+    from app.concerns.rules import RULES, Context
     from app.core.config import Settings
     from app.core.db import make_engine
     from app.models.base import utcnow
-    from app.concerns.lists import build_items, zoo_concerns_page
     from app.services.zoos import get_by_ref
-    from app.concerns import store
-    from app.concerns.engine import evaluate
-    from app.concerns.rules import RULES, Context
 
     settings = Settings(database_url=target.url)
     engine = make_engine(settings)
