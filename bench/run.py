@@ -560,7 +560,7 @@ def time_evaluation(target: Target, repeats: int) -> dict[str, float]:
     list evaluated from the incidents (as a CSV download reads it)."""
     from sqlmodel import Session
 
-    from app.concerns import store
+    from app.concerns import pages, store
     from app.concerns.engine import evaluate
     from app.concerns.lists import build_items, zoo_concerns_page
     from app.concerns.rules import RULES, Context
@@ -588,7 +588,7 @@ def time_evaluation(target: Target, repeats: int) -> dict[str, float]:
                 store.update(session, ctx)
                 session.commit()
                 t1 = time.perf_counter()
-                store.page(session, ctx, RULES, None, 0, 50)
+                pages.page(session, ctx, RULES, None, 0, 50)
                 t2 = time.perf_counter()
                 zoo_concerns_page(session=session, settings=settings, zoo=zoo, limit=50)
                 t3 = time.perf_counter()
