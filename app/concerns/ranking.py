@@ -1,9 +1,10 @@
 """The cross-zoo ranking, read from each zoo's stored totals (concern_state, kept by every
 update of its flags): one indexed pass over the zoos, whatever the number of incidents."""
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlmodel import Session
 
 from app.concerns import store
@@ -17,24 +18,53 @@ ZOOS = table_of(Zoo)
 STATE = table_of(FlagsState)
 
 
-def stale(session: Session, settings: Settings, now: datetime) -> list[int]:
-    """The zoos whose stored totals are behind: never evaluated, from another day or rules, or
+@dataclass(frozen=True)
+class Stamp:
+    """What the ranking is made of, summed over every zoo: while no zoo is behind, the same
+    stamp means the same ranking (each zoo's write moves its concern_version, each update of
+    its totals its evaluated_at; adding or deleting a zoo moves the count or the id sum)."""
+
+    today: date
+    zoos: int
+    versions: int
+    ids: int
+    last_evaluated: datetime | None
+    behind: int  # zoos whose stored totals are behind: bring them up to date first
+
+
+def _behind(ctx: Context) -> ColumnElement[bool]:
+    """A zoo whose stored totals are behind: never evaluated, from another day or rules, or
     counted before the zoo's latest write (its concern_version)."""
-    ctx = Context(settings, None, now)
+    return or_(
+        STATE.c.zoo_id.is_(None),
+        STATE.c.version != ZOOS.c.concern_version,
+        STATE.c.evaluated_on != ctx.today,
+        STATE.c.fingerprint != store.fingerprint(ctx),
+    )
+
+
+def stale(session: Session, settings: Settings, now: datetime) -> list[int]:
+    """The zoos whose stored totals are behind, by id."""
     query = (
         select(ZOOS.c.id)
         .outerjoin(STATE, STATE.c.zoo_id == ZOOS.c.id)
-        .where(
-            or_(
-                STATE.c.zoo_id.is_(None),
-                STATE.c.version != ZOOS.c.concern_version,
-                STATE.c.evaluated_on != ctx.today,
-                STATE.c.fingerprint != store.fingerprint(ctx),
-            )
-        )
+        .where(_behind(Context(settings, None, now)))
         .order_by(ZOOS.c.id)
     )
     return list(session.connection().execute(query).scalars())
+
+
+def stamp(session: Session, settings: Settings, now: datetime) -> Stamp:
+    ctx = Context(settings, None, now)
+    query = select(
+        func.count(ZOOS.c.id),
+        func.coalesce(func.sum(ZOOS.c.concern_version), 0),
+        func.coalesce(func.sum(ZOOS.c.id), 0),
+        func.max(STATE.c.evaluated_at),
+        func.coalesce(func.sum(case((_behind(ctx), 1), else_=0)), 0),
+    ).select_from(ZOOS.outerjoin(STATE, STATE.c.zoo_id == ZOOS.c.id))
+    zoos, versions, ids, last, behind = session.connection().execute(query).one()
+    return Stamp(ctx.today, int(zoos), int(versions), int(ids), last, int(behind))
 
 
 def page(

@@ -11,20 +11,21 @@ from starlette.concurrency import run_in_threadpool
 
 from app.concerns import lists, ranking, store, timeline
 from app.concerns.cache import LRUCache
+from app.concerns.ranking import Stamp as RankingStamp
 from app.concerns.rules import Context
 from app.concerns.schemas import (
     ConcernItem,
     ConcernRulePublic,
     Evidence,
     TimelineDay,
-    ZooConcernSummary,
 )
-from app.concerns.stamps import StampReader, ZooStamp
+from app.concerns.stamps import SharedReads, StampReader, ZooStamp
 from app.core.config import Settings
 from app.core.db import Sessions
 from app.core.rendered import Rendered, not_modified, weak_etag
 from app.models import Animal
 from app.models.base import utcnow
+from app.models.page import Page
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class ConcernReadModel:
         self.writes = writes  # brings stored flags up to date (SQLite's single writer)
         self.cache = LRUCache(int(settings.concern_cache_mb * 1024 * 1024))
         self._stamps = StampReader()
+        self._ranking_stamps = SharedReads(self._ranking_stamp)
 
     async def zoo_list(
         self,
@@ -75,7 +77,7 @@ class ConcernReadModel:
         changed. A hit costs a share of one batched read of the zoos' concern_version, on the
         event loop; only a miss takes a worker thread and a session. With `alias`, the raw
         request is remembered too, so `repeated` can answer it again before routing."""
-        zoo = await self._stamps.get(ref, self.reads)
+        zoo = await self._stamps.get_zoo(ref, self.reads)
         key = lists.list_key(zoo)
         tag = weak_etag(key, request)
         if (unchanged := not_modified(if_none_match, tag)) is not None:
@@ -96,7 +98,7 @@ class ConcernReadModel:
             return None
         key, rendered = entry
         try:
-            zoo = await self._stamps.get(alias[1], self.reads)
+            zoo = await self._stamps.get_zoo(alias[1], self.reads)
         except Exception:  # the route answers with the right problem document
             return None
         if lists.list_key(zoo) != key:
@@ -147,17 +149,52 @@ class ConcernReadModel:
         item = lists.animal_concerns(session=session, settings=self.settings, animal=animal)
         return item or lists.unflagged_item(session=session, animal=animal)
 
-    def ranking(
-        self, country_code: str | None, limit: int, offset: int
-    ) -> tuple[list[ZooConcernSummary], int]:
-        """Every zoo ranked by concern, from the zoos' stored summaries (brought up to date
-        first, so exact for every write committed before the call)."""
+    async def ranking(
+        self,
+        country_code: str | None,
+        limit: int,
+        offset: int,
+        *,
+        if_none_match: str | None = None,
+    ) -> Rendered:
+        """A page of every zoo ranked by concern, from the zoos' stored totals, brought up to
+        date first, so exact for every write committed before the call. Cached as the lists
+        are: while the stamp of every zoo (one shared read, app/concerns/ranking.py) says
+        nothing changed, the page is sent again as rendered."""
+        current = await self._ranking_stamps.get("all", self.reads)
+        if current is not None and current.behind:
+            await run_in_threadpool(self._bring_ranking_up_to_date)
+            current = await self._ranking_stamps.get("all", self.reads)
+        if current is None or current.behind:  # written to again meanwhile: not cacheable
+            return await run_in_threadpool(self._render_ranking, country_code, limit, offset, None)
+        tag = weak_etag("ranking", current, country_code, limit, offset)
+        if (unchanged := not_modified(if_none_match, tag)) is not None:
+            return unchanged
+        rendered: Rendered | None = self.cache.get(tag)
+        if rendered is None:
+            rendered = await run_in_threadpool(
+                self._render_ranking, country_code, limit, offset, tag
+            )
+            self.cache.put(tag, rendered, size=ENTRY_OVERHEAD + len(tag) + len(rendered.body))
+        return rendered
+
+    def _ranking_stamp(self, sessions: Sessions, keys: list[str]) -> dict[str, RankingStamp]:
+        with sessions() as session:
+            return dict.fromkeys(keys, ranking.stamp(session, self.settings, utcnow()))
+
+    def _bring_ranking_up_to_date(self) -> None:
         with self.reads() as session:
             stale = ranking.stale(session, self.settings, utcnow())
-            if stale:
-                session.commit()  # SQLite: the refresh's writes must not wait on this snapshot
-                self.refresh(stale)
-            return ranking.page(session, country_code, limit, offset)
+        self.refresh(stale)
+
+    def _render_ranking(
+        self, country_code: str | None, limit: int, offset: int, tag: str | None
+    ) -> Rendered:
+        # The totals are read after the stamp was: the body is at least as new as its tag.
+        with self.reads() as session:
+            items, total = ranking.page(session, country_code, limit, offset)
+        body = Page(items=items, total=total, limit=limit, offset=offset).model_dump_json()
+        return Rendered(body.encode(), "application/json", tag or weak_etag("ranking", body))
 
     def timeline(self, zoo_id: int, days: int, today: date | None = None) -> list[TimelineDay]:
         with self.reads() as session:

@@ -9,10 +9,10 @@ arrived, so it sees every write committed before it arrived, on any worker or se
 
 import asyncio
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import or_, select
 from sqlmodel import col
@@ -22,6 +22,9 @@ from app.core.db import Sessions
 from app.core.errors import NotFound
 from app.models import Zoo
 from app.models.zoo import parse_ref
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 @dataclass(frozen=True)
@@ -49,50 +52,64 @@ def fetch(sessions: Sessions, refs: Sequence[str]) -> dict[str, ZooStamp]:
     return stamps
 
 
-class _Batches:
+class _Batches(Generic[K, V]):
     """The waiting requests of one event loop and whether a batch is being read."""
 
     def __init__(self) -> None:
-        self.waiting: dict[str, list[asyncio.Future[ZooStamp | None]]] = {}
+        self.waiting: dict[K, list[asyncio.Future[V | None]]] = {}
         self.reader: asyncio.Task[None] | None = None
 
 
-class StampReader:
-    def __init__(self) -> None:
-        # One per event loop: a server has one loop; test clients each run their own.
-        self._loops: weakref.WeakKeyDictionary[Any, _Batches] = weakref.WeakKeyDictionary()
+class SharedReads(Generic[K, V]):
+    """Concurrent reads of `fetch` share its statements: a read waits for the next batch,
+    and one call of `fetch(sessions, keys)` answers every key asked meanwhile (a key it
+    leaves out reads as None)."""
 
-    async def get(self, ref: str, sessions: Sessions) -> ZooStamp:
-        """The zoo's current stamp, or NotFound. `sessions` opens a read session (one app has
-        one; the batch uses that of the request that started it)."""
+    def __init__(self, fetch: Callable[[Sessions, list[K]], dict[K, V]]) -> None:
+        self._fetch = fetch
+        # One per event loop: a server has one loop; test clients each run their own.
+        self._loops: weakref.WeakKeyDictionary[Any, _Batches[K, V]] = weakref.WeakKeyDictionary()
+
+    async def get(self, key: K, sessions: Sessions) -> V | None:
+        """`sessions` opens a read session (one app has one; the batch uses that of the
+        request that started it)."""
         loop = asyncio.get_running_loop()
         batches = self._loops.get(loop)
         if batches is None:
             batches = self._loops[loop] = _Batches()
-        future: asyncio.Future[ZooStamp | None] = loop.create_future()
-        batches.waiting.setdefault(ref, []).append(future)
+        future: asyncio.Future[V | None] = loop.create_future()
+        batches.waiting.setdefault(key, []).append(future)
         if batches.reader is None:
             batches.reader = loop.create_task(self._read(batches, sessions))
-        stamp = await future
-        if stamp is None:
-            raise NotFound(f"No zoo with id or slug '{ref}'.")
-        return stamp
+        return await future
 
-    async def _read(self, batches: _Batches, sessions: Sessions) -> None:
+    async def _read(self, batches: _Batches[K, V], sessions: Sessions) -> None:
         try:
             while batches.waiting:
                 batch, batches.waiting = batches.waiting, {}
                 try:
-                    stamps = await run_in_threadpool(fetch, sessions, list(batch))
+                    found = await run_in_threadpool(self._fetch, sessions, list(batch))
                 except Exception as exc:  # every waiter of this batch gets the error
                     for futures in batch.values():
                         for future in futures:
                             if not future.done():
                                 future.set_exception(exc)
                     continue
-                for ref, futures in batch.items():
+                for key, futures in batch.items():
                     for future in futures:
                         if not future.done():
-                            future.set_result(stamps.get(ref))
+                            future.set_result(found.get(key))
         finally:
             batches.reader = None
+
+
+class StampReader(SharedReads[str, ZooStamp]):
+    def __init__(self) -> None:
+        super().__init__(fetch)
+
+    async def get_zoo(self, ref: str, sessions: Sessions) -> ZooStamp:
+        """The zoo's current stamp, or NotFound."""
+        stamp = await self.get(ref, sessions)
+        if stamp is None:
+            raise NotFound(f"No zoo with id or slug '{ref}'.")
+        return stamp

@@ -53,15 +53,16 @@ class ConcernWorker:
 
     def run(self, stop: threading.Event) -> None:
         """Passes until `stop` is set, waiting the interval after a pass that found nothing
-        to do; a failing pass (the database away) is logged and tried again."""
+        to do and the busy pause after one that did; a failing pass (the database away) is
+        logged and tried again."""
         while not stop.is_set():
             try:
                 busy = self.run_once(stop) > 0
             except Exception:
                 log.exception('{"worker": "concerns", "error": "pass failed"}')
                 busy = False
-            if not busy:
-                stop.wait(self.settings.worker_interval_s)
+            settings = self.settings
+            stop.wait(settings.worker_busy_pause_s if busy else settings.worker_interval_s)
 
     def start(self) -> Callable[[], None]:
         """Runs in a daemon thread; returns the function that stops it and waits for it."""

@@ -247,20 +247,23 @@ async def zoo_concerns_csv(
     summary="Every zoo ranked by concern",
     responses=problem_responses(422),
 )
-def ranking(
+async def ranking(
     concerns: ConcernsDep,
     page: PageDep,
     country_code: Annotated[
         str | None, Query(min_length=2, max_length=2, description="ISO 3166-1 alpha-2 code.")
     ] = None,
-) -> Page[ZooConcernSummary]:
+    if_none_match: IfNoneMatch = None,
+) -> Page[ZooConcernSummary] | Response:
     """Every zoo, those with no flags included (score 0): flagged animals and enclosures,
     total score, worst severity and open incidents, highest total score first, then worst
     severity. Read from each zoo's stored figures, brought up to date before the answer, so
     it reflects every write committed before the request; `evaluated_at` says when each zoo's
-    figures were last evaluated."""
-    items, total = concerns.ranking(country_code, page.limit, page.offset)
-    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+    figures were last evaluated. Responses carry an `ETag`; send it back as `If-None-Match`
+    for a 304 while no zoo's figures have changed."""
+    code = country_code.upper() if country_code else None
+    rendered = await concerns.ranking(code, page.limit, page.offset, if_none_match=if_none_match)
+    return as_response(rendered)
 
 
 @router.get(
