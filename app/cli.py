@@ -256,12 +256,10 @@ def purge_idempotency(
     """Deletes Idempotency-Key records past their retention (kept at least 24 hours)."""
     from datetime import timedelta
 
-    from app.services import reports as report_service
+    from app.services import idempotency
 
     with _session() as session:
-        removed = report_service.purge_idempotency_records(
-            session=session, older_than=timedelta(hours=hours)
-        )
+        removed = idempotency.purge(session=session, older_than=timedelta(hours=hours))
     typer.echo(f"removed {removed} idempotency records older than {hours} h")
 
 

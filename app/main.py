@@ -19,7 +19,7 @@ from app.core.clients import parse_networks
 from app.core.config import Settings, get_settings
 from app.core.cors import CORSPolicyMiddleware
 from app.core.db import is_sqlite, make_engine
-from app.core.errors import install_error_handlers, problem_schemas
+from app.core.errors import install_error_handlers
 from app.core.middleware import (
     ClientLimitsMiddleware,
     RequestGuardMiddleware,
@@ -27,6 +27,7 @@ from app.core.middleware import (
 )
 from app.core.observability import Metrics, ObservabilityMiddleware
 from app.core.openapi import finish_document, operation_id
+from app.core.problem_docs import problem_schemas
 from app.core.ratelimit import ClientLimits, WriteRateLimiter, sync_storage
 from app.core.submission_limits import SubmissionLimit
 from app.services.api_keys import KeyCache

@@ -15,7 +15,7 @@ from app.api.routes import (
     submissions,
     zoos,
 )
-from app.core.errors import problem_responses
+from app.core.problem_docs import problem_responses
 
 # Any operation can meet these: a bad key sent (401), a spent budget per key or per address
 # (429), a database outage (503 with Retry-After).

@@ -20,16 +20,17 @@ STATE = table_of(FlagsState)
 
 @dataclass(frozen=True)
 class Stamp:
-    """What the ranking is made of, summed over every zoo: while no zoo is behind, the same
-    stamp means the same ranking (each zoo's write moves its concern_version, each update of
-    its totals its evaluated_at; adding or deleting a zoo moves the count or the id sum)."""
+    """What the ranking is made of, summed over every zoo: the same stamp, the same ranking.
+    A zoo's write moves its concern_version, an update of its stored totals their version
+    and evaluated_at, adding or deleting a zoo the count and the id sum."""
 
     today: date
     zoos: int
     versions: int
     ids: int
+    stored_versions: int
     last_evaluated: datetime | None
-    behind: int  # zoos whose stored totals are behind: bring them up to date first
+    behind: int  # zoos whose stored totals are behind: brought up to date before a read
 
 
 def _behind(ctx: Context) -> ColumnElement[bool]:
@@ -60,11 +61,12 @@ def stamp(session: Session, settings: Settings, now: datetime) -> Stamp:
         func.count(ZOOS.c.id),
         func.coalesce(func.sum(ZOOS.c.concern_version), 0),
         func.coalesce(func.sum(ZOOS.c.id), 0),
+        func.coalesce(func.sum(STATE.c.version), 0),
         func.max(STATE.c.evaluated_at),
         func.coalesce(func.sum(case((_behind(ctx), 1), else_=0)), 0),
     ).select_from(ZOOS.outerjoin(STATE, STATE.c.zoo_id == ZOOS.c.id))
-    zoos, versions, ids, last, behind = session.connection().execute(query).one()
-    return Stamp(ctx.today, int(zoos), int(versions), int(ids), last, int(behind))
+    zoos, versions, ids, stored, last, behind = session.connection().execute(query).one()
+    return Stamp(ctx.today, int(zoos), int(versions), int(ids), int(stored), last, int(behind))
 
 
 def page(

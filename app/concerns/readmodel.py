@@ -159,14 +159,9 @@ class ConcernReadModel:
     ) -> Rendered:
         """A page of every zoo ranked by concern, from the zoos' stored totals, brought up to
         date first, so exact for every write committed before the call. Cached as the lists
-        are: while the stamp of every zoo (one shared read, app/concerns/ranking.py) says
-        nothing changed, the page is sent again as rendered."""
+        are: while the stamp of every zoo (app/concerns/ranking.py) is the same, the page is
+        sent again as rendered."""
         current = await self._ranking_stamps.get("all", self.reads)
-        if current is not None and current.behind:
-            await run_in_threadpool(self._bring_ranking_up_to_date)
-            current = await self._ranking_stamps.get("all", self.reads)
-        if current is None or current.behind:  # written to again meanwhile: not cacheable
-            return await run_in_threadpool(self._render_ranking, country_code, limit, offset, None)
         tag = weak_etag("ranking", current, country_code, limit, offset)
         if (unchanged := not_modified(if_none_match, tag)) is not None:
             return unchanged
@@ -179,22 +174,25 @@ class ConcernReadModel:
         return rendered
 
     def _ranking_stamp(self, sessions: Sessions, keys: list[str]) -> dict[str, RankingStamp]:
+        """The stamp of every zoo, once the zoos behind are brought up to date. Concurrent
+        requests share one call (and so one update of each zoo), begun after they arrived."""
         with sessions() as session:
-            return dict.fromkeys(keys, ranking.stamp(session, self.settings, utcnow()))
-
-    def _bring_ranking_up_to_date(self) -> None:
-        with self.reads() as session:
-            stale = ranking.stale(session, self.settings, utcnow())
-        self.refresh(stale)
+            current = ranking.stamp(session, self.settings, utcnow())
+            if current.behind:
+                stale = ranking.stale(session, self.settings, utcnow())
+                session.commit()  # SQLite: the updates must not wait on this snapshot
+                self.refresh(stale)
+                current = ranking.stamp(session, self.settings, utcnow())
+        return dict.fromkeys(keys, current)
 
     def _render_ranking(
-        self, country_code: str | None, limit: int, offset: int, tag: str | None
+        self, country_code: str | None, limit: int, offset: int, tag: str
     ) -> Rendered:
         # The totals are read after the stamp was: the body is at least as new as its tag.
         with self.reads() as session:
             items, total = ranking.page(session, country_code, limit, offset)
         body = Page(items=items, total=total, limit=limit, offset=offset).model_dump_json()
-        return Rendered(body.encode(), "application/json", tag or weak_etag("ranking", body))
+        return Rendered(body.encode(), "application/json", tag)
 
     def timeline(self, zoo_id: int, days: int, today: date | None = None) -> list[TimelineDay]:
         with self.reads() as session:

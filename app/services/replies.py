@@ -10,6 +10,7 @@ from app.models import ApiKey, IncidentReply, WelfareIncident
 from app.models.api_key import Role
 from app.models.base import row_id, utcnow
 from app.models.reply import IncidentReplyCreate
+from app.services import incident_events
 from app.services import incidents as incident_service
 from app.services.common import commit, paginate
 
@@ -49,7 +50,7 @@ def create(
     locked.reply_count += 1
     locked.last_replied_at = now
     incident_service.touch(locked)
-    incident_service.record_events(session, incident_service.reply_added_event(locked, actor))
+    incident_events.record_events(session, incident_events.reply_added_event(locked, actor))
     session.add(locked)
     commit(session)
     return reply

@@ -9,12 +9,12 @@ itself (app/concerns/fragment.py): it flushes nothing, so app/concerns/hook.py n
 
 Elsewhere (SQLite, or a report added to an incident) the incident is written through the ORM,
 whose flush the hook sees, after CHECK_SUBJECT, then the report by a plain insert and its
-events through incidents.record_events.
+events through incident_events.record_events.
 
 The one-statement form writes its two events in SQL, the one exception to "every event through
-incidents.record_events": their values come from the same builders (incidents.created_event
-and report_added_event, so the new incident's status is the state machine's INITIAL_STATUS),
-with the CTEs' columns and the statement's parameters where the other paths have values.
+record_events": their values come from the same builders (incident_events.created_event and
+report_added_event, so the new incident's status is the state machine's INITIAL_STATUS), with
+the CTEs' columns and the statement's parameters where the other paths have values.
 """
 
 from typing import Any
@@ -46,7 +46,7 @@ from app.models import (
     Zoo,
 )
 from app.models.base import table_of
-from app.services import incidents as incident_service
+from app.services import incident_events
 
 INCIDENTS = table_of(WelfareIncident)
 REPORTS = table_of(WelfareReport)
@@ -160,11 +160,11 @@ def _one_statement() -> Select[Any]:
     key = bindparam("v_api_key_id", type_=EVENTS.c.actor_key_id.type)
     severity = bindparam("v_severity", type_=EVENTS.c.to_severity.type)
     created = _event_row(
-        incident, incident_service.created_event(incident.c.id, key, severity, at=at)
+        incident, incident_events.created_event(incident.c.id, key, severity, at=at)
     )
     # A new incident's first report raises no severity: no severities before and after.
     added = _event_row(
-        report, incident_service.report_added_event(report.c.incident_id, key, report.c.id, at=at)
+        report, incident_events.report_added_event(report.c.incident_id, key, report.c.id, at=at)
     )
     events = insert(EVENTS).from_select(EVENT_COLUMNS, union_all(created, added)).cte("events")
     # The concern lists' invalidation, as the write hook makes it for the ORM's writes.

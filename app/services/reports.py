@@ -1,15 +1,11 @@
 """Report rules: validation against the zoo, opening or feeding an incident, idempotent replay."""
 
-import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy.engine import CursorResult
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, delete, select
+from sqlmodel import Session, col, select
 
 from app.core.db import begin_autocommit
 from app.core.errors import DomainError, Unauthorized, Unprocessable, field_error
@@ -23,25 +19,18 @@ from app.models.api_key import Role
 from app.models.base import row_id, utcnow
 from app.models.incident import INITIAL_STATUS
 from app.models.report import WelfareReportCreate, WelfareReportPublic
+from app.services import idempotency, incident_events
 from app.services import incidents as incident_service
 from app.services import zoos as zoo_service
 from app.services.access import ensure_zoo_scope
 from app.services.common import commit, ordering, paginate
+from app.services.idempotency import Submitted
 from app.services.report_writes import (
     CHECK_SUBJECT,
     FILE_NEW_INCIDENT_PG,
     INSERT_REPORT,
     bind,
 )
-
-IDEMPOTENCY_RETENTION = timedelta(hours=24)
-
-
-@dataclass(frozen=True)
-class Submitted:
-    body: dict[str, Any]
-    location: str
-    replayed: bool
 
 
 def may_see_reporter(viewer: ApiKey | None, report: WelfareReport) -> bool:
@@ -59,52 +48,6 @@ def to_public(report: WelfareReport, viewer: ApiKey | None) -> WelfareReportPubl
         public.reporter_name = None
         public.reporter_contact = None
     return public
-
-
-def _request_hash(report_in: WelfareReportCreate) -> str:
-    return hashlib.sha256(report_in.model_dump_json().encode()).hexdigest()
-
-
-def _find_record(session: Session, actor: ApiKey, key: str) -> IdempotencyRecord | None:
-    stmt = select(IdempotencyRecord).where(
-        IdempotencyRecord.api_key_id == actor.id, IdempotencyRecord.key == key
-    )
-    return session.exec(stmt).first()
-
-
-def _replay(record: IdempotencyRecord, request_hash: str) -> Submitted:
-    if record.request_hash != request_hash:
-        message = "This Idempotency-Key was already used with a different request body."
-        raise Unprocessable(message, errors=[field_error(["header", "Idempotency-Key"], message)])
-    return Submitted(record.response_body, record.location or "", replayed=True)
-
-
-def _claim_key(
-    session: Session, actor: ApiKey, key: str, request_hash: str
-) -> IdempotencyRecord | Submitted:
-    """Claims the key inside this transaction, or returns the replay of the first request."""
-    record = _find_record(session, actor, key)
-    if record is not None and record.created_at > utcnow() - IDEMPOTENCY_RETENTION:
-        return _replay(record, request_hash)
-    if record is not None:
-        session.delete(record)
-    record = IdempotencyRecord(
-        api_key_id=row_id(actor),
-        key=key,
-        request_hash=request_hash,
-        status_code=201,
-    )
-    session.add(record)
-    try:
-        # A concurrent request with the same key blocks here until it commits, then loses.
-        session.flush()
-    except IntegrityError:
-        session.rollback()
-        winner = _find_record(session, actor, key)
-        if winner is None:
-            raise
-        return _replay(winner, request_hash)
-    return record
 
 
 def _check_subject(
@@ -252,7 +195,7 @@ def file_report(
         session.flush()  # its id, for the report's row
         incident_id = row_id(incident)
         events = [
-            incident_service.created_event(
+            incident_events.created_event(
                 incident_id, report.api_key_id, report_in.severity, at=now
             )
         ]
@@ -268,7 +211,7 @@ def file_report(
     report.incident_id = incident_id
     report.id = connection.execute(INSERT_REPORT, report.model_dump(exclude={"id"})).scalar_one()
     events.append(
-        incident_service.report_added_event(
+        incident_events.report_added_event(
             incident_id,
             report.api_key_id,
             report.id,
@@ -276,7 +219,7 @@ def file_report(
             severity_after=after,
         )
     )
-    incident_service.record_events(session, *events)  # with a new incident's, one statement
+    incident_events.record_events(session, *events)  # with a new incident's, one statement
     return report
 
 
@@ -291,7 +234,9 @@ def submit(
     ensure_zoo_scope(actor, report_in.zoo_id)
     record: IdempotencyRecord | None = None
     if idempotency_key is not None:
-        claimed = _claim_key(session, actor, idempotency_key, _request_hash(report_in))
+        claimed = idempotency.claim(
+            session, actor, idempotency_key, idempotency.request_hash(report_in)
+        )
         if isinstance(claimed, Submitted):
             return claimed
         record = claimed
@@ -410,13 +355,3 @@ def list_reports(
         stmt = stmt.where(col(WelfareReport.observed_at) <= observed_until)
     stmt = stmt.order_by(*ordering(sort, REPORT_SORT_COLUMNS, id_column=WelfareReport.id))
     return paginate(session, stmt, limit=limit, offset=offset)
-
-
-def purge_idempotency_records(*, session: Session, older_than: timedelta) -> int:
-    """Deletes idempotency records older than the given age (never younger than 24 hours)."""
-    age = max(older_than, IDEMPOTENCY_RETENTION)
-    stmt = delete(IdempotencyRecord).where(col(IdempotencyRecord.created_at) < utcnow() - age)
-    # Session.execute() is typed as returning a Result; a DELETE's is a CursorResult.
-    removed = cast(CursorResult[Any], session.execute(stmt)).rowcount
-    commit(session)
-    return int(removed or 0)

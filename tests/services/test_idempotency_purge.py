@@ -7,7 +7,7 @@ from sqlmodel import Session, col, select
 
 from app.models import IdempotencyRecord
 from app.models.base import utcnow
-from app.services.reports import purge_idempotency_records
+from app.services.idempotency import purge as purge_idempotency_records
 from tests.factories import make_zoo
 
 

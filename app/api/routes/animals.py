@@ -16,7 +16,7 @@ from app.api.deps import (
     ZooRefQuery,
 )
 from app.api.guard import GuardedRoute
-from app.core.errors import WRITE_ERRORS, problem_responses
+from app.core.problem_docs import WRITE_ERRORS, problem_responses
 from app.models import Animal
 from app.models.animal import AnimalCreate, AnimalPublic, AnimalUpdate
 from app.models.enums import AnimalStatus, Origin

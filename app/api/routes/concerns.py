@@ -20,7 +20,7 @@ from app.concerns.schemas import (
     Timeline,
     ZooConcernSummary,
 )
-from app.core.errors import problem_responses
+from app.core.problem_docs import problem_responses
 from app.core.rendered import CSVResponse, as_response
 from app.models.base import row_id
 from app.models.page import Page

@@ -15,7 +15,7 @@ from app.api.deps import (
     ZooRefQuery,
 )
 from app.api.guard import GuardedRoute
-from app.core.errors import WRITE_ERRORS, problem_responses
+from app.core.problem_docs import WRITE_ERRORS, problem_responses
 from app.models import Enclosure
 from app.models.enclosure import EnclosureCreate, EnclosurePublic, EnclosureUpdate
 from app.models.enums import EnclosureClimate, EnclosureKind

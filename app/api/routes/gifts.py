@@ -16,7 +16,7 @@ from app.api.deps import (
     ZooRefQuery,
 )
 from app.api.guard import GuardedRoute
-from app.core.errors import WRITE_ERRORS, problem_responses
+from app.core.problem_docs import WRITE_ERRORS, problem_responses
 from app.models import Animal, Gift
 from app.models.animal import AnimalPublic
 from app.models.gift import GiftCreate, GiftPublic, GiftUpdate

@@ -11,7 +11,8 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from app.core import migrations
-from app.core.errors import DomainError, Unauthorized, problem_example, problem_responses
+from app.core.errors import DomainError, Unauthorized
+from app.core.problem_docs import problem_example, problem_responses
 
 router = APIRouter(tags=["operations"])
 

@@ -19,7 +19,7 @@ from app.api.deps import (
     ZooRefQuery,
 )
 from app.api.guard import GuardedRoute
-from app.core.errors import WRITE_ERRORS, problem_responses
+from app.core.problem_docs import WRITE_ERRORS, problem_responses
 from app.models import WelfareIncident
 from app.models.enums import Category, IncidentStatus
 from app.models.incident import (

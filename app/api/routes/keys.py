@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from app.api.deps import AdminDep, IdPath, PageDep, ReadSessionDep, WriteSessionDep
 from app.api.guard import GuardedRoute
-from app.core.errors import WRITE_ERRORS, problem_responses
+from app.core.problem_docs import WRITE_ERRORS, problem_responses
 from app.models import ApiKey
 from app.models.api_key import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic
 from app.models.page import Page

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, status
 
 from app.api.deps import IncidentDep, PageDep, ReadSessionDep, WriteSessionDep, require_role
 from app.api.guard import GuardedRoute
-from app.core.errors import WRITE_ERRORS, problem_example, problem_responses
+from app.core.problem_docs import WRITE_ERRORS, problem_example, problem_responses
 from app.models.api_key import ApiKey, Role
 from app.models.page import Page
 from app.models.reply import IncidentReply, IncidentReplyCreate, IncidentReplyPublic

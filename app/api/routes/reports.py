@@ -21,7 +21,7 @@ from app.api.deps import (
     ZooRefQuery,
 )
 from app.api.guard import GuardedRoute
-from app.core.errors import WRITE_ERRORS, problem_responses
+from app.core.problem_docs import WRITE_ERRORS, problem_responses
 from app.models.page import Page
 from app.models.report import WelfareReportCreate, WelfareReportPublic
 from app.services import reports as report_service

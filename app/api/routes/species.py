@@ -14,7 +14,7 @@ from app.api.deps import (
     WriteSessionDep,
 )
 from app.api.guard import GuardedRoute
-from app.core.errors import WRITE_ERRORS, problem_responses
+from app.core.problem_docs import WRITE_ERRORS, problem_responses
 from app.models import Species
 from app.models.enums import CitesAppendix, IucnCategory, TaxonClass
 from app.models.page import Page

@@ -17,7 +17,8 @@ from app.api.deps import (
     ZooRefQuery,
 )
 from app.api.guard import BUDGET_STATE, GuardedRoute
-from app.core.errors import WRITE_ERRORS, TooManyRequests, problem_example, problem_responses
+from app.core.errors import TooManyRequests
+from app.core.problem_docs import WRITE_ERRORS, problem_example, problem_responses
 from app.core.ratelimit import ClientLimits
 from app.core.submission_limits import SubmissionLimit
 from app.models.page import Page

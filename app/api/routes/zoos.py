@@ -13,7 +13,7 @@ from app.api.deps import (
     ZooDep,
 )
 from app.api.guard import GuardedRoute
-from app.core.errors import WRITE_ERRORS, problem_responses
+from app.core.problem_docs import WRITE_ERRORS, problem_responses
 from app.models import Zoo
 from app.models.page import Page
 from app.models.zoo import ZooCreate, ZooPublic, ZooUpdate
