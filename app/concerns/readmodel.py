@@ -42,6 +42,8 @@ class ListRequest:
 # A raw request (zoo ref, query string, Accept header) already answered with a 200. The same
 # bytes validate the same way, so its answer can be given again without parsing them.
 RequestAlias = tuple[str, str, bytes, str | None]
+# A page of the ranking: its tag, the country filter, limit and offset.
+RankingPage = tuple[str, str | None, int, int]
 # What an entry costs beyond the bytes of its key and body: the tuples, the Rendered, the
 # OrderedDict slot (measured with sys.getsizeof on CPython 3.11, rounded up).
 ENTRY_OVERHEAD = 512
@@ -64,6 +66,7 @@ class ConcernReadModel:
         self.cache = LRUCache(int(settings.concern_cache_mb * 1024 * 1024))
         self._stamps = StampReader()
         self._ranking_stamps = SharedReads(self._ranking_stamp)
+        self._ranking_pages = SharedReads(self._render_ranking)
 
     async def zoo_list(
         self,
@@ -165,12 +168,10 @@ class ConcernReadModel:
         tag = weak_etag("ranking", current, country_code, limit, offset)
         if (unchanged := not_modified(if_none_match, tag)) is not None:
             return unchanged
-        rendered: Rendered | None = self.cache.get(tag)
-        if rendered is None:
-            rendered = await run_in_threadpool(
-                self._render_ranking, country_code, limit, offset, tag
-            )
-            self.cache.put(tag, rendered, size=ENTRY_OVERHEAD + len(tag) + len(rendered.body))
+        rendered = self.cache.get(tag) or await self._ranking_pages.get(
+            (tag, country_code, limit, offset), self.reads
+        )
+        assert rendered is not None  # every page asked is rendered
         return rendered
 
     def _ranking_stamp(self, sessions: Sessions, keys: list[str]) -> dict[str, RankingStamp]:
@@ -186,13 +187,22 @@ class ConcernReadModel:
         return dict.fromkeys(keys, current)
 
     def _render_ranking(
-        self, country_code: str | None, limit: int, offset: int, tag: str
-    ) -> Rendered:
-        # The totals are read after the stamp was: the body is at least as new as its tag.
-        with self.reads() as session:
-            items, total = ranking.page(session, country_code, limit, offset)
-        body = Page(items=items, total=total, limit=limit, offset=offset).model_dump_json()
-        return Rendered(body.encode(), "application/json", tag)
+        self, sessions: Sessions, pages: list[RankingPage]
+    ) -> dict[RankingPage, Rendered]:
+        """The pages asked while the last were rendered, each once however many asked it."""
+        rendered: dict[RankingPage, Rendered] = {}
+        with sessions() as session:
+            for page in pages:
+                tag, country_code, limit, offset = page
+                done: Rendered | None = self.cache.get(tag)
+                if done is None:
+                    # Read after the stamp was: the body is at least as new as its tag.
+                    items, total = ranking.page(session, country_code, limit, offset)
+                    body = Page(items=items, total=total, limit=limit, offset=offset)
+                    done = Rendered(body.model_dump_json().encode(), "application/json", tag)
+                    self.cache.put(tag, done, size=ENTRY_OVERHEAD + len(tag) + len(done.body))
+                rendered[page] = done
+        return rendered
 
     def timeline(self, zoo_id: int, days: int, today: date | None = None) -> list[TimelineDay]:
         with self.reads() as session:
