@@ -9,7 +9,15 @@ rest of the app imports nothing else from the package, except the write fragment
 # Installs the write hook on the Session class: whatever imports the package (the app, the
 # CLI, the seed) has every session's writes invalidate the concern lists they change.
 from app.concerns import hook as _hook  # noqa: F401
+from app.concerns.lists import Filters
 from app.concerns.readmodel import ConcernReadModel, ListRequest, RequestAlias, request_alias
 from app.concerns.worker import ConcernWorker
 
-__all__ = ["ConcernReadModel", "ConcernWorker", "ListRequest", "RequestAlias", "request_alias"]
+__all__ = [
+    "ConcernReadModel",
+    "ConcernWorker",
+    "Filters",
+    "ListRequest",
+    "RequestAlias",
+    "request_alias",
+]

@@ -4,6 +4,7 @@ evaluated whole for a CSV download."""
 
 import io
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
@@ -20,6 +21,20 @@ from app.models import Animal, Zoo
 from app.models.base import row_id, utcnow
 
 ZooLike = Zoo | ZooStamp  # a zoo row, or its stamp: what a list is keyed and named by
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which flags a list shows: those of at least this severity and evidence, of these rules
+    and of this kind of subject (None: any)."""
+
+    min_severity: int | None = None
+    min_evidence: Evidence | None = None
+    rule_ids: Sequence[str] | None = None
+    subject_type: str | None = None
+
+
+EVERY_FLAG = Filters()
 
 CSV_COLUMNS = (
     "zoo",
@@ -76,24 +91,13 @@ def zoo_concerns(
     session: Session,
     settings: Settings,
     zoo: ZooLike,
-    min_severity: int | None = None,
-    min_evidence: Evidence | None = None,
-    rule_ids: Sequence[str] | None = None,
-    subject_type: str | None = None,
+    filters: Filters = EVERY_FLAG,
     now: datetime | None = None,
 ) -> list[ConcernItem]:
     """The zoo's flagged animals and enclosures, most concerning first."""
-    items, _ = zoo_concerns_page(
-        session=session,
-        settings=settings,
-        zoo=zoo,
-        min_severity=min_severity,
-        min_evidence=min_evidence,
-        rule_ids=rule_ids,
-        subject_type=subject_type,
-        now=now,
-    )
-    return items
+    return zoo_concerns_page(session=session, settings=settings, zoo=zoo, filters=filters, now=now)[
+        0
+    ]
 
 
 def zoo_concerns_page(
@@ -101,10 +105,7 @@ def zoo_concerns_page(
     session: Session,
     settings: Settings,
     zoo: ZooLike,
-    min_severity: int | None = None,
-    min_evidence: Evidence | None = None,
-    rule_ids: Sequence[str] | None = None,
-    subject_type: str | None = None,
+    filters: Filters = EVERY_FLAG,
     now: datetime | None = None,
     offset: int = 0,
     limit: int | None = None,
@@ -119,10 +120,7 @@ def zoo_concerns_page(
             session=session,
             settings=settings,
             zoo_id=row_id(zoo),
-            min_severity=min_severity,
-            min_evidence=min_evidence,
-            rule_ids=rule_ids,
-            subject_type=subject_type,
+            filters=filters,
             offset=offset,
             limit=limit,
             writer=writer,
@@ -131,12 +129,13 @@ def zoo_concerns_page(
         return [ConcernItem.model_validate_json(item) for item in items], total
     # The whole list (a CSV download): every flag is read anyway.
     ctx = Context(settings=settings, zoo_id=zoo.id, now=now or utcnow())
-    flags = engine.evaluate(session, ctx, engine.select_rules(rule_ids, subject_type))
-    if min_severity is not None:
-        flags = [f for f in flags if f.severity >= min_severity]
-    if min_evidence is not None:
+    rules = engine.select_rules(filters.rule_ids, filters.subject_type)
+    flags = engine.evaluate(session, ctx, rules)
+    if filters.min_severity is not None:
+        flags = [f for f in flags if f.severity >= filters.min_severity]
+    if filters.min_evidence is not None:
         facts = evidence.incident_facts(session, (i for f in flags for i in f.incident_ids))
-        floor = evidence.RANK[min_evidence]
+        floor = evidence.RANK[filters.min_evidence]
         flags = [f for f in flags if evidence.RANK[evidence.of_flag(f, facts)[0]] >= floor]
     return build_items(session, flags, offset, limit)
 
@@ -146,22 +145,21 @@ def stored_page(
     session: Session,
     settings: Settings,
     zoo_id: int,
-    min_severity: int | None,
-    rule_ids: Sequence[str] | None,
-    subject_type: str | None,
+    filters: Filters,
     offset: int,
     limit: int,
     writer: Sessions | None,
     now: datetime | None = None,
-    min_evidence: Evidence | None = None,
 ) -> tuple[list[str], int]:
     """One page of the zoo's list read from its stored flags (explained when stored), brought
     up to date first: the items as ConcernItem's JSON, and the list's size."""
     ctx = Context(settings=settings, zoo_id=zoo_id, now=now or utcnow())
     if not store.is_current(session, ctx):
         _bring_up_to_date(session, ctx, writer)
-    rules = engine.select_rules(rule_ids, subject_type)
-    return pages.page(session, ctx, rules, min_severity, offset, limit, min_evidence)
+    rules = engine.select_rules(filters.rule_ids, filters.subject_type)
+    return pages.page(
+        session, ctx, rules, filters.min_severity, offset, limit, filters.min_evidence
+    )
 
 
 def _bring_up_to_date(session: Session, ctx: Context, writer: Sessions | None) -> None:

@@ -11,12 +11,12 @@ from starlette.concurrency import run_in_threadpool
 
 from app.concerns import lists, ranking, store, timeline
 from app.concerns.cache import LRUCache
+from app.concerns.lists import Filters
 from app.concerns.ranking import Stamp as RankingStamp
 from app.concerns.rules import Context
 from app.concerns.schemas import (
     ConcernItem,
     ConcernRulePublic,
-    Evidence,
     TimelineDay,
 )
 from app.concerns.stamps import SharedReads, StampReader, ZooStamp
@@ -30,13 +30,10 @@ from app.models.page import Page
 
 @dataclass(frozen=True)
 class ListRequest:
-    min_severity: int | None
-    rule_ids: tuple[str, ...] | None
-    subject_type: str | None
+    filters: Filters
     limit: int | None  # None: the whole list (a CSV download)
     offset: int
     as_csv: bool
-    min_evidence: Evidence | None = None
 
 
 # A raw request (zoo ref, query string, Accept header) already answered with a 200. The same
@@ -117,10 +114,7 @@ class ConcernReadModel:
                     session=session,
                     settings=self.settings,
                     zoo_id=zoo.id,
-                    min_severity=request.min_severity,
-                    min_evidence=request.min_evidence,
-                    rule_ids=request.rule_ids,
-                    subject_type=request.subject_type,
+                    filters=request.filters,
                     offset=request.offset,
                     limit=request.limit,
                     writer=self.writes,
@@ -134,10 +128,7 @@ class ConcernReadModel:
                 session=session,
                 settings=self.settings,
                 zoo=zoo,
-                min_severity=request.min_severity,
-                min_evidence=request.min_evidence,
-                rule_ids=request.rule_ids,
-                subject_type=request.subject_type,
+                filters=request.filters,
                 offset=request.offset,
                 limit=request.limit,
                 writer=self.writes,

@@ -63,7 +63,7 @@ class Settings(BaseSettings):
     worker_interval_s: float = Field(default=1.0, gt=0, le=3600)
     # After a pass that updated zoos, the wait before the next: writes arriving meanwhile are
     # taken in one update per zoo, not one each (a read still brings a zoo up to date itself).
-    worker_busy_pause_s: float = Field(default=0.5, ge=0, le=3600)
+    worker_busy_pause_s: float = Field(default=2.0, ge=0, le=3600)
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)

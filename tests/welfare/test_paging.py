@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine, event
 from sqlmodel import Session
 
-from app.concerns.lists import zoo_concerns_page
+from app.concerns.lists import Filters, zoo_concerns_page
 from app.concerns.rules import RULES
 from app.core.config import Settings
 from app.models import Animal, WelfareIncident, Zoo
@@ -121,7 +121,7 @@ def test_every_page_is_the_whole_lists_slice(
             now=NOW,
             offset=offset,
             limit=limit,
-            **filters,
+            filters=Filters(**filters),
         )
         return [i.model_dump() for i in items], total
 

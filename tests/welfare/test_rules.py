@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from app.concerns.lists import zoo_concerns
+from app.concerns.lists import Filters, zoo_concerns
 from app.concerns.rules import RULES
 from app.concerns.schemas import ConcernFlag, ConcernItem
 from app.core.config import Settings
@@ -30,7 +30,9 @@ ENCLOSURE_RULES = {r.id for r in RULES if r.subject == "enclosure"}
 def concerns(
     session: Session, settings: Settings, zoo: Zoo, now: datetime = NOW, **filters: Any
 ) -> list[ConcernItem]:
-    return zoo_concerns(session=session, settings=settings, zoo=zoo, now=now, **filters)
+    return zoo_concerns(
+        session=session, settings=settings, zoo=zoo, now=now, filters=Filters(**filters)
+    )
 
 
 def flags_of(items: list[ConcernItem], subject: Animal | Enclosure) -> dict[str, ConcernFlag]:

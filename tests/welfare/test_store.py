@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from app.concerns.lists import zoo_concerns, zoo_concerns_page
+from app.concerns.lists import Filters, zoo_concerns, zoo_concerns_page
 from app.concerns.schemas import ConcernItem
 from app.core.config import Settings
 from app.models import (
@@ -60,9 +60,17 @@ def world(session: Session) -> World:
     }
 
 
-def stored(session: Session, settings: Settings, zoo: Zoo, **filters: Any) -> list[ConcernItem]:
+def stored(
+    session: Session, settings: Settings, zoo: Zoo, now: datetime | None = None, **filters: Any
+) -> list[ConcernItem]:
     items, total = zoo_concerns_page(
-        session=session, settings=settings, zoo=zoo, offset=0, limit=1000, **filters
+        session=session,
+        settings=settings,
+        zoo=zoo,
+        now=now,
+        offset=0,
+        limit=1000,
+        filters=Filters(**filters),
     )
     assert total == len(items)
     return items
@@ -84,7 +92,7 @@ def check(session: Session, settings: Settings, world: World) -> list[ConcernIte
             {"rule_ids": ["social_isolation", "undocumented_trade"]},
         ):
             assert stored(session, settings, zoo, **filters) == zoo_concerns(
-                session=session, settings=settings, zoo=zoo, **filters
+                session=session, settings=settings, zoo=zoo, filters=Filters(**filters)
             )
     return stored(session, settings, world["zoo"])
 

@@ -1,7 +1,6 @@
 """Flagged-welfare queries: per-zoo concern lists (JSON or CSV), the cross-zoo ranking, one
 animal's flags, and the published rules."""
 
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -10,7 +9,7 @@ from fastapi.responses import Response
 
 from app.api.deps import MAX_LIMIT, AnimalDep, ConcernsDep, PageDep, SessionDep, ZooDep, ZooRefPath
 from app.api.guard import GuardedRoute
-from app.concerns import ConcernReadModel, ListRequest, RequestAlias, request_alias
+from app.concerns import ConcernReadModel, Filters, ListRequest, RequestAlias, request_alias
 from app.concerns.schemas import (
     ConcernItem,
     ConcernRulePublic,
@@ -83,16 +82,6 @@ CSV_ONLY_RESPONSE: dict[int | str, dict[str, Any]] = {
 }
 
 
-@dataclass(frozen=True)
-class ConcernFilters:
-    """The filters both forms of a zoo's list take, as the concern service reads them."""
-
-    min_severity: int | None
-    min_evidence: Evidence | None
-    rule_ids: tuple[str, ...] | None
-    subject_type: str | None
-
-
 async def concern_filters(
     min_severity: Annotated[
         int | None, Query(ge=1, le=5, description="Only flags of this severity or more.")
@@ -106,8 +95,8 @@ async def concern_filters(
             "confirmed."
         ),
     ] = None,
-) -> ConcernFilters:
-    return ConcernFilters(
+) -> Filters:
+    return Filters(
         min_severity=min_severity,
         min_evidence=min_evidence,
         rule_ids=tuple(sorted(r.value for r in rule)) if rule else None,
@@ -115,7 +104,7 @@ async def concern_filters(
     )
 
 
-ConcernFiltersDep = Annotated[ConcernFilters, Depends(concern_filters)]
+ConcernFiltersDep = Annotated[Filters, Depends(concern_filters)]
 IfNoneMatch = Annotated[
     str | None,
     Header(max_length=1000, description="An ETag from an earlier response: 304 if unchanged."),
@@ -125,7 +114,7 @@ IfNoneMatch = Annotated[
 async def _zoo_list(
     concerns: ConcernReadModel,
     zoo: str,
-    filters: ConcernFilters,
+    filters: Filters,
     *,
     limit: int | None,
     offset: int,
@@ -133,15 +122,7 @@ async def _zoo_list(
     if_none_match: str | None,
     alias: RequestAlias | None,
 ) -> Response:
-    request = ListRequest(
-        min_severity=filters.min_severity,
-        min_evidence=filters.min_evidence,
-        rule_ids=filters.rule_ids,
-        subject_type=filters.subject_type,
-        limit=limit,
-        offset=offset,
-        as_csv=as_csv,
-    )
+    request = ListRequest(filters, limit, offset, as_csv)
     rendered = await concerns.zoo_list(zoo, request, if_none_match=if_none_match, alias=alias)
     return as_response(rendered)
 
