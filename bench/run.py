@@ -8,9 +8,12 @@ wrk at 32 connections (a small asyncio load generator stands in when wrk is miss
 endpoint run follows a run of GET /bench/noop, the async no-op reference behind the same
 middleware, and is reported as a ratio of the reference's throughput, so the numbers carry
 from one machine to another. Two server phases: the concern cache switched off (POST reports,
-concerns for changing zoos, filtered incidents) and on (concerns again, repeated, no writes).
-Prints medians over the rounds, checks the targets and exits 1 when one falls more than
-(1 - target factor) under its target. See bench/README.md.
+concerns for changing zoos, filtered incidents, the ranking with reports filed beside it) and
+on (concerns again, repeated, and the ranking, with no writes). Then the day's rollover: every
+zoo's stored state set to yesterday, the worker's catch-up timed, and each zoo's first read
+compared with an ordinary one (and, for contrast, with the worker off). Prints medians over
+the rounds, checks the targets and exits 1 when one falls more than (1 - target factor) under
+its target. See bench/README.md.
 """
 
 import argparse
@@ -34,8 +37,8 @@ import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +70,7 @@ class Endpoint:
     cache: bool  # which server phase: concern cache on or off
     min_ratio: float | None = None  # target: throughput / reference throughput
     max_p99_factor: float | None = None  # target: p99 / reference p99
+    beside: str | None = None  # an endpoint loaded alongside, on 1/8 of the connections
 
 
 REFERENCE = Endpoint("noop", "GET /bench/noop (reference)", "noop.lua", cache=False)
@@ -74,8 +78,21 @@ ENDPOINTS = (
     Endpoint("reports", "POST /api/v1/reports", "reports.lua", False, 0.12, 10.0),
     Endpoint("concerns_uncached", "GET /zoos/{zoo}/concerns uncached", "concerns.lua", False, 0.05),
     Endpoint("incidents", "GET /incidents?zoo_id&status&sev", "incidents.lua", False),
+    # The ranking has no response cache; the cache-off phase is the one with writes.
+    Endpoint(
+        "ranking_writes",
+        "GET /concerns + reports beside",
+        "ranking.lua",
+        False,
+        0.05,
+        beside="reports",
+    ),
     Endpoint("concerns_cached", "GET /zoos/{zoo}/concerns cached", "concerns.lua", True, 0.5),
+    Endpoint("ranking", "GET /concerns ranking, no writes", "ranking.lua", True, 0.2),
 )
+BY_NAME = {e.name: e for e in ENDPOINTS}
+RANKING_P50_TARGET_MS = 50.0  # at one connection, judged at size L
+ROLLOVER_TARGET = 1.5  # first read after the day's rollover p50 / ordinary read p50
 
 
 @dataclass(frozen=True)
@@ -87,7 +104,7 @@ class Plan:
     key: str
 
     def lua_args(self, endpoint: Endpoint) -> list[str]:
-        if endpoint.name == "noop":
+        if endpoint.name == "noop" or endpoint.lua == "ranking.lua":
             return []
         if endpoint.name == "reports":
             return [str(self.zoos), str(self.per_zoo), self.key]
@@ -113,6 +130,8 @@ def build_request(endpoint: str, i: int, plan: Plan) -> tuple[str, str, bytes | 
         return "POST", "/api/v1/reports", json.dumps(body).encode()
     if endpoint.startswith("concerns"):
         return "GET", f"/api/v1/zoos/bench-zoo-{zoo}/concerns", None
+    if endpoint.startswith("ranking"):
+        return "GET", f"/api/v1/concerns?limit=50&offset={i % 5}", None
     if endpoint == "incidents":
         return "GET", f"/api/v1/incidents?zoo_id={zoo}&{INCIDENT_QUERY}", None
     raise ValueError(endpoint)
@@ -253,9 +272,9 @@ class LoadConfig:
     timeout: float
 
 
-def run_load(
+def load_command(
     cfg: LoadConfig, base_url: str, endpoint: Endpoint, plan: Plan, seconds: float
-) -> LoadResult:
+) -> tuple[list[str], dict[str, str]]:
     if cfg.tool == "wrk":
         cmd = [
             "wrk",
@@ -280,6 +299,19 @@ def run_load(
         }
         cmd = [sys.executable, "-m", "bench.run", "--loadgen-spec", json.dumps(spec)]
         env = dict(os.environ)
+    return cmd, env
+
+
+def _loaded(cmd: list[str], returncode: int, stdout: str, stderr: str) -> LoadResult:
+    if returncode != 0:
+        raise RuntimeError(f"{cmd[0]} failed ({returncode}):\n{(stdout + stderr)[-2000:]}")
+    return _parse_result(stdout)
+
+
+def run_load(
+    cfg: LoadConfig, base_url: str, endpoint: Endpoint, plan: Plan, seconds: float
+) -> LoadResult:
+    cmd, env = load_command(cfg, base_url, endpoint, plan, seconds)
     proc = subprocess.run(
         cmd,
         capture_output=True,
@@ -289,10 +321,29 @@ def run_load(
         timeout=seconds + cfg.timeout + 60,
         check=False,
     )
-    if proc.returncode != 0:
-        output = (proc.stdout + proc.stderr)[-2000:]
-        raise RuntimeError(f"{cmd[0]} failed ({proc.returncode}):\n{output}")
-    return _parse_result(proc.stdout)
+    return _loaded(cmd, proc.returncode, proc.stdout, proc.stderr)
+
+
+@contextmanager
+def load_beside(
+    cfg: LoadConfig, base_url: str, endpoint: Endpoint, plan: Plan, seconds: float
+) -> Iterator[list[LoadResult]]:
+    """Runs a second load generator for `seconds` (plus one, so it covers the run inside the
+    block), started half a second before the block; its result is in the list afterwards."""
+    cmd, env = load_command(cfg, base_url, endpoint, plan, seconds + 1)
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT
+    )
+    result: list[LoadResult] = []
+    try:
+        time.sleep(0.5)
+        yield result
+        out, err = proc.communicate(timeout=seconds + cfg.timeout + 60)
+        result.append(_loaded(cmd, proc.returncode, out, err))
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
 
 
 async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
@@ -670,7 +721,13 @@ class Server:
     """`zoo-registry serve` in its own session, its output in a log file."""
 
     def __init__(
-        self, target: Target, workers: int, cache_entries: int, log_path: Path, pool: int | None
+        self,
+        target: Target,
+        workers: int,
+        cache_entries: int,
+        log_path: Path,
+        pool: int | None,
+        worker: bool = True,
     ) -> None:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -692,6 +749,8 @@ class Server:
         if pool is not None:
             env["ZWR_DB_POOL_SIZE"] = str(pool)
         cmd = [cli_path(), "serve", "--port", str(self.port), "--workers", str(workers)]
+        if not worker:  # the background worker is on by default
+            cmd.append("--no-worker")
         self._log = log_path.open("wb")
         self.proc = subprocess.Popen(
             cmd,
@@ -765,10 +824,12 @@ def running_server(
     log_dir: Path,
     pool: int | None,
     startup_timeout: float,
+    worker: bool = True,
+    phase: str = "",
 ) -> Iterator[Server]:
-    phase = "cached" if cache_entries else "uncached"
+    phase = phase or ("cached" if cache_entries else "uncached")
     log_path = log_dir / f"server-{target.db}-{target.size_name}-w{workers}-{phase}.log"
-    server = Server(target, workers, cache_entries, log_path, pool)
+    server = Server(target, workers, cache_entries, log_path, pool, worker)
     try:
         server.wait_ready(startup_timeout)
         yield server
@@ -794,6 +855,7 @@ class Run:
     peak_rss_mb: float
     ref_rps: float = 0.0  # the reference run just before it (for endpoint runs)
     ref_p99_ms: float = 0.0
+    beside_rps: float | None = None  # the load alongside (Endpoint.beside)
 
 
 @dataclass
@@ -803,6 +865,7 @@ class Phase:
     hwm_mb: float = 0.0
     log: dict[str, Any] = field(default_factory=dict)
     drains: list[dict[str, Any]] = field(default_factory=list)
+    notes: dict[str, float] = field(default_factory=dict)
 
 
 def settle(server: Server, limit: float = 90.0) -> float:
@@ -836,8 +899,17 @@ def measure(
     pg: bool,
 ) -> Run:
     cpu0, db0, gen0 = tree_cpu(server.pid), postgres_cpu() if pg else 0.0, children_cpu()
+    beside: list[LoadResult] = []
     with RssSampler(server.pid) as sampler:
-        result = run_load(cfg, server.base_url, endpoint, plan, seconds)
+        if endpoint.beside is None:
+            result = run_load(cfg, server.base_url, endpoint, plan, seconds)
+        else:
+            side = replace(cfg, connections=max(1, cfg.connections // 8))
+            with load_beside(
+                side, server.base_url, BY_NAME[endpoint.beside], plan, seconds
+            ) as beside:
+                main = replace(cfg, connections=max(1, cfg.connections - side.connections))
+                result = run_load(main, server.base_url, endpoint, plan, seconds)
     run = Run(
         endpoint=endpoint.name,
         round=rnd,
@@ -850,10 +922,15 @@ def measure(
         db_cpu_s=(postgres_cpu() - db0) if pg else None,
         loadgen_cpu_s=children_cpu() - gen0,
         peak_rss_mb=sampler.peak_mb,
+        beside_rps=beside[0].rps if beside else None,
     )
+    if beside:  # its errors count too, against its requests
+        run.errors += beside[0].errors
+        run.requests += beside[0].requests
     log(
         f"  round {rnd} {endpoint.name:<18} {run.rps:8.1f} req/s  p99 {run.p99_ms:8.2f} ms"
         f"  errors {run.errors}"
+        + (f"  ({endpoint.beside} beside: {run.beside_rps:.1f} req/s)" if beside else "")
     )
     return run
 
@@ -892,14 +969,14 @@ def run_phase(
     with running_server(
         target, workers, cache_entries, args.data_dir, args.db_pool_size, args.startup_timeout
     ) as server:
+        # Every zoo once, first: fills the cache when on, and evaluates each zoo into its
+        # stored flags (as its first read of a day does; timed apart as "zoo evaluated in
+        # full"), one zoo per request; a first ranking would evaluate every zoo in one.
+        # Reports measured later mark their subjects, which reads then evaluate again.
+        for zoo in range(1, target.size.zoos + 1):
+            http(f"{server.base_url}/api/v1/zoos/bench-zoo-{zoo}/concerns")
         for endpoint in [REFERENCE, *endpoints]:
             preflight(server, endpoint, plan)
-        if cache or any(e.name == "concerns_uncached" for e in endpoints):
-            # Every zoo once: fills the cache when on, and evaluates each zoo into its stored
-            # flags (as its first read of a day does; timed apart as "zoo evaluated in full").
-            # Reports measured later mark their subjects, which reads then evaluate again.
-            for zoo in range(1, target.size.zoos + 1):
-                http(f"{server.base_url}/api/v1/zoos/bench-zoo-{zoo}/concerns")
         if args.warmup > 0:
             warm = max(args.warmup, 2) if cache else args.warmup
             for endpoint in [REFERENCE, *endpoints]:
@@ -915,9 +992,108 @@ def run_phase(
                 drain(phase, server, endpoint.name)
                 run.ref_rps, run.ref_p99_ms = ref.rps, ref.p99_ms
                 phase.runs += [ref, run]
+        if "ranking" in (e.name for e in endpoints):
+            # Its latency alone: one connection, so no request waits behind another.
+            one = run_load(
+                replace(cfg, connections=1),
+                server.base_url,
+                BY_NAME["ranking"],
+                plan,
+                args.duration,
+            )
+            phase.notes |= {"ranking_p50_1conn_ms": one.p50_ms, "ranking_p99_1conn_ms": one.p99_ms}
+            log(f"  ranking at 1 connection: p50 {one.p50_ms:.2f} ms, p99 {one.p99_ms:.2f} ms")
         phase.hwm_mb = tree_hwm_mb(server.pid)
     phase.log = server.log_summary()
     return phase
+
+
+# --------------------------------------------------------------------------- the day's rollover
+
+
+@dataclass
+class Rollover:
+    """Uncached reads of each zoo's list, one at a time, before and right after a simulated
+    new day (every concern_state row set to yesterday), with the background worker on or off."""
+
+    worker: bool
+    zoos: int
+    ordinary_ms: list[float] = field(default_factory=list)
+    first_ms: list[float] = field(default_factory=list)
+    caught_up_s: list[float] = field(default_factory=list)  # worker on: until no zoo was left
+    left_behind: int = 0  # zoos still from yesterday when waiting for the worker timed out
+
+    @property
+    def factor(self) -> float:
+        return med(self.first_ms) / med(self.ordinary_ms)
+
+
+def _from_yesterday(engine: Any, set_: bool) -> int:
+    """Sets every zoo's stored state to yesterday (what the day's rollover looks like to the
+    staleness checks), or counts the zoos whose state is still from before today."""
+    from sqlalchemy import func, select, update
+
+    from app.models import FlagsState
+    from app.models.base import table_of, utcnow
+
+    state = table_of(FlagsState)
+    today = utcnow().date()
+    with engine.begin() as conn:
+        if set_:
+            conn.execute(update(state).values(evaluated_on=today - timedelta(days=1)))
+        query = select(func.count()).select_from(state).where(state.c.evaluated_on < today)
+        return int(conn.execute(query).scalar_one())
+
+
+def run_rollover(target: Target, plan: Plan, args: argparse.Namespace, worker: bool) -> Rollover:
+    """Per pass (enough for 30 first reads): the state set to yesterday, (worker on) the wait
+    until the worker has brought every zoo back to today, then each zoo's list read twice in a
+    row: its first read of the new day, and an ordinary one (so machine noise hits both
+    alike). Concern cache off, one request at a time."""
+    from sqlalchemy import create_engine
+
+    result = Rollover(worker=worker, zoos=plan.zoos)
+    phase = "rollover" if worker else "rollover-noworker"
+    log(f"server: day rollover, background worker {'on' if worker else 'off'}")
+
+    def read(base_url: str, zoo: int) -> float:
+        path = f"/api/v1/zoos/bench-zoo-{zoo}/concerns"
+        t0 = time.perf_counter()
+        status, body = http(base_url + path)
+        if status != 200:
+            raise RuntimeError(f"GET {path} answered {status}: {body[:500]!r}")
+        return (time.perf_counter() - t0) * 1000
+
+    engine = create_engine(target.url, hide_parameters=True)
+    try:
+        with running_server(
+            target, 1, 0, args.data_dir, args.db_pool_size, args.startup_timeout, worker, phase
+        ) as server:
+            for zoo in range(1, plan.zoos + 1):  # warm-up; brings every zoo up to date
+                read(server.base_url, zoo)
+            timeout = max(60.0, 2.0 * plan.zoos)
+            for _ in range(-(-30 // plan.zoos)):
+                started = time.monotonic()
+                left = _from_yesterday(engine, set_=True)
+                while worker and left and time.monotonic() - started < timeout:
+                    time.sleep(0.02)
+                    left = _from_yesterday(engine, set_=False)
+                if worker:
+                    result.caught_up_s.append(time.monotonic() - started)
+                    result.left_behind = max(result.left_behind, left)
+                    settle(server)  # the worker's last pass, which finds nothing left
+                for zoo in range(1, plan.zoos + 1):
+                    result.first_ms.append(read(server.base_url, zoo))
+                    result.ordinary_ms.append(read(server.base_url, zoo))
+                settle(server)
+    finally:
+        engine.dispose()
+    log(
+        f"  first read after the rollover p50 {med(result.first_ms):.1f} ms, ordinary p50 "
+        f"{med(result.ordinary_ms):.1f} ms"
+        + (f"; worker caught up in {med(result.caught_up_s):.1f} s" if worker else "")
+    )
+    return result
 
 
 # --------------------------------------------------------------------------- reporting
@@ -999,7 +1175,15 @@ def judge(check: Check, factor: float) -> Check:
     return check
 
 
-def checks_for(rows: list[Row], hwm_mb: float, factor: float, workers: int) -> list[Check]:
+def checks_for(
+    rows: list[Row],
+    hwm_mb: float,
+    factor: float,
+    workers: int,
+    notes: dict[str, float],
+    size_name: str,
+    rollovers: list[Rollover],
+) -> list[Check]:
     checks = []
     for row in rows:
         e = row.endpoint
@@ -1020,6 +1204,15 @@ def checks_for(rows: list[Row], hwm_mb: float, factor: float, workers: int) -> l
         checks.append(
             judge(Check("server peak memory MB", hwm_mb, MEMORY_TARGET_MB, False), factor)
         )
+    if size_name == "L" and "ranking_p50_1conn_ms" in notes:
+        p50 = notes["ranking_p50_1conn_ms"]
+        checks.append(
+            judge(Check("ranking p50 ms, 1 connection", p50, RANKING_P50_TARGET_MS, False), factor)
+        )
+    for r in rollovers:
+        if r.worker:
+            what = "rollover first read p50 / ordinary p50"
+            checks.append(judge(Check(what, r.factor, ROLLOVER_TARGET, False), factor))
     return checks
 
 
@@ -1058,6 +1251,8 @@ class Report:
     logs: list[dict[str, Any]]
     rows: list[Row]
     runs: list[Run]
+    notes: dict[str, float] = field(default_factory=dict)
+    rollovers: list[Rollover] = field(default_factory=list)
 
     def text(self, factor: float) -> str:
         ev = self.evaluation
@@ -1076,6 +1271,8 @@ class Report:
             f"slowest search (median, in-process): {ev['search_ms']:.1f} ms (target "
             f"{SEARCH_TARGET_MS:g} ms: "
             f"{'PASS' if ev['search_ms'] < SEARCH_TARGET_MS else 'FAIL'}, informational)",
+            *self.ranking_lines(),
+            *(rollover_line(r) for r in self.rollovers),
             "",
             f"targets (1 worker; FAIL = more than {(1 - factor) * 100:.0f}% worse than target):"
             if self.workers == 1
@@ -1098,6 +1295,42 @@ class Report:
                 )
         return "\n".join(lines)
 
+    def ranking_lines(self) -> list[str]:
+        lines = []
+        if "ranking_p50_1conn_ms" in self.notes:
+            loaded = med([r.p50_ms for r in self.runs if r.endpoint == "ranking"])
+            lines.append(
+                f"ranking GET /concerns?limit=50: p50 {self.notes['ranking_p50_1conn_ms']:.1f} ms"
+                f" at 1 connection (target < {RANKING_P50_TARGET_MS:g} ms, judged at size L), "
+                f"p99 {self.notes['ranking_p99_1conn_ms']:.1f} ms; p50 {loaded:.1f} ms under load"
+            )
+        beside = [r.beside_rps for r in self.runs if r.beside_rps is not None]
+        if beside:
+            lines.append(
+                f"ranking_writes: POST /api/v1/reports beside it on 1/8 of the connections: "
+                f"{med(beside):.1f} req/s (median)"
+            )
+        return lines
+
+
+def rollover_line(r: Rollover) -> str:
+    """One line about a day-rollover phase."""
+    reads = f"{len(r.first_ms)} first reads of {r.zoos} zoos"
+    line = (
+        f"day rollover, worker {'on' if r.worker else 'off'} ({reads}, uncached): first read "
+        f"p50 {med(r.first_ms):.1f} ms, ordinary read p50 {med(r.ordinary_ms):.1f} ms "
+        f"(x{r.factor:.2f}"
+        + (f", target < {ROLLOVER_TARGET:g})" if r.worker else ", informational)")
+    )
+    if r.caught_up_s:
+        line += (
+            f"; the worker had every zoo on today's date {med(r.caught_up_s):.2f} s after the "
+            f"rollover (median; max {max(r.caught_up_s):.2f} s)"
+        )
+    if r.left_behind:
+        line += f"; {r.left_behind} zoos were still from yesterday when the wait timed out"
+    return line
+
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
@@ -1119,8 +1352,14 @@ def run_workers(
         phases.append(run_phase(target, workers, False, uncached, plan, args, cfg))
     if cached:
         phases.append(run_phase(target, workers, True, cached, plan, args, cfg))
+    rollovers = []
+    if workers == 1 and args.rollover != "none":
+        rollovers.append(run_rollover(target, plan, args, worker=True))
+        if args.rollover == "both":
+            rollovers.append(run_rollover(target, plan, args, worker=False))
     rows = summarize(phases, endpoints)
     hwm = max(p.hwm_mb for p in phases)
+    notes = {k: v for p in phases for k, v in p.notes.items()}
     title = (
         f"== {target.label}, {workers} worker{'s' if workers > 1 else ''}: medians of "
         f"{args.rounds} rounds x {args.duration:g} s, {cfg.connections} connections, "
@@ -1130,12 +1369,16 @@ def run_workers(
         title=title,
         workers=workers,
         table=render_table(rows, target.db == "postgresql"),
-        checks=checks_for(rows, hwm, args.target_factor, workers),
+        checks=checks_for(
+            rows, hwm, args.target_factor, workers, notes, target.size_name, rollovers
+        ),
         evaluation=evaluation,
         hwm_mb=hwm,
         logs=[{**p.log, "slow_drains": p.drains} for p in phases],
         rows=rows,
         runs=[r for p in phases for r in p.runs],
+        notes=notes,
+        rollovers=rollovers,
     )
 
 
@@ -1154,6 +1397,8 @@ def write_output(path: Path, reports: list[Report], factor: float, argv: list[st
                     "checks": [asdict(c) for c in r.checks],
                     "server_logs": r.logs,
                     "runs": [asdict(run) for run in r.runs],
+                    "notes": r.notes,
+                    "rollovers": [{**asdict(x), "factor": x.factor} for x in r.rollovers],
                 }
                 for r in reports
             ],
@@ -1189,6 +1434,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--endpoints",
         default=",".join(e.name for e in ENDPOINTS),
         help="comma-separated subset of: " + ", ".join(e.name for e in ENDPOINTS),
+    )
+    parser.add_argument(
+        "--rollover",
+        choices=("both", "worker", "none"),
+        default="both",
+        help="day-rollover phase with the background worker on, on and off (both), or none",
     )
     parser.add_argument("--target-factor", type=float, default=0.75)
     parser.add_argument("--eval-repeats", type=int, default=7)
@@ -1237,11 +1488,10 @@ def main(argv: list[str] | None = None) -> int:
     # A SIGTERM (CI's timeout) unwinds like Ctrl-C, so the servers are always stopped.
     signal.signal(signal.SIGTERM, _interrupt)
     names = [n.strip() for n in args.endpoints.split(",") if n.strip()]
-    by_name = {e.name: e for e in ENDPOINTS}
-    unknown = [n for n in names if n not in by_name]
+    unknown = [n for n in names if n not in BY_NAME]
     if unknown:
         raise SystemExit(f"unknown endpoints: {', '.join(unknown)}")
-    endpoints = [by_name[n] for n in names]
+    endpoints = [BY_NAME[n] for n in names]
     tool = args.loadgen
     if tool == "auto":
         tool = "wrk" if shutil.which("wrk") else "python"
