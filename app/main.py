@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from app.api.router import api_router
 from app.api.routes import bench, docs, health
+from app.api.routes.events import Streams
 from app.concerns import ConcernReadModel, ConcernWorker
 from app.concerns.fastpath import CachedConcernsMiddleware
 from app.core.admission import Admission
@@ -30,6 +31,7 @@ from app.core.openapi import finish_document, operation_id
 from app.core.problem_docs import problem_schemas
 from app.core.ratelimit import ClientLimits, WriteRateLimiter, sync_storage
 from app.core.submission_limits import SubmissionLimit
+from app.events import EventFeed
 from app.services.api_keys import KeyCache
 from app.services.key_uses import KeyUses
 
@@ -65,6 +67,7 @@ TAGS = [
     },
     {"name": "replies", "description": "The zoo's right of reply to incidents about it."},
     {"name": "concerns", "description": "Flagged-welfare queries: who we worry about, and why."},
+    {"name": "events", "description": "The change feed: every committed change, in order."},
     {"name": "keys", "description": "API keys (admin)."},
     {"name": "operations", "description": "Health, readiness and metrics."},
 ]
@@ -149,6 +152,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.concerns = ConcernReadModel(
         settings, app.state.read_sessions, app.state.write_sessions
     )
+    # The change feed (app/events/feed.py): places waiting events through the writer.
+    app.state.events = EventFeed(app.state.read_sessions, app.state.write_sessions)
+    app.state.event_streams = Streams(settings.event_streams_per_client)
     # Database work, not requests: taken by the session dependencies, the key check and the
     # routes that reach the database by hand (app/core/admission.py), at most one per pooled
     # connection.

@@ -55,6 +55,7 @@ def override_sessions(app: FastAPI, sessions: Callable[[], Iterator[Session]]) -
     from app.state's factories."""
     app.state.read_sessions = app.state.write_sessions = contextmanager(sessions)
     app.state.concerns.reads = app.state.concerns.writes = contextmanager(sessions)
+    app.state.events.reads = app.state.events.writes = contextmanager(sessions)
 
 
 def share_session(app: FastAPI, session: Session) -> None:

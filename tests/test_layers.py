@@ -12,11 +12,13 @@ APP = Path(__file__).resolve().parent.parent / "app"
 ALLOWED: dict[str, set[str]] = {
     "app.core": set(),
     "app.models": {"app.core"},
-    "app.concerns": {"app.core", "app.models"},
-    "app.services": {"app.core", "app.models", "app.concerns.fragment"},
+    "app.events": {"app.core", "app.models"},
+    "app.concerns": {"app.core", "app.models", "app.events"},
+    "app.webhooks": {"app.core", "app.models", "app.events"},
+    "app.services": {"app.core", "app.models", "app.events", "app.concerns.fragment"},
     # The seed is loaded by itself too: it imports the package (its write hook), as main does.
-    "app.seed": {"app.core", "app.models", "app.services", "app.concerns"},
-    "app.api": {"app.core", "app.models", "app.services", "app.concerns"},
+    "app.seed": {"app.core", "app.models", "app.services", "app.concerns", "app.events"},
+    "app.api": {"app.core", "app.models", "app.services", "app.concerns", "app.events"},
 }
 # What the rest of the app may import from the concern package.
 CONCERNS_FACE = {

@@ -225,6 +225,8 @@ OPERATION_IDS = {
     "GET /api/v1/zoos/{zoo}/concerns.csv": "zoo_concerns_csv",
     "GET /api/v1/zoos/{zoo}/concerns/timeline": "zoo_concerns_timeline",
     "GET /api/v1/concerns": "concerns_ranking",
+    "GET /api/v1/events": "events_list",
+    "GET /api/v1/events/stream": "events_stream",
     "GET /api/v1/animals/{animal_id}/concerns": "animal_concerns_get",
     "GET /api/v1/concern-rules": "concern_rules_list",
     "GET /api/v1/incidents": "incidents_list",

@@ -6,6 +6,7 @@ from app.api.routes import (
     animals,
     concerns,
     enclosures,
+    events,
     gifts,
     incidents,
     keys,
@@ -33,5 +34,6 @@ for module in (
     keys,
     replies,
     submissions,
+    events,
 ):
     api_router.include_router(module.router)

@@ -2,6 +2,7 @@
 and cleared (concern_change), the zoo's totals on its state row (the ranking reads them) and
 today's snapshot of them (the timeline). Written in the update's transaction."""
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -10,6 +11,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from app.concerns.rules import Context
+from app.events import outbox
+from app.events.outbox import EventType
 from app.models import (
     ConcernChange,
     ConcernSnapshot,
@@ -66,6 +69,7 @@ def record(
     if changes:
         changes.sort(key=lambda c: (c["kind"], c["subject_type"], c["subject_id"], c["rule"]))
         connection.execute(insert(CHANGES), changes)
+        outbox.append(connection, [_event(c) for c in changes])
     totals = _totals(connection, ctx.zoo_id)
     connection.execute(
         update(STATE)
@@ -91,6 +95,20 @@ def _change(ctx: Context, kind: str, key: FlagKey, flag: tuple[int, str]) -> dic
         "severity": severity,
         "reason": reason,
     }
+
+
+def _event(change: dict[str, Any]) -> dict[str, Any]:
+    """concern.raised or concern.cleared, the flag as `data`."""
+    kind = EventType.concern_raised if change["kind"] == "raised" else EventType.concern_cleared
+    flag = {k: change[k] for k in ("rule", "subject_type", "subject_id", "severity", "reason")}
+    return outbox.row(
+        kind,
+        zoo_id=change["zoo_id"],
+        subject_type=change["subject_type"],
+        subject_id=change["subject_id"],
+        data=json.dumps(flag | {"at": change["at"].isoformat().replace("+00:00", "Z")}),
+        at=change["at"],
+    )
 
 
 def _totals(connection: Connection, zoo_id: int | None) -> dict[str, int]:

@@ -13,6 +13,7 @@ from app.concerns import ranking, store
 from app.concerns.rules import Context
 from app.core.config import Settings
 from app.core.db import Sessions
+from app.events import feed
 from app.models.base import utcnow
 
 log = logging.getLogger("zwr.worker")
@@ -31,6 +32,7 @@ class ConcernWorker:
         `stop` is set. A zoo whose update fails is logged and left for the next pass, so it
         holds up no other. Returns how many were brought up to date."""
         now = self.clock()
+        feed.place_all(self.sessions)  # the change feed's events, positioned
         with self.sessions() as session:
             stale = ranking.stale(session, self.settings, now)
         done = 0

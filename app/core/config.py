@@ -65,6 +65,11 @@ class Settings(BaseSettings):
     # taken in one update per zoo, not one each (a read still brings a zoo up to date itself).
     worker_busy_pause_s: float = Field(default=2.0, ge=0, le=3600)
 
+    # GET /events/stream: how often an idle stream looks for new events, and how many streams
+    # one client address may hold open.
+    event_stream_poll_s: float = Field(default=1.0, gt=0, le=60)
+    event_streams_per_client: int = Field(default=4, ge=1, le=1000)
+
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
 

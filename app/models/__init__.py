@@ -3,6 +3,7 @@
 from app.models.animal import Animal
 from app.models.api_key import ApiKey
 from app.models.enclosure import Enclosure
+from app.models.event import Event, EventSequence
 from app.models.gift import Gift
 from app.models.idempotency import IdempotencyRecord
 from app.models.incident import IncidentEvent, WelfareIncident
@@ -27,6 +28,8 @@ __all__ = [
     "ConcernSnapshot",
     "DirtySubject",
     "Enclosure",
+    "Event",
+    "EventSequence",
     "FlagsState",
     "Gift",
     "IdempotencyRecord",

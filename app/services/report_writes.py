@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import (
     Select,
+    Text,
     and_,
     bindparam,
     cast,
@@ -35,11 +36,14 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import BindParameter, ClauseElement
 
 from app.concerns.fragment import invalidating
+from app.events import outbox
+from app.events.outbox import EventType
 from app.models import (
     Animal,
     ApiKey,
     DirtySubject,
     Enclosure,
+    Event,
     IncidentEvent,
     WelfareIncident,
     WelfareReport,
@@ -60,6 +64,10 @@ DIRTY = table_of(DirtySubject)
 INCIDENT_COLUMNS = [c.name for c in INCIDENTS.c if c.name != "id"]
 REPORT_COLUMNS = [c.name for c in REPORTS.c if c.name != "id"]
 EVENT_COLUMNS = [c.name for c in EVENTS.c if c.name != "id"]
+FEED = table_of(Event)
+FEED_COLUMNS = ["type", "occurred_at", "zoo_id", "subject_type", "subject_id", "data"]
+# The JSON before each leading id of an event's data: {"id":N} and {"id":N,"incident_id":M}.
+DATA_PARTS = {1: ['{"id":'], 2: ['{"id":', ',"incident_id":']}
 
 
 def _params(table: Any, names: list[str]) -> dict[str, BindParameter[Any]]:
@@ -167,10 +175,55 @@ def _one_statement() -> Select[Any]:
         report, incident_events.report_added_event(report.c.incident_id, key, report.c.id, at=at)
     )
     events = insert(EVENTS).from_select(EVENT_COLUMNS, union_all(created, added)).cte("events")
+    # The feed's events, as app/events/hook.py and reports.file_report write them elsewhere:
+    # their data is the public JSON rendered beforehand, the new ids put in here.
+    opened = _feed_row(
+        EventType.incident_opened, incident, incident.c.id, [incident.c.id], "ev_incident_rest"
+    )
+    filed = _feed_row(
+        EventType.report_filed,
+        report,
+        report.c.id,
+        [report.c.id, report.c.incident_id],
+        "ev_report_rest",
+        subject_type="report",
+    )
+    feed = insert(FEED).from_select(FEED_COLUMNS, union_all(opened, filed)).cte("feed")
     # The concern lists' invalidation, as the write hook makes it for the ORM's writes.
     bump, dirty = invalidating(incident)
     # PostgreSQL runs every data-modifying CTE once, whether the final SELECT reads it or not.
-    return select(report.c.incident_id, report.c.id).add_cte(events, dirty, bump)
+    return select(report.c.incident_id, report.c.id).add_cte(events, feed, dirty, bump)
+
+
+def _feed_row(
+    type_: EventType,
+    source: Any,
+    subject_id: Any,
+    ids: list[Any],
+    rest: str,
+    *,
+    subject_type: str = "incident",
+) -> Select[Any]:
+    """One feed event selected from a CTE: its data the leading ids' parts (DATA_PARTS)
+    joined with the new ids, then the rest of the JSON, a parameter."""
+    data: Any = None
+    for part, column in zip(DATA_PARTS[len(ids)], ids, strict=True):
+        piece = literal(part, type_=Text) + cast(column, Text)
+        data = piece if data is None else data + piece
+    data = data + bindparam(rest, type_=Text)
+    values = outbox.row(
+        type_,
+        zoo_id=bindparam("v_zoo_id", type_=FEED.c.zoo_id.type),
+        subject_type=subject_type,
+        subject_id=subject_id,
+        data=data,
+        at=bindparam("v_event_at", type_=FEED.c.occurred_at.type),
+    )
+    columns: list[Any] = [
+        v if isinstance(v, ClauseElement) else literal(v, type_=FEED.c[k].type)
+        for k, v in ((k, values[k]) for k in FEED_COLUMNS)
+    ]
+    return select(*columns).select_from(source)
 
 
 FILE_NEW_INCIDENT_PG = _one_statement()

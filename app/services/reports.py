@@ -9,6 +9,8 @@ from sqlmodel import Session, col, select
 
 from app.core.db import begin_autocommit
 from app.core.errors import DomainError, Unauthorized, Unprocessable, field_error
+from app.events import outbox
+from app.events.outbox import EventType, joined, split_json
 from app.models import (
     ApiKey,
     IdempotencyRecord,
@@ -17,7 +19,7 @@ from app.models import (
 )
 from app.models.api_key import Role
 from app.models.base import row_id, utcnow
-from app.models.incident import INITIAL_STATUS
+from app.models.incident import INITIAL_STATUS, WelfareIncidentPublic
 from app.models.report import WelfareReportCreate, WelfareReportPublic
 from app.services import idempotency, incident_events
 from app.services import incidents as incident_service
@@ -120,8 +122,16 @@ def _file_in_one_statement(
     now: datetime,
 ) -> WelfareReport:
     """PostgreSQL: incident, report, events and the concern_version bump in one statement."""
-    values = _incident_values(report_in, now) | report.model_dump(exclude={"id"})
+    incident_values = _incident_values(report_in, now)
+    values = incident_values | report.model_dump(exclude={"id"})
     params = bind(values | {"event_at": now})
+    # The feed's data, rendered here as everywhere; the statement puts in the new ids.
+    placeholder = WelfareIncident(id=0, **incident_values)
+    params["ev_incident_rest"] = split_json(
+        WelfareIncidentPublic.model_validate(placeholder), ("id",)
+    )[1]
+    report.id, report.incident_id = 0, 0
+    params["ev_report_rest"] = split_json(to_public(report, None), ("id", "incident_id"))[1]
     row = session.connection().execute(FILE_NEW_INCIDENT_PG, params).first()
     if row is None:
         raise _refused(session, report_in, actor)
@@ -220,7 +230,20 @@ def file_report(
         )
     )
     incident_events.record_events(session, *events)  # with a new incident's, one statement
+    outbox.append(connection, [filed_event(report)])
     return report
+
+
+def filed_event(report: WelfareReport) -> dict[str, Any]:
+    """report.filed, the report as anyone may read it (no reporter fields) as `data`."""
+    return outbox.row(
+        EventType.report_filed,
+        zoo_id=report.zoo_id,
+        subject_type="report",
+        subject_id=report.id,
+        data=joined(to_public(report, None), ("id", "incident_id")),
+        at=report.created_at,
+    )
 
 
 def submit(

@@ -99,6 +99,9 @@ PERMISSIONS: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/submissions/{submission_id}/reject"): INSPECTOR,
     # concerns: the flagged-welfare queries are public reads
     ("GET", "/api/v1/concerns"): PUBLIC,
+    # the change feed: public, as the representations it carries are
+    ("GET", "/api/v1/events"): PUBLIC,
+    ("GET", "/api/v1/events/stream"): PUBLIC,
     ("GET", "/api/v1/concern-rules"): PUBLIC,
     ("GET", "/api/v1/zoos/{zoo}/concerns"): PUBLIC,
     ("GET", "/api/v1/zoos/{zoo}/concerns.csv"): PUBLIC,
@@ -112,7 +115,10 @@ PERMISSIONS: dict[tuple[str, str], str] = {
 }
 
 PROTECTED = sorted(op for op, role in PERMISSIONS.items() if role not in (PUBLIC, ANYONE))
-PUBLIC_OPS = sorted(op for op, role in PERMISSIONS.items() if role == PUBLIC)
+# The live stream never ends, so it is called against a real server instead
+# (tests/e2e/test_event_stream.py opens it with no key).
+STREAMS = {("GET", "/api/v1/events/stream")}
+PUBLIC_OPS = sorted(op for op, role in PERMISSIONS.items() if role == PUBLIC and op not in STREAMS)
 
 # Path values that name nothing: a protected route must still answer 401/403, not 404.
 MISSING_PATH_VALUES = {

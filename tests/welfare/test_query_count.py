@@ -25,8 +25,8 @@ HTTP_BOUND = SERVICE_BOUND + 1  # + loading the zoo from the path
 # Bringing a zoo's stored flags up to date: lock, state, the rule groups, naming what they
 # flagged, dropping the old flags and subjects, storing the new, clearing the marks, a new
 # state (2 rows); the flags it replaces, the changes, the totals, the state's totals and
-# today's snapshot (app/concerns/history.py).
-UPDATE = 2 + len(GROUPS) + 3 + 1 + 2 + 2 + 1 + 2 + 5  # naming: + evidence
+# today's snapshot (app/concerns/history.py), and the feed's events of the changes.
+UPDATE = 2 + len(GROUPS) + 3 + 1 + 2 + 2 + 1 + 2 + 5 + 1  # naming: + evidence, + feed events
 # A page over HTTP: the zoo's concern version, the state of its stored flags, the update when
 # they are stale, and the page (stored subjects ranked, or the flags ranked when filtered).
 PAGE_BOUND = 1 + 1 + UPDATE + 1

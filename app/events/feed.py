@@ -1,0 +1,154 @@
+"""The change feed: committed events in one order that never changes, read by position.
+
+Why positions, not ids: an id is taken when a transaction writes its event, so an event with
+id 41 can commit after one with id 42 was read; a reader past 42 would never see it. The
+sequencer gives positions only to committed events, one sequencer at a time (it holds the
+event_sequence row FOR UPDATE on PostgreSQL; SQLite has one writer), each run after the
+previous one's commit and numbering past its last. So every position up to the sequence's
+head is committed and final when a reader sees the head, and a reader that follows `next`
+sees each event exactly once. Sequencing runs before a read that finds events waiting (so a
+read after a write sees it) and in the background worker.
+"""
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import exists, func, insert, select, update
+from sqlalchemy.engine import Connection, CursorResult
+from sqlmodel import Session
+
+from app.core.db import Sessions
+from app.core.errors import Unprocessable, field_error
+from app.models import Event, EventSequence
+from app.models.base import table_of
+
+EVENTS = table_of(Event)
+SEQUENCE = table_of(EventSequence)
+BATCH = 10_000  # events placed by one sequencer run at most
+CURSOR_DIGITS = 12
+CURSOR = re.compile("[0-9a-f]{1,16}")
+
+
+def encode_cursor(position: int) -> str:
+    """An event's id in the feed: opaque to clients, ordered as text as the feed is."""
+    return format(position, f"0{CURSOR_DIGITS}x")
+
+
+def decode_cursor(cursor: str, location: str = "after") -> int:
+    if CURSOR.fullmatch(cursor) is None:
+        message = f"'{cursor[:40]}' is not an event id of this feed."
+        raise Unprocessable(message, errors=[field_error(["query", location], message)])
+    return int(cursor, 16)
+
+
+WAITING = select(exists().where(EVENTS.c.position.is_(None)))
+HEAD = select(SEQUENCE.c.position).where(SEQUENCE.c.id == 1)
+
+
+def place(connection: Connection) -> int:
+    """Gives the committed events without a position the next positions, in the order they
+    were written; returns the new head. The caller commits."""
+    head = connection.execute(HEAD.with_for_update()).scalar()
+    if head is None:  # a schema made without the migrations, which insert the row
+        connection.execute(insert(SEQUENCE).values(id=1, position=0))
+        head = 0
+    waiting = (
+        select(
+            EVENTS.c.id,
+            (head + func.row_number().over(order_by=EVENTS.c.id)).label("position"),
+        )
+        .where(EVENTS.c.position.is_(None))
+        .order_by(EVENTS.c.id)
+        .limit(BATCH)
+        .subquery()
+    )
+    placed = connection.execute(
+        update(EVENTS).where(EVENTS.c.id == waiting.c.id).values(position=waiting.c.position)
+    )
+    count = int(cast(CursorResult[Any], placed).rowcount or 0)
+    if count:
+        connection.execute(update(SEQUENCE).where(SEQUENCE.c.id == 1).values(position=head + count))
+    return int(head) + count
+
+
+def place_all(sessions: Sessions) -> int:
+    """Places every event waiting, in runs of BATCH, each its own transaction."""
+    while True:
+        with sessions() as session:
+            connection = session.connection()
+            if not connection.execute(WAITING).scalar():
+                return int(connection.execute(HEAD).scalar() or 0)
+            place(connection)
+            session.commit()
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    id: str
+    type: str
+    occurred_at: Any
+    zoo_id: int | None
+    subject_type: str
+    subject_id: int
+    data: str  # JSON text
+
+
+def page(
+    session: Session,
+    *,
+    after: int,
+    limit: int,
+    types: Sequence[str] | None,
+    zoo: Any | None,
+) -> tuple[list[FeedItem], int]:
+    """The events after position `after` (filtered), up to `limit`, and the position to go on
+    from: the last one's, or the head when the feed held no more (so filtered readers skip
+    what matched nothing). `zoo` is a filter on event.zoo_id (a column expression)."""
+    connection = session.connection()
+    head = int(connection.execute(HEAD).scalar() or 0)
+    query = (
+        select(EVENTS)
+        .where(EVENTS.c.position > after, EVENTS.c.position <= head)
+        .order_by(EVENTS.c.position)
+        .limit(limit)
+    )
+    if types:
+        query = query.where(EVENTS.c.type.in_(list(types)))
+    if zoo is not None:
+        query = query.where(zoo)
+    rows = connection.execute(query).all()
+    items = [
+        FeedItem(
+            encode_cursor(r.position),
+            r.type,
+            r.occurred_at,
+            r.zoo_id,
+            r.subject_type,
+            r.subject_id,
+            r.data,
+        )
+        for r in rows
+    ]
+    go_on = rows[-1].position if len(rows) == limit else max(head, after)
+    return items, go_on
+
+
+class EventFeed:
+    """The feed as the app reads it: the events waiting placed before each read (a read that
+    waits on another's sequencer run then finds none left), then a page."""
+
+    def __init__(self, reads: Sessions, writes: Sessions) -> None:
+        self.reads = reads
+        self.writes = writes
+
+    def read(
+        self, *, after: int, limit: int, types: Sequence[str] | None, zoo: Any | None
+    ) -> tuple[list[FeedItem], int]:
+        with self.reads() as session:
+            waiting = session.connection().execute(WAITING).scalar()
+        if waiting:
+            place_all(self.writes)
+        with self.reads() as session:
+            return page(session, after=after, limit=limit, types=types, zoo=zoo)
