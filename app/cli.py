@@ -25,6 +25,7 @@ from app.core.db import make_engine
 from app.core.errors import DomainError
 from app.models.api_key import ApiKeyCreate, Role
 from app.services import api_keys as api_key_service
+from app.webhooks import WebhookWorker
 
 cli = typer.Typer(help="Zoo Welfare Registry.", no_args_is_help=True)
 db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -132,15 +133,23 @@ def serve(
 @cli.command()
 def worker() -> None:
     """Runs only the background work, until interrupted: the concern flags of zoos written to,
-    or left from an earlier day, brought up to date. Any number may share one PostgreSQL."""
+    or left from an earlier day, brought up to date, and the webhooks delivered. Any number
+    may share one PostgreSQL."""
     settings = get_settings()
     _require_database(settings)
     engine = make_engine(settings, writer=True)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    typer.echo(f"worker: keeping concerns fresh in {_describe(settings.database_url)}", err=True)
-    ConcernWorker(settings, partial(Session, engine, expire_on_commit=False)).run(stop)
+    typer.echo(
+        f"worker: keeping concerns fresh and delivering webhooks in "
+        f"{_describe(settings.database_url)}",
+        err=True,
+    )
+    sessions = partial(Session, engine, expire_on_commit=False)
+    halt_webhooks = WebhookWorker(settings, sessions).start()
+    ConcernWorker(settings, sessions).run(stop)
+    halt_webhooks()
     engine.dispose()
     typer.echo("worker: stopped", err=True)
 

@@ -34,6 +34,7 @@ from app.core.submission_limits import SubmissionLimit
 from app.events import EventFeed
 from app.services.api_keys import KeyCache
 from app.services.key_uses import KeyUses
+from app.webhooks import Subscriptions, WebhookWorker
 
 DESCRIPTION = """
 Records zoos, the animals they hold, where those animals came from (diplomatic and other
@@ -68,6 +69,10 @@ TAGS = [
     {"name": "replies", "description": "The zoo's right of reply to incidents about it."},
     {"name": "concerns", "description": "Flagged-welfare queries: who we worry about, and why."},
     {"name": "events", "description": "The change feed: every committed change, in order."},
+    {
+        "name": "webhooks",
+        "description": "The change feed pushed to your URL, signed (Standard Webhooks), retried.",
+    },
     {"name": "keys", "description": "API keys (admin)."},
     {"name": "operations", "description": "Health, readiness and metrics."},
 ]
@@ -99,16 +104,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Key uses are written off the request path, through the writer, and once at the end.
-        halt = (
-            ConcernWorker(settings, app.state.write_sessions).start()
+        halts = (
+            [
+                ConcernWorker(settings, app.state.write_sessions).start(),
+                WebhookWorker(settings, app.state.write_sessions).start(),
+            ]
             if settings.background_worker
-            else None
+            else []
         )
         async with app.state.key_uses.flushing(
             lambda: app.state.write_sessions, every=settings.key_use_flush_s
         ):
             yield
-        if halt is not None:
+        for halt in halts:
             halt()
         engine.dispose()
         write_engine.dispose()
@@ -155,6 +163,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The change feed (app/events/feed.py): places waiting events through the writer.
     app.state.events = EventFeed(app.state.read_sessions, app.state.write_sessions)
     app.state.event_streams = Streams(settings.event_streams_per_client)
+    # Webhook subscriptions; their deliveries are the background worker's (app/webhooks/).
+    app.state.webhooks = Subscriptions(settings)
     # Database work, not requests: taken by the session dependencies, the key check and the
     # routes that reach the database by hand (app/core/admission.py), at most one per pooled
     # connection.

@@ -18,7 +18,14 @@ ALLOWED: dict[str, set[str]] = {
     "app.services": {"app.core", "app.models", "app.events", "app.concerns.fragment"},
     # The seed is loaded by itself too: it imports the package (its write hook), as main does.
     "app.seed": {"app.core", "app.models", "app.services", "app.concerns", "app.events"},
-    "app.api": {"app.core", "app.models", "app.services", "app.concerns", "app.events"},
+    "app.api": {
+        "app.core",
+        "app.models",
+        "app.services",
+        "app.concerns",
+        "app.events",
+        "app.webhooks",
+    },
 }
 # What the rest of the app may import from the concern package.
 CONCERNS_FACE = {

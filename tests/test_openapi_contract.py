@@ -227,6 +227,13 @@ OPERATION_IDS = {
     "GET /api/v1/concerns": "concerns_ranking",
     "GET /api/v1/events": "events_list",
     "GET /api/v1/events/stream": "events_stream",
+    "POST /api/v1/webhooks": "webhooks_create",
+    "GET /api/v1/webhooks": "webhooks_list",
+    "GET /api/v1/webhooks/{webhook_id}": "webhooks_get",
+    "PATCH /api/v1/webhooks/{webhook_id}": "webhooks_update",
+    "DELETE /api/v1/webhooks/{webhook_id}": "webhooks_delete",
+    "GET /api/v1/webhooks/{webhook_id}/deliveries": "webhooks_deliveries",
+    "POST /api/v1/webhooks/{webhook_id}/test": "webhooks_test",
     "GET /api/v1/animals/{animal_id}/concerns": "animal_concerns_get",
     "GET /api/v1/concern-rules": "concern_rules_list",
     "GET /api/v1/incidents": "incidents_list",
@@ -383,7 +390,7 @@ def test_every_operation_states_its_security(document: Document) -> None:
             expected = KEY_OPTIONAL
         elif (
             method in WRITE_METHODS
-            or path.startswith("/api/v1/keys")
+            or path.startswith(("/api/v1/keys", "/api/v1/webhooks"))
             or (method, path) == ("get", "/api/v1/reports")  # a reporter's own reports
             or (method, path) == ("get", "/api/v1/submissions")  # the moderation queue
         ):

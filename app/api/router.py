@@ -14,6 +14,7 @@ from app.api.routes import (
     reports,
     species,
     submissions,
+    webhooks,
     zoos,
 )
 from app.core.problem_docs import problem_responses
@@ -35,5 +36,6 @@ for module in (
     replies,
     submissions,
     events,
+    webhooks,
 ):
     api_router.include_router(module.router)

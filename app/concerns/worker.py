@@ -11,9 +11,9 @@ from datetime import datetime
 
 from app.concerns import ranking, store
 from app.concerns.rules import Context
+from app.core import background
 from app.core.config import Settings
 from app.core.db import Sessions
-from app.events import feed
 from app.models.base import utcnow
 
 log = logging.getLogger("zwr.worker")
@@ -32,7 +32,6 @@ class ConcernWorker:
         `stop` is set. A zoo whose update fails is logged and left for the next pass, so it
         holds up no other. Returns how many were brought up to date."""
         now = self.clock()
-        feed.place_all(self.sessions)  # the change feed's events, positioned
         with self.sessions() as session:
             stale = ranking.stale(session, self.settings, now)
         done = 0
@@ -55,25 +54,16 @@ class ConcernWorker:
 
     def run(self, stop: threading.Event) -> None:
         """Passes until `stop` is set, waiting the interval after a pass that found nothing
-        to do and the busy pause after one that did; a failing pass (the database away) is
-        logged and tried again."""
-        while not stop.is_set():
-            try:
-                busy = self.run_once(stop) > 0
-            except Exception:
-                log.exception('{"worker": "concerns", "error": "pass failed"}')
-                busy = False
-            settings = self.settings
-            stop.wait(settings.worker_busy_pause_s if busy else settings.worker_interval_s)
+        to do and the busy pause after one that did."""
+        background.run(
+            lambda halt: self.run_once(halt) > 0,
+            stop,
+            idle_s=lambda: self.settings.worker_interval_s,
+            busy_s=lambda: self.settings.worker_busy_pause_s,
+            log=log,
+            name="concerns",
+        )
 
     def start(self) -> Callable[[], None]:
         """Runs in a daemon thread; returns the function that stops it and waits for it."""
-        stop = threading.Event()
-        thread = threading.Thread(target=self.run, args=(stop,), name="concern-worker", daemon=True)
-        thread.start()
-
-        def halt() -> None:
-            stop.set()
-            thread.join(timeout=30)
-
-        return halt
+        return background.start(self.run, "concern-worker")

@@ -2,7 +2,7 @@
 
 from functools import lru_cache
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -69,6 +69,36 @@ class Settings(BaseSettings):
     # one client address may hold open.
     event_stream_poll_s: float = Field(default=1.0, gt=0, le=60)
     event_streams_per_client: int = Field(default=4, ge=1, le=1000)
+
+    # Webhooks (app/webhooks/): the seconds between attempts after the first (comma-separated;
+    # 5 s up to 10 h, about 27 h in all), the events in a row whose every attempt failed that
+    # disable an endpoint, each attempt's time limit, and, for tests or a receiver on the
+    # service's own network by choice, http URLs and private addresses.
+    webhook_retry_schedule: str = "5,300,1800,7200,18000,36000,36000"
+    webhook_disable_after: int = Field(default=10, ge=1, le=10_000)
+    webhook_timeout_s: float = Field(default=10.0, gt=0, le=60)
+    # How long a claimed attempt is a worker's alone (at least twice the time limit): a worker
+    # killed mid-attempt leaves it to be claimed again after this.
+    webhook_lease_s: float = Field(default=60.0, gt=0, le=3600)
+    webhook_allow_insecure: bool = False
+    webhook_allow_private: bool = False
+
+    @field_validator("webhook_retry_schedule")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        parts = [p.strip() for p in value.split(",")] if value.strip() else []
+        for part in parts:
+            try:
+                seconds = float(part)
+            except ValueError:
+                raise ValueError(f"{part!r} is not a number of seconds") from None
+            if not 0 <= seconds <= 7 * 86400:
+                raise ValueError(f"{part} is not between 0 and a week of seconds")
+        return ",".join(parts)
+
+    @property
+    def webhook_retry_delays(self) -> list[float]:
+        return [float(p) for p in self.webhook_retry_schedule.split(",") if p]
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)

@@ -10,6 +10,7 @@ sees each event exactly once. Sequencing runs before a read that finds events wa
 read after a write sees it) and in the background worker.
 """
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -95,6 +96,32 @@ class FeedItem:
     data: str  # JSON text
 
 
+def item_json(item: FeedItem) -> str:
+    """The event as the feed and the webhooks send it, its stored data spliced in as is."""
+    head = {
+        "id": item.id,
+        "type": item.type,
+        "occurred_at": item.occurred_at.isoformat().replace("+00:00", "Z"),
+        "zoo_id": item.zoo_id,
+        "subject_type": item.subject_type,
+        "subject_id": item.subject_id,
+    }
+    return json.dumps(head, separators=(",", ":"))[:-1] + ',"data":' + item.data + "}"
+
+
+def to_item(r: Any) -> FeedItem:
+    """A feed item from an event row that has its position."""
+    return FeedItem(
+        encode_cursor(r.position),
+        r.type,
+        r.occurred_at,
+        r.zoo_id,
+        r.subject_type,
+        r.subject_id,
+        r.data,
+    )
+
+
 def page(
     session: Session,
     *,
@@ -119,18 +146,7 @@ def page(
     if zoo is not None:
         query = query.where(zoo)
     rows = connection.execute(query).all()
-    items = [
-        FeedItem(
-            encode_cursor(r.position),
-            r.type,
-            r.occurred_at,
-            r.zoo_id,
-            r.subject_type,
-            r.subject_id,
-            r.data,
-        )
-        for r in rows
-    ]
+    items = [to_item(r) for r in rows]
     go_on = rows[-1].position if len(rows) == limit else max(head, after)
     return items, go_on
 

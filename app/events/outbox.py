@@ -4,7 +4,6 @@ transaction of the change they record."""
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel
@@ -13,25 +12,13 @@ from sqlalchemy.engine import Connection
 
 from app.models import Event
 from app.models.base import table_of, utcnow
+from app.models.event import EventType
+
+__all__ = ["EventType", "append", "joined", "row", "split_json"]
 
 EVENTS = table_of(Event)
 # Executed with a list of rows: compiled once.
 INSERT_EVENTS = insert(EVENTS)
-
-
-class EventType(StrEnum):
-    report_filed = "report.filed"
-    incident_opened = "incident.opened"
-    incident_updated = "incident.updated"
-    incident_transitioned = "incident.transitioned"
-    incident_replied = "incident.replied"
-    concern_raised = "concern.raised"
-    concern_cleared = "concern.cleared"
-    animal_registered = "animal.registered"
-    animal_updated = "animal.updated"
-    animal_moved = "animal.moved"
-    animal_transferred = "animal.transferred"
-    webhook_test = "webhook.test"
 
 
 def row(

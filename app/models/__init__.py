@@ -19,6 +19,7 @@ from app.models.stored_flag import (
     StoredSubject,
 )
 from app.models.submission import Submission
+from app.models.webhook import Webhook, WebhookAttempt, WebhookDelivery
 from app.models.zoo import Zoo
 
 __all__ = [
@@ -39,6 +40,9 @@ __all__ = [
     "StoredFlag",
     "StoredSubject",
     "Submission",
+    "Webhook",
+    "WebhookAttempt",
+    "WebhookDelivery",
     "WelfareIncident",
     "WelfareReport",
     "Zoo",

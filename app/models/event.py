@@ -2,11 +2,29 @@
 records (app/events/), so a rolled-back write leaves none."""
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import BigInteger, Column, Index, Text, text
 from sqlmodel import Field, SQLModel
 
 from app.models.base import UTCDateTime, id_table_args, utcnow
+
+
+class EventType(StrEnum):
+    report_filed = "report.filed"
+    incident_opened = "incident.opened"
+    incident_updated = "incident.updated"
+    incident_transitioned = "incident.transitioned"
+    incident_replied = "incident.replied"
+    concern_raised = "concern.raised"
+    concern_cleared = "concern.cleared"
+    animal_registered = "animal.registered"
+    animal_updated = "animal.updated"
+    animal_moved = "animal.moved"
+    animal_transferred = "animal.transferred"
+    # The service's own messages, sent to webhooks only, never in the feed.
+    webhook_test = "webhook.test"
+    webhook_disabled = "webhook.disabled"
 
 
 class Event(SQLModel, table=True):

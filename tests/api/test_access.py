@@ -112,6 +112,14 @@ PERMISSIONS: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/keys"): ADMIN,
     ("GET", "/api/v1/keys/{key_id}"): ADMIN,
     ("POST", "/api/v1/keys/{key_id}/revoke"): ADMIN,
+    # webhooks: inspectors and admins manage their subscriptions, reads included
+    ("POST", "/api/v1/webhooks"): INSPECTOR,
+    ("GET", "/api/v1/webhooks"): INSPECTOR,
+    ("GET", "/api/v1/webhooks/{webhook_id}"): INSPECTOR,
+    ("PATCH", "/api/v1/webhooks/{webhook_id}"): INSPECTOR,
+    ("DELETE", "/api/v1/webhooks/{webhook_id}"): INSPECTOR,
+    ("GET", "/api/v1/webhooks/{webhook_id}/deliveries"): INSPECTOR,
+    ("POST", "/api/v1/webhooks/{webhook_id}/test"): INSPECTOR,
 }
 
 PROTECTED = sorted(op for op, role in PERMISSIONS.items() if role not in (PUBLIC, ANYONE))
@@ -131,6 +139,7 @@ MISSING_PATH_VALUES = {
     "report_id": "2147483647",
     "incident_id": "2147483647",
     "submission_id": "2147483647",
+    "webhook_id": "2147483647",
 }
 
 
@@ -231,6 +240,10 @@ def path_values(session: Session, client: TestClient) -> dict[str, str]:
         },
     )
     assert submission.status_code == 202, submission.text
+    # A public address for the subscription's host name, with no DNS asked.
+    client.app.state.webhooks.resolver = lambda host, port: ["93.184.216.34"]  # type: ignore[attr-defined]
+    webhook = client.post(f"{API}/webhooks", json={"url": "https://hooks.example.org/in"})
+    assert webhook.status_code == 201, webhook.text
     return {
         "zoo": zoo.slug,
         "species_id": str(species.id),
@@ -241,6 +254,7 @@ def path_values(session: Session, client: TestClient) -> dict[str, str]:
         "report_id": str(report.json()["id"]),
         "incident_id": str(report.json()["incident_id"]),
         "submission_id": str(submission.json()["id"]),
+        "webhook_id": str(webhook.json()["id"]),
     }
 
 
@@ -274,6 +288,8 @@ def test_permission_table_follows_the_stated_rules() -> None:
         assert role in (*ROLE_ORDER, REPRESENTATIVE, ANYONE)
         if path.startswith(f"{API}/keys"):
             assert role == ADMIN, path
+        elif path.startswith(f"{API}/webhooks"):
+            assert role == INSPECTOR, path  # each key its own subscriptions; admins all
         elif (method, path) == ("GET", f"{API}/reports"):
             assert role == REPORTER
         elif path.startswith(f"{API}/submissions"):

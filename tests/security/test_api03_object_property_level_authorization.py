@@ -246,6 +246,25 @@ def test_rotation_reencrypts_with_the_first_key(
     assert only_new.decrypt(contact.encode()).decode() == CONTACT  # type: ignore[union-attr]
 
 
+def test_webhook_secrets_are_encrypted_and_rotated(
+    session: Session, settings: Settings, restore_cipher: None
+) -> None:
+    from app.models import Webhook
+
+    old, new = crypto.generate_key(), crypto.generate_key()
+    crypto.configure(settings.model_copy(update={"secret_key": SecretStr(old)}))
+    webhook = Webhook(url="https://hooks.example.org/", secret="whsec_c2VjcmV0")
+    session.add(webhook)
+    session.commit()
+    raw = sa.text("SELECT secret FROM webhook WHERE id = :id")
+    stored = session.connection().execute(raw, {"id": webhook.id}).scalar_one()
+    assert "c2VjcmV0" not in stored
+    crypto.configure(settings.model_copy(update={"secret_key": SecretStr(f"{new},{old}")}))
+    assert rotate_private_fields(session=session) >= 1
+    rotated = session.connection().execute(raw, {"id": webhook.id}).scalar_one()
+    assert Fernet(new.encode()).decrypt(rotated.encode()).decode() == "whsec_c2VjcmV0"
+
+
 @pytest.fixture
 def scratch_url(restore_cipher: None) -> Iterator[str]:
     url = create_database("encrypt")

@@ -2,7 +2,6 @@
 follows `next`."""
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -16,7 +15,7 @@ from app.api.guard import GuardedRoute
 from app.core.errors import TooManyRequests
 from app.core.problem_docs import problem_responses
 from app.events import EventFeed, EventType, decode_cursor, encode_cursor
-from app.events.feed import EVENTS, FeedItem
+from app.events.feed import EVENTS, item_json
 from app.services.zoos import matches_ref
 
 router = APIRouter(prefix="/events", tags=["events"], route_class=GuardedRoute)
@@ -60,18 +59,6 @@ AfterQuery = Annotated[
 TypesQuery = Annotated[list[EventType] | None, Query(description="Only these types; repeatable.")]
 
 
-def _item_json(item: FeedItem) -> str:
-    head = {
-        "id": item.id,
-        "type": item.type,
-        "occurred_at": item.occurred_at.isoformat().replace("+00:00", "Z"),
-        "zoo_id": item.zoo_id,
-        "subject_type": item.subject_type,
-        "subject_id": item.subject_id,
-    }
-    return json.dumps(head, separators=(",", ":"))[:-1] + ',"data":' + item.data + "}"
-
-
 @router.get(
     "",
     name="events_list",
@@ -98,7 +85,7 @@ async def list_events(
     items, go_on = await run_in_threadpool(
         feed.read, after=position, limit=limit, types=types, zoo=zoo
     )
-    body = f'{{"items":[{",".join(_item_json(i) for i in items)}],"next":"{encode_cursor(go_on)}"}}'
+    body = f'{{"items":[{",".join(item_json(i) for i in items)}],"next":"{encode_cursor(go_on)}"}}'
     return Response(body, media_type="application/json")
 
 
@@ -179,7 +166,7 @@ async def stream_events(
                     feed.read, after=after, limit=100, types=types, zoo=zoo
                 )
                 for item in items:
-                    yield {"id": item.id, "event": item.type, "data": _item_json(item)}
+                    yield {"id": item.id, "event": item.type, "data": item_json(item)}
                 if not items:
                     await asyncio.sleep(settings.event_stream_poll_s)
         finally:
