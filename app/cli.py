@@ -1,4 +1,5 @@
-"""The `zoo-registry` command: serve, worker, db upgrade/downgrade, seed, keys, secrets."""
+"""The `zoo-registry` command: serve, worker, db upgrade/downgrade, seed, keys, secrets,
+events tail."""
 
 import json
 import os
@@ -18,6 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
+from app.cli_events import events_cli
 from app.concerns import ConcernWorker
 from app.core import crypto, migrations
 from app.core.config import Settings, get_settings
@@ -34,6 +36,7 @@ secrets_cli = typer.Typer(help="The key of the private reporter fields.", no_arg
 cli.add_typer(db_cli, name="db")
 cli.add_typer(keys_cli, name="keys")
 cli.add_typer(secrets_cli, name="secrets")
+cli.add_typer(events_cli, name="events")
 
 
 def _configure_cipher(settings: Settings) -> None:
