@@ -9,23 +9,17 @@ inspected, so each raises exactly one inspection_overdue flag.
 
 import signal
 import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine, TextClause, create_engine, text
+from sqlalchemy import Engine, TextClause, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, col, select
 
-from app.core import migrations
 from app.models import Enclosure
-from tests.dbutil import backend, create_database, drop_database
-from tests.e2e.server import service_env, tail
+from tests.dbutil import backend
+from tests.e2e.workers import StartWorker, database, start_worker, wait_for
 from tests.factories import make_enclosure, make_zoo
 
 pytestmark = pytest.mark.skipif(
@@ -33,10 +27,9 @@ pytestmark = pytest.mark.skipif(
     reason="worker processes share a database only on PostgreSQL (FOR UPDATE SKIP LOCKED); "
     "set ZWR_TEST_DATABASE_URL",
 )
+__all__ = ["database", "start_worker"]  # the fixtures this module uses
 
-WORKER = [str(Path(sys.executable).with_name("zoo-registry")), "worker"]
 ZOOS = 40
-DEADLINE_S = 60.0
 STOP_TIMEOUT_S = 5.0
 RULE = "inspection_overdue"
 
@@ -52,57 +45,6 @@ BACKENDS = text("SELECT pid FROM pg_stat_activity")
 # would skip (so no insert: its foreign key check would lock the zoo row too). A run across
 # midnight UTC would find no row of the new day to wait on.
 HOLD_SNAPSHOT = text("SELECT 1 FROM concern_snapshot WHERE zoo_id = :zoo_id FOR UPDATE")
-
-
-@dataclass
-class Worker:
-    process: subprocess.Popen[bytes]
-    stderr: Path
-
-    def output(self) -> str:
-        return self.stderr.read_text(errors="replace") if self.stderr.exists() else ""
-
-
-class StartWorker(Protocol):
-    def __call__(self, interval: float = 0.2) -> Worker: ...
-
-
-@pytest.fixture
-def database() -> Iterator[tuple[str, Engine]]:
-    url = create_database("workers")
-    engine = create_engine(url)
-    try:
-        migrations.upgrade(url)
-        yield url, engine
-    finally:
-        engine.dispose()
-        drop_database(url)  # forcibly, whichever worker connection is left
-
-
-@pytest.fixture
-def start_worker(database: tuple[str, Engine], tmp_path: Path) -> Iterator[StartWorker]:
-    """Starts `zoo-registry worker` processes on the test's database (waiting `interval`
-    seconds after a pass with nothing to do); all killed afterwards."""
-    workers: list[Worker] = []
-
-    def start(interval: float = 0.2) -> Worker:
-        extra = {"ZWR_DATABASE_URL": database[0], "ZWR_WORKER_INTERVAL_S": str(interval)}
-        env = service_env(tmp_path, extra)
-        stderr = tmp_path / f"worker-{len(workers)}.stderr"
-        with stderr.open("wb") as err:
-            process = subprocess.Popen(
-                WORKER, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=err
-            )
-        workers.append(Worker(process, stderr))
-        return workers[-1]
-
-    try:
-        yield start
-    finally:
-        for worker in workers:
-            if worker.process.poll() is None:
-                worker.process.kill()
-            worker.process.wait(timeout=10)
 
 
 def seed(engine: Engine, count: int) -> list[int]:
@@ -128,18 +70,6 @@ def current(engine: Engine) -> set[int]:
 def changes(engine: Engine) -> dict[tuple[Any, ...], int]:
     """How many concern_change rows per zoo, kind and rule."""
     return {r[:3]: r[3] for r in rows(engine, CHANGES)}
-
-
-def wait_for(condition: Callable[[], object], what: str, workers: Sequence[Worker]) -> None:
-    deadline = time.monotonic() + DEADLINE_S
-    while not condition():
-        for worker in workers:
-            if worker.process.poll() is not None:
-                pytest.fail(f"a worker exited with {worker.process.returncode}:\n{worker.output()}")
-        if time.monotonic() > deadline:
-            logs = "\n".join(tail(w.stderr) for w in workers)
-            pytest.fail(f"not within {DEADLINE_S:.0f} s: {what}\n{logs}")
-        time.sleep(0.05)
 
 
 def test_two_workers_bring_each_zoo_up_to_date_once(
@@ -218,7 +148,10 @@ def test_a_worker_stops_cleanly_on_a_signal(
     url, engine = database
     zoos = seed(engine, 3)
     worker = start_worker(interval=30)  # so the signal finds it waiting its interval
-    start_line = f"worker: keeping concerns fresh in {make_url(url).render_as_string()}"
+    start_line = (
+        "worker: keeping concerns fresh and delivering webhooks in "
+        f"{make_url(url).render_as_string()}"
+    )
     wait_for(lambda: start_line in worker.output(), "the start line on stderr", [worker])
     wait_for(lambda: current(engine) == set(zoos), "every zoo up to date", [worker])
     worker.process.send_signal(signum)

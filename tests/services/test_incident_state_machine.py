@@ -307,7 +307,9 @@ def test_only_the_state_machine_sets_a_status() -> None:
     setters = [
         f"{path.relative_to(APP.parent).as_posix()}:{node.lineno}"
         for path in sorted(APP.rglob("*.py"))
+        # The webhooks' own statuses (app/webhooks/) are not an incident's.
         if path.relative_to(APP.parent).as_posix() != "app/services/incidents.py"
+        and not path.relative_to(APP.parent).as_posix().startswith("app/webhooks/")
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
         if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign)
         for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
