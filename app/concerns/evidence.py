@@ -16,13 +16,8 @@ from sqlmodel import Session
 from app.concerns.rules import Flag
 from app.concerns.schemas import Evidence
 from app.concerns.sql import among, ids_param
-from app.models import Submission, WelfareIncident, WelfareReport
-from app.models.base import table_of
+from app.concerns.tables import INCIDENTS, REPORTS, SUBMISSIONS
 from app.models.enums import IncidentStatus
-
-INCIDENTS = table_of(WelfareIncident)
-REPORTS = table_of(WelfareReport)
-SUBMISSIONS = table_of(Submission)
 
 RANK = {level: rank for rank, level in enumerate(Evidence, start=1)}
 WORDS = {

@@ -7,11 +7,7 @@ from typing import Any
 from sqlalchemy import CTE, case, func, or_, select
 from sqlalchemy.dialects import postgresql
 
-from app.models import DirtySubject, Zoo
-from app.models.base import table_of
-
-ZOOS = table_of(Zoo)
-DIRTY = table_of(DirtySubject)
+from app.concerns.tables import DIRTY, ZOOS
 
 
 def invalidating(incident: Any) -> tuple[CTE, CTE]:

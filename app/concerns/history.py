@@ -11,27 +11,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from app.concerns.rules import Context
+from app.concerns.tables import CHANGES, DIRTY, FLAGS, INCIDENTS, SNAPSHOTS, STATE, SUBJECTS
 from app.events import outbox
 from app.events.outbox import EventType
-from app.models import (
-    ConcernChange,
-    ConcernSnapshot,
-    DirtySubject,
-    FlagsState,
-    StoredFlag,
-    StoredSubject,
-    WelfareIncident,
-)
-from app.models.base import table_of
 from app.models.incident import OPEN_STATUSES
-
-FLAGS = table_of(StoredFlag)
-SUBJECTS = table_of(StoredSubject)
-DIRTY = table_of(DirtySubject)
-STATE = table_of(FlagsState)
-CHANGES = table_of(ConcernChange)
-SNAPSHOTS = table_of(ConcernSnapshot)
-INCIDENTS = table_of(WelfareIncident)
 
 FlagKey = tuple[str, str, int]  # rule, subject type, subject id
 TOTALS = ("flagged_animals", "flagged_enclosures", "total_score", "max_severity", "open_incidents")

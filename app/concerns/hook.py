@@ -36,11 +36,10 @@ from sqlalchemy import bindparam, event, inspect, or_, select, update
 from sqlalchemy.orm import InstanceState, ORMExecuteState, Session, UOWTransaction
 
 from app.concerns import store
+from app.concerns.tables import ANIMALS, ZOOS
 from app.models import Animal, Enclosure, Gift, Species, WelfareIncident, Zoo
 from app.models.base import table_of
 
-ZOOS = table_of(Zoo)
-ANIMALS = table_of(Animal)
 BUMP = (
     update(ZOOS)
     .where(ZOOS.c.id.in_(bindparam("ids", expanding=True)))

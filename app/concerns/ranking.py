@@ -10,12 +10,8 @@ from sqlmodel import Session
 from app.concerns import store
 from app.concerns.rules import Context
 from app.concerns.schemas import ZooConcernSummary, ZooRef
+from app.concerns.tables import STATE, ZOOS
 from app.core.config import Settings
-from app.models import FlagsState, Zoo
-from app.models.base import table_of
-
-ZOOS = table_of(Zoo)
-STATE = table_of(FlagsState)
 
 
 @dataclass(frozen=True)

@@ -39,14 +39,8 @@ from app.concerns import engine, evidence, explain, history
 from app.concerns.rules import RULES, Context, Flag, revision
 from app.concerns.rules.base import threshold_values
 from app.concerns.sql import ids_param
-from app.models import DirtySubject, FlagsState, StoredFlag, StoredSubject, Zoo
-from app.models.base import table_of
+from app.concerns.tables import DIRTY, FLAGS, STATE, SUBJECTS, ZOOS
 
-FLAGS = table_of(StoredFlag)
-SUBJECTS = table_of(StoredSubject)
-DIRTY = table_of(DirtySubject)
-STATE = table_of(FlagsState)
-ZOOS = table_of(Zoo)
 COLUMNS = (
     "rule",
     "subject_type",

@@ -8,10 +8,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from app.concerns.schemas import TimelineDay
-from app.models import ConcernSnapshot
-from app.models.base import table_of
-
-SNAPSHOTS = table_of(ConcernSnapshot)
+from app.concerns.tables import SNAPSHOTS
 
 
 def days(session: Session, zoo_id: int, count: int, today: date) -> list[TimelineDay]:
