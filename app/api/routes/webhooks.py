@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from app.api.deps import IdPath, InspectorDep, PageDep, ReadSessionDep, WriteSessionDep
 from app.api.guard import GuardedRoute
+from app.api.sessions import SessionDep
 from app.core.problem_docs import WRITE_ERRORS, problem_responses
 from app.models.page import Page
 from app.models.webhook import (
@@ -30,6 +31,16 @@ async def get_subscriptions(request: Request) -> Subscriptions:
 
 
 SubscriptionsDep = Annotated[Subscriptions, Depends(get_subscriptions)]
+
+
+def get_webhook_or_404(
+    session: SessionDep, actor: InspectorDep, subscriptions: SubscriptionsDep, webhook_id: IdPath
+) -> Webhook:
+    """A subscription the key may see (its own; an unscoped admin's, any); else a 404."""
+    return subscriptions.get(session, actor, webhook_id)
+
+
+WebhookDep = Annotated[Webhook, Depends(get_webhook_or_404)]
 
 
 @router.post(
@@ -86,14 +97,9 @@ def list_webhooks(
     summary="Get a webhook",
     responses=problem_responses(403, 404, 422),
 )
-def get_webhook(
-    session: ReadSessionDep,
-    actor: InspectorDep,
-    subscriptions: SubscriptionsDep,
-    webhook_id: IdPath,
-) -> Webhook:
+def get_webhook(session: ReadSessionDep, webhook: WebhookDep) -> Webhook:
     """One subscription, without its secret; another key's is a 404."""
-    return subscriptions.get(session, actor, webhook_id)
+    return webhook
 
 
 @router.patch(
@@ -105,14 +111,12 @@ def get_webhook(
 )
 def update_webhook(
     session: WriteSessionDep,
-    actor: InspectorDep,
     subscriptions: SubscriptionsDep,
-    webhook_id: IdPath,
+    webhook: WebhookDep,
     body: WebhookUpdate,
 ) -> Webhook:
     """Changes the fields given. `status: paused` holds deliveries back, `active` resumes them
     (a paused subscription then receives what it missed; a disabled one starts from now)."""
-    webhook = subscriptions.get(session, actor, webhook_id)
     return subscriptions.update(session, webhook, body)
 
 
@@ -124,13 +128,10 @@ def update_webhook(
     responses=problem_responses(403, 404, 422, *WRITE_ERRORS),
 )
 def delete_webhook(
-    session: WriteSessionDep,
-    actor: InspectorDep,
-    subscriptions: SubscriptionsDep,
-    webhook_id: IdPath,
+    session: WriteSessionDep, subscriptions: SubscriptionsDep, webhook: WebhookDep
 ) -> None:
     """Removes the subscription, its undelivered events and its log."""
-    subscriptions.delete(session, subscriptions.get(session, actor, webhook_id))
+    subscriptions.delete(session, webhook)
 
 
 @router.get(
@@ -142,14 +143,12 @@ def delete_webhook(
 )
 def list_deliveries(
     session: ReadSessionDep,
-    actor: InspectorDep,
     subscriptions: SubscriptionsDep,
-    webhook_id: IdPath,
+    webhook: WebhookDep,
     page: PageDep,
 ) -> Page[WebhookAttemptPublic]:
     """Every attempt, newest first: the event, the attempt's number, when, the status code
     (null: no answer), how long, what went wrong, and when the next attempt is due."""
-    webhook = subscriptions.get(session, actor, webhook_id)
     items, total = subscriptions.attempts(session, webhook, limit=page.limit, offset=page.offset)
     return Page(
         items=[WebhookAttemptPublic.model_validate(i) for i in items],
@@ -168,13 +167,9 @@ def list_deliveries(
     responses=problem_responses(403, 404, 422, *WRITE_ERRORS),
 )
 def test_webhook(
-    session: WriteSessionDep,
-    actor: InspectorDep,
-    subscriptions: SubscriptionsDep,
-    webhook_id: IdPath,
+    session: WriteSessionDep, subscriptions: SubscriptionsDep, webhook: WebhookDep
 ) -> WebhookTestQueued:
     """Queues a `webhook.test` message for this subscription alone, whatever its status; the
     worker sends it as any other, and its attempts appear in the deliveries log."""
-    webhook = subscriptions.get(session, actor, webhook_id)
     message_id, queued = subscriptions.queue_test(session, webhook)
     return WebhookTestQueued(event_id=message_id, status=queued)
