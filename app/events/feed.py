@@ -12,6 +12,8 @@ read after a write sees it) and in the background worker.
 
 import json
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -129,12 +131,13 @@ def page(
     limit: int,
     types: Sequence[str] | None,
     zoo: Any | None,
-) -> tuple[list[FeedItem], int]:
-    """The events after position `after` (filtered), up to `limit`, and the position to go on
+) -> tuple[list[FeedItem], int, bool]:
+    """The events after position `after` (filtered), up to `limit`; the position to go on
     from: the last one's, or the head when the feed held no more (so filtered readers skip
-    what matched nothing). `zoo` is a filter on event.zoo_id (a column expression)."""
+    what matched nothing); and whether committed events wait for a position. `zoo` is a
+    filter on event.zoo_id (a column expression)."""
     connection = session.connection()
-    head = int(connection.execute(HEAD).scalar() or 0)
+    head, waiting = connection.execute(HEAD_AND_WAITING).one()
     query = (
         select(EVENTS)
         .where(EVENTS.c.position > after, EVENTS.c.position <= head)
@@ -147,24 +150,87 @@ def page(
         query = query.where(zoo)
     rows = connection.execute(query).all()
     items = [to_item(r) for r in rows]
-    go_on = rows[-1].position if len(rows) == limit else max(head, after)
-    return items, go_on
+    go_on = rows[-1].position if len(rows) == limit else max(int(head), after)
+    return items, go_on, bool(waiting)
+
+
+HEAD_AND_WAITING = select(HEAD.scalar_subquery(), WAITING.scalar_subquery())
+PageKey = tuple[int, int, tuple[str, ...], int | None]
+
+
+def render(items: Sequence[FeedItem], go_on: int) -> str:
+    """A page as GET /events answers it, the events' stored JSON spliced in."""
+    return f'{{"items":[{",".join(item_json(i) for i in items)}],"next":"{encode_cursor(go_on)}"}}'
+
+
+class Pages:
+    """Rendered full pages, least recently used first out past `budget` bytes. A full page
+    never changes: its positions are final, and events are never rewritten."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.size = 0
+        self.by_key: OrderedDict[PageKey, str] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: PageKey) -> str | None:
+        with self.lock:
+            body = self.by_key.get(key)
+            if body is not None:
+                self.by_key.move_to_end(key)
+            return body
+
+    def put(self, key: PageKey, body: str) -> None:
+        with self.lock:
+            if key in self.by_key or len(body) > self.budget:
+                return
+            self.by_key[key] = body
+            self.size += len(body)
+            while self.size > self.budget:
+                _, dropped = self.by_key.popitem(last=False)
+                self.size -= len(dropped)
 
 
 class EventFeed:
-    """The feed as the app reads it: the events waiting placed before each read (a read that
-    waits on another's sequencer run then finds none left), then a page."""
+    """The feed as the app reads it: a page read in one session; when committed events wait
+    for a position, the sequencer places them and the page is read again (so a read after a
+    write sees it). Full pages of the whole feed or of a zoo by id are kept rendered."""
 
-    def __init__(self, reads: Sessions, writes: Sessions) -> None:
+    def __init__(self, reads: Sessions, writes: Sessions, cache_bytes: int = 32 << 20) -> None:
         self.reads = reads
         self.writes = writes
+        self.pages = Pages(cache_bytes)
 
     def read(
         self, *, after: int, limit: int, types: Sequence[str] | None, zoo: Any | None
     ) -> tuple[list[FeedItem], int]:
         with self.reads() as session:
-            waiting = session.connection().execute(WAITING).scalar()
-        if waiting:
+            items, go_on, waiting = page(session, after=after, limit=limit, types=types, zoo=zoo)
+        if waiting and len(items) < limit:
             place_all(self.writes)
-        with self.reads() as session:
-            return page(session, after=after, limit=limit, types=types, zoo=zoo)
+            with self.reads() as session:
+                items, go_on, _ = page(session, after=after, limit=limit, types=types, zoo=zoo)
+        return items, go_on
+
+    def body(
+        self,
+        *,
+        after: int,
+        limit: int,
+        types: Sequence[str] | None,
+        zoo: Any | None,
+        zoo_id: int | None,
+    ) -> tuple[str, bool]:
+        """The rendered page, and whether it is full (so never changes). `zoo_id` names the
+        zoo filter's zoo when it is an id (a slug may come to name another zoo), for the
+        cache."""
+        key = (after, limit, tuple(sorted(types or ())), zoo_id)
+        cacheable = zoo is None or zoo_id is not None
+        if cacheable and (body := self.pages.get(key)) is not None:
+            return body, True
+        items, go_on = self.read(after=after, limit=limit, types=types, zoo=zoo)
+        body = render(items, go_on)
+        full = len(items) == limit
+        if full and cacheable:
+            self.pages.put(key, body)
+        return body, full

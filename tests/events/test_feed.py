@@ -170,3 +170,25 @@ def test_bad_filters_are_422(anon_client: TestClient) -> None:
     assert_problem(anon_client.get(EVENTS, params={"limit": 0}), 422)
     assert_problem(anon_client.get(EVENTS, params={"limit": 1001}), 422)
     assert_problem(anon_client.get(EVENTS, params={"since": "x"}), 422)
+
+
+def test_a_full_page_is_final_and_says_so(client: TestClient, session: Session) -> None:
+    zoo = make_zoo(session)
+    _, start = follow(client)
+    for n in range(3):
+        make_animal(session, zoo, name=f"Animal {n}")
+    session.commit()
+    full = client.get(EVENTS, params={"after": start, "limit": 2})
+    assert full.status_code == 200
+    assert full.headers["cache-control"] == "public, max-age=86400"
+    assert client.get(EVENTS, params={"after": start, "limit": 2}).text == full.text
+    rest = client.get(EVENTS, params={"after": full.json()["next"], "limit": 2})
+    assert len(rest.json()["items"]) == 1
+    assert rest.headers["cache-control"] == "no-cache"  # it grows as events come
+    make_animal(session, zoo, name="Animal 3")
+    session.commit()
+    grown = client.get(EVENTS, params={"after": full.json()["next"], "limit": 2})
+    assert len(grown.json()["items"]) == 2  # the short page was not kept
+    by_slug = client.get(EVENTS, params={"after": start, "limit": 2, "zoo_id": zoo.slug})
+    assert by_slug.json()["items"] == full.json()["items"]
+    assert by_slug.headers["cache-control"] == "no-cache"  # a slug may come to name another zoo

@@ -14,7 +14,7 @@ from app.api.deps import ZooRefQuery
 from app.api.guard import GuardedRoute
 from app.core.errors import TooManyRequests
 from app.core.problem_docs import problem_responses
-from app.events import EventFeed, EventType, decode_cursor, encode_cursor
+from app.events import EventFeed, EventType, decode_cursor
 from app.events.feed import EVENTS, item_json
 from app.services.zoos import matches_ref
 
@@ -82,11 +82,21 @@ async def list_events(
     position = decode_cursor(after) if after is not None else 0
     zoo = matches_ref(EVENTS.c.zoo_id, zoo_id) if zoo_id is not None else None
     types = [t.value for t in type] if type else None
-    items, go_on = await run_in_threadpool(
-        feed.read, after=position, limit=limit, types=types, zoo=zoo
+    body, full = await run_in_threadpool(
+        feed.body,
+        after=position,
+        limit=limit,
+        types=types,
+        zoo=zoo,
+        zoo_id=int(zoo_id) if zoo_id is not None and zoo_id.isdigit() else None,
     )
-    body = f'{{"items":[{",".join(item_json(i) for i in items)}],"next":"{encode_cursor(go_on)}"}}'
-    return Response(body, media_type="application/json")
+    # A full page never changes; a short one grows as events come.
+    cache = "public, max-age=86400" if full and not _by_slug(zoo_id) else "no-cache"
+    return Response(body, media_type="application/json", headers={"Cache-Control": cache})
+
+
+def _by_slug(zoo_id: str | None) -> bool:
+    return zoo_id is not None and not zoo_id.isdigit()
 
 
 class Streams:
