@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, bindparam, insert, or_, select, tuple_, update
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
@@ -54,6 +54,7 @@ FAN_OUT_BATCH = 1000  # events per subscription per pass
 # events' failures or successes.
 OWN_TYPES = (EventType.webhook_test.value, EventType.webhook_disabled.value)
 ERROR_MAX = 500
+ANSWER_MAX = 64 * 1024  # bytes of an answer read to keep its connection; more closes it
 
 
 @dataclass(frozen=True)
@@ -260,7 +261,7 @@ async def attempt(
     resolver: Resolver | None,
 ) -> Outcome:
     """Checks the URL again after resolving it (DNS rebinding), then posts the signed message
-    to the address checked, within the time limit; the answer's body is never read."""
+    to the address checked, within the time limit; the answer's body is discarded."""
     started = time.monotonic()
 
     def elapsed() -> int:
@@ -285,7 +286,7 @@ async def attempt(
     try:
         async with asyncio.timeout(settings.webhook_timeout_s):
             response = await client.send(request, stream=True)
-            await response.aclose()
+            await _drain(response)
     except TimeoutError:
         return Outcome(None, f"no answer within {settings.webhook_timeout_s:g} s", elapsed())
     except httpx.HTTPError as error:
@@ -298,53 +299,97 @@ async def attempt(
     return Outcome(response.status_code, problem, elapsed())
 
 
+async def _drain(response: httpx.Response) -> None:
+    """Reads a short answer to its end, never keeping it, so the connection can serve the next
+    delivery; a long one is cut off (the connection is closed)."""
+    read = 0
+    try:
+        async for chunk in response.aiter_raw():
+            read += len(chunk)
+            if read > ANSWER_MAX:
+                break
+    finally:
+        await response.aclose()
+
+
 def record(
-    session: Session, claimed: Claimed, outcome: Outcome, now: datetime, settings: Settings
+    session: Session,
+    results: Sequence[tuple[Claimed, Outcome]],
+    now: datetime,
+    settings: Settings,
 ) -> None:
-    """Logs the attempt and settles the delivery: succeeded, due again by the schedule, or
-    failed; counts the endpoint's failed events and disables it at the limit. A delivery whose
-    lease another worker has since taken is only logged."""
+    """Logs the attempts and settles their deliveries, a batch at a time: succeeded, due
+    again by the schedule, or failed; counts each endpoint's failed events and disables it at
+    the limit. A delivery whose lease another worker has since taken is only logged."""
     connection = session.connection()
     delays = settings.webhook_retry_delays
-    next_at = None
-    if outcome.ok:
-        values: dict[str, Any] = {"status": DeliveryStatus.succeeded.value}
-    elif claimed.attempt <= len(delays):
-        next_at = now + timedelta(seconds=delays[claimed.attempt - 1])
-        values = {"due_at": next_at}
-    else:
-        values = {"status": DeliveryStatus.failed.value}
-    settled = connection.execute(
-        update(DELIVERIES)
-        .where(
-            DELIVERIES.c.id == claimed.id,
-            DELIVERIES.c.attempts == claimed.attempt,
-            DELIVERIES.c.status == DeliveryStatus.pending.value,
+    logged, ok, retried, failed = [], [], [], []
+    for claimed, outcome in results:
+        next_at = None
+        if outcome.ok:
+            ok.append(claimed)
+        elif claimed.attempt <= len(delays):
+            next_at = now + timedelta(seconds=delays[claimed.attempt - 1])
+            retried.append({"b_id": claimed.id, "b_attempt": claimed.attempt, "b_due": next_at})
+        else:
+            failed.append(claimed)
+        logged.append(
+            {
+                "delivery_id": claimed.id,
+                "webhook_id": claimed.webhook_id,
+                "attempt": claimed.attempt,
+                "at": now,
+                "status_code": outcome.status_code,
+                "duration_ms": outcome.duration_ms,
+                "error": outcome.error,
+                "next_attempt_at": next_at,
+            }
         )
-        .values(values)
-    )
-    connection.execute(
-        insert(ATTEMPTS).values(
-            delivery_id=claimed.id,
-            webhook_id=claimed.webhook_id,
-            attempt=claimed.attempt,
-            at=now,
-            status_code=outcome.status_code,
-            duration_ms=outcome.duration_ms,
-            error=outcome.error,
-            next_attempt_at=next_at,
-        )
-    )
-    if not getattr(settled, "rowcount", 0) or claimed.event_type in OWN_TYPES:
-        return
-    if outcome.ok:
+    if logged:
+        connection.execute(insert(ATTEMPTS), logged)
+    if retried:
+        connection.execute(RETRY, retried)
+    # The endpoints' counters: events only, not the service's own messages, and only the
+    # deliveries this worker still held.
+    succeeded = {c.webhook_id for c in _settle(connection, ok, DeliveryStatus.succeeded)}
+    if succeeded:
         connection.execute(
             update(HOOKS)
-            .where(HOOKS.c.id == claimed.webhook_id, HOOKS.c.failed_in_a_row != 0)
+            .where(HOOKS.c.id.in_(succeeded), HOOKS.c.failed_in_a_row != 0)
             .values(failed_in_a_row=0)
         )
-    elif next_at is None:
+    for claimed in _settle(connection, failed, DeliveryStatus.failed):
         _count_failed_event(session, claimed.webhook_id, now, settings)
+
+
+RETRY = (
+    update(DELIVERIES)
+    .where(
+        DELIVERIES.c.id == bindparam("b_id"),
+        DELIVERIES.c.attempts == bindparam("b_attempt"),
+        DELIVERIES.c.status == DeliveryStatus.pending.value,
+    )
+    .values(due_at=bindparam("b_due"))
+)
+
+
+def _settle(
+    connection: Connection, claimed: Sequence[Claimed], status: DeliveryStatus
+) -> list[Claimed]:
+    """Sets the deliveries' final status where this attempt still holds them; returns those
+    that are events (not the service's own messages)."""
+    if not claimed:
+        return []
+    held = tuple_(DELIVERIES.c.id, DELIVERIES.c.attempts).in_([(c.id, c.attempt) for c in claimed])
+    settled = set(
+        connection.execute(
+            update(DELIVERIES)
+            .where(held, DELIVERIES.c.status == DeliveryStatus.pending.value)
+            .values(status=status.value)
+            .returning(DELIVERIES.c.id)
+        ).scalars()
+    )
+    return [c for c in claimed if c.id in settled and c.event_type not in OWN_TYPES]
 
 
 def _count_failed_event(

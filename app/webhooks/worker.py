@@ -60,8 +60,8 @@ class WebhookWorker:
                 break
             outcomes = self.loop.run_until_complete(self._send(claimed, now))
             with self.sessions() as session:
-                for one, outcome in zip(claimed, outcomes, strict=True):
-                    delivery.record(session, one, outcome, self.clock(), self.settings)
+                results = list(zip(claimed, outcomes, strict=True))
+                delivery.record(session, results, self.clock(), self.settings)
                 session.commit()
             attempts += len(claimed)
             if len(claimed) < BATCH:
