@@ -118,11 +118,12 @@ def serve(
 ) -> None:
     """Serves the API with uvicorn, and the background work in each process unless
     --no-worker (the concern flags kept fresh after writes and at each day's rollover)."""
-    # The app's processes read it from the environment, as all their settings.
+    _require_database(get_settings())
+    # The app's processes read it from the environment, as all their settings (set only
+    # once the checks passed: a refused serve leaves the environment as it found it).
     os.environ["ZWR_BACKGROUND_WORKER"] = "false" if no_worker else "true"
     get_settings.cache_clear()
     settings = get_settings()
-    _require_database(settings)
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -149,11 +150,14 @@ def worker() -> None:
         f"{_describe(settings.database_url)}",
         err=True,
     )
+    read_engine = make_engine(settings)
     sessions = partial(Session, engine, expire_on_commit=False)
-    halt_webhooks = WebhookWorker(settings, sessions).start()
+    reads = partial(Session, read_engine, expire_on_commit=False)
+    halt_webhooks = WebhookWorker(settings, sessions, reads=reads).start()
     ConcernWorker(settings, sessions).run(stop)
     halt_webhooks()
     engine.dispose()
+    read_engine.dispose()
     typer.echo("worker: stopped", err=True)
 
 

@@ -23,13 +23,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import and_, bindparam, insert, or_, select, tuple_, update
+from sqlalchemy import and_, bindparam, exists, insert, or_, select, tuple_, update
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from app.core.config import Settings
 from app.events import EventType
-from app.events.feed import EVENTS, HEAD, item_json, to_item
+from app.events.feed import EVENTS, HEAD, WAITING, item_json, to_item
 from app.models import ApiKey
 from app.models.api_key import Role
 from app.models.base import table_of, utcnow
@@ -89,6 +89,19 @@ def queue_message(session: Session, *, webhook_id: int, message: Message) -> Non
             payload=message.body,
         )
     )
+
+
+def work_waiting(connection: Connection, now: datetime) -> bool:
+    """Whether a pass has anything to do: events to position, a subscription behind the
+    feed's head, or a delivery due (one read of three indexed probes)."""
+    behind = exists().where(
+        HOOKS.c.status == WebhookStatus.active.value, HOOKS.c.cursor < HEAD.scalar_subquery()
+    )
+    due = exists().where(
+        DELIVERIES.c.status == DeliveryStatus.pending.value, DELIVERIES.c.due_at <= now
+    )
+    row = connection.execute(select(WAITING.scalar_subquery(), behind, due)).one()
+    return any(bool(value) for value in row)
 
 
 def fan_out(connection: Connection, now: datetime) -> int:

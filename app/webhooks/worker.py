@@ -29,9 +29,12 @@ class WebhookWorker:
         *,
         clock: Callable[[], datetime] = utcnow,
         resolver: Resolver | None = None,
+        reads: Sessions | None = None,
     ) -> None:
         self.settings = settings
         self.sessions = sessions  # write sessions
+        # An idle pass only reads: on SQLite a write session takes the database's one lock.
+        self.reads = reads or sessions
         self.clock = clock
         self.resolver = resolver
         self.clients = delivery.Clients(settings.webhook_timeout_s)
@@ -44,6 +47,9 @@ class WebhookWorker:
 
     def run_once(self, stop: threading.Event | None = None) -> int:
         """One pass; returns how many attempts it made."""
+        with self.reads() as session:
+            if not delivery.work_waiting(session.connection(), self.clock()):
+                return 0
         feed.place_all(self.sessions)
         with self.sessions() as session:
             delivery.fan_out(session.connection(), self.clock())
