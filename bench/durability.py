@@ -4,10 +4,13 @@
 
 Creates a throwaway database `zwr_durability_<random>` on the server, migrates and seeds it
 with the `zoo-registry` command, issues a reporter key, and starts the real service
-(`zoo-registry serve`, one worker) against it. Sixteen clients then post distinct welfare
-reports, each with its own Idempotency-Key, and retry a report with the same key and body
-after a 503 (waiting the Retry-After, capped) or a connection error, until it is answered 201.
-Meanwhile PostgreSQL is restarted twice with `pg_ctlcluster 15 main restart`.
+(`zoo-registry serve`, one worker, its background worker on) against it, with a webhook
+subscribed to report.filed through the API, delivered to a local receiver (bench/receiver.py;
+the service allows http and private addresses for it, and retries on a short schedule).
+Sixteen clients then post distinct welfare reports, each with its own Idempotency-Key, and
+retry a report with the same key and body after a 503 (waiting the Retry-After, capped) or a
+connection error, until it is answered 201. Meanwhile PostgreSQL is restarted twice with
+`pg_ctlcluster 15 main restart`.
 
 Afterwards it checks that
 * every report answered 201 is in the database, and replays name the same report as the
@@ -16,7 +19,11 @@ Afterwards it checks that
 * no request was answered 500, and every 503 was an application/problem+json document with
   a Retry-After header;
 * the service recovered on its own: every client finished its reports with 201s, and no 503
-  came long after PostgreSQL was accepting connections again.
+  came long after PostgreSQL was accepting connections again;
+* the change feed (GET /api/v1/events followed from the start) holds each event once, and
+  exactly one report.filed per report answered 201 (its subject_id the report's id);
+* the webhook received each of those report.filed events at least once (by webhook-id), within
+  --delivery-wait seconds after the clients stopped; deliveries twice are counted, allowed.
 
 It exits 0 when all hold, 1 otherwise. The database is dropped, the service stopped and
 PostgreSQL left running whatever happens. Restarting PostgreSQL breaks every other session
@@ -43,11 +50,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+
+from bench.receiver import Receiver
 
 DEFAULT_SERVER_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 CATEGORIES = ("nutrition", "environment", "health", "behaviour", "human_interaction", "other")
@@ -56,6 +66,18 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 # pool did not recover on its own.
 RECOVERY_GRACE = 5.0
 REPEAT_EVERY = 8
+FEED_PAGE = 1000
+# The service's webhook settings for the run: the local receiver allowed; short retries (an
+# attempt whose outcome could not be recorded during a restart is sent again); a short lease
+# (at least twice the time limit), so a claim committed while its worker lost the connection
+# is due again within seconds, not a minute.
+WEBHOOK_ENV = {
+    "ZWR_WEBHOOK_ALLOW_INSECURE": "true",
+    "ZWR_WEBHOOK_ALLOW_PRIVATE": "true",
+    "ZWR_WEBHOOK_RETRY_SCHEDULE": "1,1,2,5",
+    "ZWR_WEBHOOK_TIMEOUT_S": "5",
+    "ZWR_WEBHOOK_LEASE_S": "10",
+}
 
 
 @dataclass(frozen=True)
@@ -67,6 +89,7 @@ class Config:
     settle: float
     deadline: float
     retry_cap: float
+    delivery_wait: float
     pg_version: str
     pg_cluster: str
     keep_log: bool
@@ -618,6 +641,12 @@ def parse_args(argv: list[str] | None) -> Config:
         "--deadline", type=float, default=60.0, help="Seconds after which clients give up."
     )
     parser.add_argument("--retry-cap", type=float, default=0.5, help="Longest wait on a 503.")
+    parser.add_argument(
+        "--delivery-wait",
+        type=float,
+        default=60.0,
+        help="Seconds to wait, after the clients stopped, for the webhook deliveries.",
+    )
     parser.add_argument("--pg-version", default="15")
     parser.add_argument("--pg-cluster", default="main")
     parser.add_argument("--keep-log", action="store_true", help="Keep the service log.")
@@ -632,19 +661,23 @@ def parse_args(argv: list[str] | None) -> Config:
         settle=args.settle,
         deadline=args.deadline,
         retry_cap=args.retry_cap,
+        delivery_wait=args.delivery_wait,
         pg_version=args.pg_version,
         pg_cluster=args.pg_cluster,
         keep_log=args.keep_log,
     )
 
 
-def setup(env: dict[str, str]) -> tuple[str, int, list[int]]:
-    """Migrates and seeds the database; returns a reporter key's token and id, and zoo ids."""
+def setup(env: dict[str, str]) -> tuple[str, int, str, list[int]]:
+    """Migrates and seeds the database; returns a reporter key's token and id, an inspector
+    key's token (for the webhook) and the zoo ids."""
     cli(env, "db", "upgrade")
     cli(env, "seed")
     lines = cli(env, "keys", "create", "--name", "durability bench", "--role", "reporter")
     first, token = lines.splitlines()[:2]
     key_id = int(first.split()[1])  # "key <id> (reporter, prefix ...); store it now:"
+    lines = cli(env, "keys", "create", "--name", "durability webhook", "--role", "inspector")
+    inspector = lines.splitlines()[1]
     engine = create_engine(env["ZWR_DATABASE_URL"], hide_parameters=True)
     try:
         with engine.connect() as conn:
@@ -653,7 +686,95 @@ def setup(env: dict[str, str]) -> tuple[str, int, list[int]]:
         engine.dispose()
     if not zoo_ids:
         raise RuntimeError("the seed loaded no zoos")
-    return token.strip(), key_id, zoo_ids
+    return token.strip(), key_id, inspector.strip(), zoo_ids
+
+
+def subscribe(base_url: str, token: str, url: str) -> int:
+    """A webhook for report.filed, created through the API; returns its id."""
+    response = httpx.post(
+        f"{base_url}/api/v1/webhooks",
+        json={"url": url, "types": ["report.filed"], "description": "bench/durability.py"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    if response.status_code != 201:
+        raise RuntimeError(
+            f"POST /api/v1/webhooks answered {response.status_code}: {response.text}"
+        )
+    return int(response.json()["id"])
+
+
+def read_feed(base_url: str) -> list[dict[str, Any]]:
+    """Every event of the feed, following `next` from the start."""
+    events: list[dict[str, Any]] = []
+    after: str | None = None
+    with httpx.Client(base_url=base_url, timeout=10) as http:
+        while True:
+            params: dict[str, str | int] = {"limit": FEED_PAGE}
+            if after is not None:
+                params["after"] = after
+            response = http.get("/api/v1/events", params=params)
+            if response.status_code != 200:
+                raise RuntimeError(f"GET /api/v1/events answered {response.status_code}")
+            page = response.json()
+            events += page["items"]
+            after = page["next"]
+            if len(page["items"]) < FEED_PAGE:
+                return events
+
+
+def check_events(run: Run, base_url: str, receiver: Receiver) -> list[str]:
+    """The feed holds each event once and one report.filed per report answered 201, and the
+    webhook received every one of those (waiting for the worker); prints the counts and returns
+    the failures."""
+    acknowledged = {
+        a.report_id for a in run.attempts if a.status == 201 and a.report_id is not None
+    }
+    events = read_feed(base_url)
+    duplicate_ids = sum(n - 1 for n in Counter(e["id"] for e in events).values())
+    filed = [e for e in events if e["type"] == "report.filed"]
+    per_report = Counter(e["subject_id"] for e in filed)
+    missing = sorted(acknowledged - per_report.keys())
+    twice = sorted(r for r, n in per_report.items() if n > 1)
+    wanted = {e["id"] for e in filed if e["subject_id"] in acknowledged}
+    started = time.monotonic()
+    while True:
+        got = receiver.deliveries()
+        undelivered = wanted - {d.webhook_id for d in got}
+        if not undelivered or time.monotonic() - started > run.cfg.delivery_wait:
+            break
+        time.sleep(0.2)
+    waited = time.monotonic() - started
+    redelivered = sum(n - 1 for n in Counter(d.webhook_id for d in got).values())
+
+    log("== change feed and webhook")
+    log(
+        f"   events in the feed   {len(events)} ({len(filed)} report.filed), duplicate ids: "
+        f"{duplicate_ids}"
+    )
+    log(
+        f"   report.filed         exactly once for {sum(per_report[r] == 1 for r in acknowledged)}"
+        f" of {len(acknowledged)} confirmed reports; missing {len(missing)}, more than once "
+        f"{len(twice)}"
+    )
+    log(
+        f"   delivered            {len(wanted) - len(undelivered)} of {len(wanted)} "
+        f"(waited {waited:.1f} s for them); {len(got)} deliveries, "
+        f"{redelivered} duplicates delivered"
+    )
+    failures = []
+    if duplicate_ids:
+        failures.append(f"{duplicate_ids} events appear more than once in the feed")
+    if missing:
+        failures.append(f"{len(missing)} reports answered 201 have no report.filed: {missing[:20]}")
+    if twice:
+        failures.append(f"{len(twice)} reports have more than one report.filed: {twice[:20]}")
+    if undelivered:
+        failures.append(
+            f"{len(undelivered)} report.filed events of confirmed reports were not delivered "
+            f"within {run.cfg.delivery_wait:g} s: {sorted(undelivered)[:10]}"
+        )
+    return failures
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -676,12 +797,15 @@ def main(argv: list[str] | None = None) -> int:
                 # PostgreSQL needs a key for the private reporter fields to start.
                 "ZWR_SECRET_KEY": os.environ.get("ZWR_SECRET_KEY")
                 or Fernet.generate_key().decode(),
+                **WEBHOOK_ENV,
             }
-            log(f"== database {make_url(database_url).database}: migrate, seed, key")
-            token, key_id, zoo_ids = setup(env)
-            with running_service(env, log_path) as base_url:
+            log(f"== database {make_url(database_url).database}: migrate, seed, keys")
+            token, key_id, inspector, zoo_ids = setup(env)
+            with Receiver() as receiver, running_service(env, log_path) as base_url:
+                hook = subscribe(base_url, inspector, receiver.url("/durability"))
                 log(
-                    f"== {cfg.clients} clients posting to {base_url}; PostgreSQL restarts at "
+                    f"== {cfg.clients} clients posting to {base_url} (webhook {hook} to "
+                    f"{receiver.url('/durability')}); PostgreSQL restarts at "
                     + ", ".join(f"{t:g} s" for t in cfg.restart_at)
                 )
                 run = Run(cfg=cfg, base_url=base_url, token=token, zoo_ids=zoo_ids)
@@ -703,6 +827,13 @@ def main(argv: list[str] | None = None) -> int:
                 if any(t.is_alive() for t in threads):
                     failures.append("some clients were still running after the deadline")
                 log(f"   {run.now():5.1f} s  clients done")
+                ensure_pg_running(cfg)
+                try:
+                    failures += check_events(run, base_url, receiver)
+                except Exception as exc:  # the database checks below still run
+                    failures.append(
+                        f"checking the feed and the webhook: {type(exc).__name__}: {exc}"
+                    )
             ensure_pg_running(cfg)
             failures += check(run, database_url, key_id)
     except Exception as exc:
@@ -723,7 +854,10 @@ def main(argv: list[str] | None = None) -> int:
         for failure in failures:
             log(f" - {failure}")
         return 1
-    log(f"OK ({elapsed:.0f} s): no report lost or duplicated across the restarts, no 500s")
+    log(
+        f"OK ({elapsed:.0f} s): no report lost or duplicated across the restarts, no 500s, "
+        "each in the feed once and delivered"
+    )
     return 0
 
 

@@ -3,8 +3,11 @@
     python -m bench.generate --url postgresql+psycopg://postgres@127.0.0.1:5432/zwr_bench --size L
 
 Sizes: S (10 zoos, 10,000 animals, 100,000 incidents) and L (100 zoos, 100,000 animals,
-1,000,000 incidents), each incident with its report and events, about 30% open. The schema is
-rebuilt from the migrations first, so the target database is emptied. Every row comes from an
+1,000,000 incidents), each incident with its report and events, about 30% open. The change
+feed holds two events per incident, its incident.opened and its report's report.filed, all
+positioned (200,000 at S, 2,000,000 at L), their data a compact form of what the service
+writes (the subject's main fields, not its whole representation). The schema is rebuilt from
+the migrations first, so the target database is emptied. Every row comes from an
 INSERT ... SELECT over a number series (generate_series on PostgreSQL, a recursive CTE on
 SQLite), with pseudo-random values from a multiplicative hash of the row number: the same size
 always gives the same registry.
@@ -258,12 +261,55 @@ def _statements(size: Size, d: Dialect) -> list[tuple[str, str]]:
             SELECT id, {now}, 'status_changed', status, 'generated for the benchmark'
             FROM welfare_incident WHERE status <> 'reported'""",
         ),
+        *_feed_statements(d),
+    ]
+
+
+def _feed_statements(d: Dialect) -> list[tuple[str, str]]:
+    """The change feed: incident n's incident.opened at position (and id) 2n - 1, its report's
+    report.filed at 2n, both as of the incident's creation; then the sequence's head."""
+    now = d.now()
+    stamp = f'"{NOW.replace(" ", "T")}Z"'  # as the feed renders a time
+
+    def fixed(fields: str) -> str:  # constant JSON, its colons escaped from text()'s binds
+        return "'" + fields.replace(":", "\\:") + "'"
+
+    def num(column: str) -> str:
+        return f"COALESCE(CAST({column} AS TEXT), 'null')"
+
+    subject = f"""',"zoo_id":' || zoo_id || ',"animal_id":' || {num("animal_id")}
+        || ',"enclosure_id":' || {num("enclosure_id")} || ',"category":"' || category
+        || '","severity":' || severity || ',"title":"' || title || '"'"""
+    return [
+        (
+            "feed: opened",
+            f"""INSERT INTO event (id, position, type, occurred_at, zoo_id, subject_type,
+                subject_id, data)
+            SELECT 2 * id - 1, 2 * id - 1, 'incident.opened', {now}, zoo_id, 'incident', id,
+                '{{"id":' || id || {subject}
+                || {fixed(f',"status":"reported","report_count":1,"created_at":{stamp}}}')}
+            FROM welfare_incident""",
+        ),
+        (
+            "feed: filed",
+            f"""INSERT INTO event (id, position, type, occurred_at, zoo_id, subject_type,
+                subject_id, data)
+            SELECT 2 * id, 2 * id, 'report.filed', {now}, zoo_id, 'report', id,
+                '{{"id":' || id || ',"incident_id":' || id || {subject}
+                || {fixed(f',"reporter_name":null,"created_at":{stamp}}}')}
+            FROM welfare_incident""",
+        ),
+        (
+            "feed: head",
+            """UPDATE event_sequence SET position = (SELECT COALESCE(MAX(position), 0) FROM event)
+            WHERE id = 1""",
+        ),
     ]
 
 
 # Secondary indexes are dropped during the load and rebuilt after: building an index over
 # sorted, finished data is several times faster than maintaining it row by row.
-BIG_TABLES = ("animal", "welfare_incident", "welfare_report", "incident_event")
+BIG_TABLES = ("animal", "welfare_incident", "welfare_report", "incident_event", "event")
 
 
 def _secondary_indexes() -> list[Index]:
@@ -314,6 +360,7 @@ def _finish(conn: Connection, d: Dialect) -> None:
             "welfare_incident",
             "welfare_report",
             "incident_event",
+            "event",
         ):
             conn.exec_driver_sql(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "

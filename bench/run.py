@@ -9,11 +9,13 @@ endpoint run follows a run of GET /bench/noop, the async no-op reference behind 
 middleware, and is reported as a ratio of the reference's throughput, so the numbers carry
 from one machine to another. Two server phases: the concern cache switched off (POST reports,
 concerns for changing zoos, filtered incidents, the ranking with reports filed beside it) and
-on (concerns again, repeated, and the ranking, with no writes). Then the day's rollover: every
-zoo's stored state set to yesterday, the worker's catch-up timed, and each zoo's first read
-compared with an ordinary one (and, for contrast, with the worker off). Prints medians over
-the rounds, checks the targets and exits 1 when one falls more than (1 - target factor) under
-its target. See bench/README.md.
+on (concerns again, repeated, the ranking with no writes, and pages of the change feed; then
+one client following the feed). A third phase, when asked for, files reports with three
+webhook subscribers attached, delivered to a local receiver (bench/receiver.py). Then the
+day's rollover: every zoo's stored state set to yesterday, the worker's catch-up timed, and
+each zoo's first read compared with an ordinary one (and, for contrast, with the worker off).
+Prints medians over the rounds, checks the targets and exits 1 when one falls more than
+(1 - target factor) under its target. See bench/README.md.
 """
 
 import argparse
@@ -36,15 +38,17 @@ import urllib.error
 import urllib.request
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psutil
 
 from bench.generate import SIZES, Size
+from bench.receiver import Delivery, Receiver
 
 ROOT = Path(__file__).resolve().parent.parent
 LUA_DIR = Path(__file__).resolve().parent / "lua"
@@ -71,6 +75,7 @@ class Endpoint:
     min_ratio: float | None = None  # target: throughput / reference throughput
     max_p99_factor: float | None = None  # target: p99 / reference p99
     beside: str | None = None  # an endpoint loaded alongside, on 1/8 of the connections
+    webhooks: int = 0  # subscribers attached: a server phase of its own, with a receiver
 
 
 REFERENCE = Endpoint("noop", "GET /bench/noop (reference)", "noop.lua", cache=False)
@@ -89,10 +94,35 @@ ENDPOINTS = (
     ),
     Endpoint("concerns_cached", "GET /zoos/{zoo}/concerns cached", "concerns.lua", True, 0.5),
     Endpoint("ranking", "GET /concerns ranking, no writes", "ranking.lua", True, 0.2),
+    # The feed has no cache; the cache-on phase is the one without writes.
+    Endpoint("events_page", "GET /events?limit=100&after=mid", "events.lua", True, 0.3),
+    Endpoint(
+        "reports_webhooks",
+        "POST /api/v1/reports, 3 webhooks",
+        "reports.lua",
+        False,
+        0.10,
+        webhooks=3,
+    ),
 )
 BY_NAME = {e.name: e for e in ENDPOINTS}
 RANKING_P50_TARGET_MS = 50.0  # at one connection, judged at size L
 ROLLOVER_TARGET = 1.5  # first read after the day's rollover p50 / ordinary read p50
+# Not a wrk run: one client follows the feed from the start, in the cache-on phase.
+FOLLOW = "events_follow"
+FOLLOW_TARGET = 20_000.0  # events per second
+FOLLOW_EVENTS = 100_000  # read at most, in pages of FOLLOW_LIMIT
+FOLLOW_LIMIT = 1000
+PAGE_EVENTS = 100  # events_page's limit
+# The webhooks phase's server: the local receiver allowed, and short retries, so an attempt
+# that fails (none should: the receiver is always up) holds the wait below for seconds, not
+# minutes. After each reports run the deliveries are waited for this long at most.
+WEBHOOK_ENV = {
+    "ZWR_WEBHOOK_ALLOW_INSECURE": "true",
+    "ZWR_WEBHOOK_ALLOW_PRIVATE": "true",
+    "ZWR_WEBHOOK_RETRY_SCHEDULE": "1,1,2,5",
+}
+DELIVERY_WAIT_S = 120.0
 
 
 @dataclass(frozen=True)
@@ -102,12 +132,21 @@ class Plan:
     zoos: int
     per_zoo: int
     key: str
+    events: int = 0  # the feed's head (its last position) when the run started
+
+    def event_pages(self) -> tuple[int, int]:
+        """events_page's cursors: `pages` pages of PAGE_EVENTS from position `base`, around
+        the middle of the feed."""
+        pages = min(100, self.events // (2 * PAGE_EVENTS))
+        return self.events // 2 - pages * PAGE_EVENTS // 2, pages
 
     def lua_args(self, endpoint: Endpoint) -> list[str]:
         if endpoint.name == "noop" or endpoint.lua == "ranking.lua":
             return []
-        if endpoint.name == "reports":
+        if endpoint.lua == "reports.lua":
             return [str(self.zoos), str(self.per_zoo), self.key]
+        if endpoint.lua == "events.lua":
+            return [str(n) for n in self.event_pages()]
         return [str(self.zoos)]
 
 
@@ -116,7 +155,7 @@ def build_request(endpoint: str, i: int, plan: Plan) -> tuple[str, str, bytes | 
     zoo = i % plan.zoos + 1
     if endpoint == "noop":
         return "GET", "/bench/noop", None
-    if endpoint == "reports":
+    if endpoint.startswith("reports"):
         animal = (zoo - 1) * plan.per_zoo + (i * 7919) % plan.per_zoo + 1
         body = {
             "zoo_id": zoo,
@@ -134,11 +173,15 @@ def build_request(endpoint: str, i: int, plan: Plan) -> tuple[str, str, bytes | 
         return "GET", f"/api/v1/concerns?limit=50&offset={i % 5}", None
     if endpoint == "incidents":
         return "GET", f"/api/v1/incidents?zoo_id={zoo}&{INCIDENT_QUERY}", None
+    if endpoint == "events_page":
+        base, pages = plan.event_pages()
+        after = base + (i % pages) * PAGE_EVENTS
+        return "GET", f"/api/v1/events?limit={PAGE_EVENTS}&after={after:012x}", None
     raise ValueError(endpoint)
 
 
 def request_headers(endpoint: str, plan: Plan) -> dict[str, str]:
-    if endpoint == "reports":
+    if endpoint.startswith("reports"):
         return {"Authorization": f"Bearer {plan.key}", "Content-Type": "application/json"}
     return {}
 
@@ -582,11 +625,11 @@ def cli_path() -> str:
     return found
 
 
-def create_reporter_key(target: Target) -> str:
+def create_key(target: Target, role: str = "reporter") -> str:
     env = {**os.environ, "ZWR_DATABASE_URL": target.url}
-    name = f"bench-{datetime.now(UTC):%Y%m%dT%H%M%S}"
+    name = f"bench-{role}-{datetime.now(UTC):%Y%m%dT%H%M%S}"
     proc = subprocess.run(
-        [cli_path(), "keys", "create", "--name", name, "--role", "reporter"],
+        [cli_path(), "keys", "create", "--name", name, "--role", role],
         capture_output=True,
         text=True,
         env=env,
@@ -598,6 +641,26 @@ def create_reporter_key(target: Target) -> str:
     if proc.returncode != 0 or len(lines) < 2 or not lines[1].startswith("zwr_"):
         raise RuntimeError(f"keys create failed:\n{proc.stdout}\n{proc.stderr}")
     return lines[1].strip()
+
+
+def feed_state(target: Target, forget_webhooks: bool = False) -> int:
+    """The feed's head (its last position). With `forget_webhooks`, first removes every
+    subscription (with its deliveries and log) an interrupted webhooks phase may have left in
+    the bench database, so no later server delivers to a receiver long gone."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(target.url, hide_parameters=True)
+    try:
+        with engine.begin() as conn:
+            if forget_webhooks:
+                for table in ("webhook_attempt", "webhook_delivery", "webhook"):
+                    conn.execute(text(f"DELETE FROM {table}"))
+            return int(conn.execute(text(FEED_HEAD)).scalar() or 0)
+    finally:
+        engine.dispose()
+
+
+FEED_HEAD = "SELECT position FROM event_sequence WHERE id = 1"
 
 
 # --------------------------------------------------------------------------- the evaluation
@@ -728,6 +791,7 @@ class Server:
         log_path: Path,
         pool: int | None,
         worker: bool = True,
+        extra_env: dict[str, str] | None = None,
     ) -> None:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -748,6 +812,8 @@ class Server:
         }
         if pool is not None:
             env["ZWR_DB_POOL_SIZE"] = str(pool)
+        env |= extra_env or {}
+        self.env = env
         cmd = [cli_path(), "serve", "--port", str(self.port), "--workers", str(workers)]
         if not worker:  # the background worker is on by default
             cmd.append("--no-worker")
@@ -817,6 +883,26 @@ class Server:
 
 
 @contextmanager
+def worker_beside(server: Server) -> Iterator[None]:
+    """`zoo-registry worker` in a process of its own, with the server's settings (which then
+    runs with --no-worker): the background work off the server's process, as deployed."""
+    log_path = server.log_path.with_name(server.log_path.stem + "-worker.log")
+    with log_path.open("wb") as out:
+        proc = subprocess.Popen(
+            [cli_path(), "worker"], stdout=out, stderr=subprocess.STDOUT, env=server.env, cwd=ROOT
+        )
+        try:
+            yield
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+
+
+@contextmanager
 def running_server(
     target: Target,
     workers: int,
@@ -826,10 +912,11 @@ def running_server(
     startup_timeout: float,
     worker: bool = True,
     phase: str = "",
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[Server]:
     phase = phase or ("cached" if cache_entries else "uncached")
     log_path = log_dir / f"server-{target.db}-{target.size_name}-w{workers}-{phase}.log"
-    server = Server(target, workers, cache_entries, log_path, pool, worker)
+    server = Server(target, workers, cache_entries, log_path, pool, worker, extra_env)
     try:
         server.wait_ready(startup_timeout)
         yield server
@@ -861,6 +948,7 @@ class Run:
 @dataclass
 class Phase:
     cache: bool
+    name: str = ""
     runs: list[Run] = field(default_factory=list)
     hwm_mb: float = 0.0
     log: dict[str, Any] = field(default_factory=dict)
@@ -961,14 +1049,42 @@ def run_phase(
     plan: Plan,
     args: argparse.Namespace,
     cfg: LoadConfig,
+    follow: bool = False,
 ) -> Phase:
     cache_entries = 64 if cache else 0
-    phase = Phase(cache=cache)
+    subscribers = max((e.webhooks for e in endpoints), default=0)
+    name = "webhooks" if subscribers else "cached" if cache else "uncached"
+    phase = Phase(cache=cache, name=name)
     pg = target.db == "postgresql"
-    log(f"server: {workers} worker(s), concern cache {'on' if cache else 'off'}")
-    with running_server(
-        target, workers, cache_entries, args.data_dir, args.db_pool_size, args.startup_timeout
-    ) as server:
+    log(
+        f"server: {workers} worker(s), concern cache {'on' if cache else 'off'}"
+        + (f", {subscribers} webhook subscribers" if subscribers else "")
+    )
+    with ExitStack() as stack:
+        server = stack.enter_context(
+            running_server(
+                target,
+                workers,
+                cache_entries,
+                args.data_dir,
+                args.db_pool_size,
+                args.startup_timeout,
+                worker=not subscribers,
+                phase=name,
+                extra_env=WEBHOOK_ENV if subscribers else None,
+            )
+        )
+        if subscribers:  # deliveries (and the concern work) in a worker process apart
+            stack.enter_context(worker_beside(server))
+        hooks = (
+            stack.enter_context(subscribed(server, target, subscribers)) if subscribers else None
+        )
+
+        def delivered(endpoint: Endpoint) -> float:
+            """After a run that filed reports with subscribers attached: waits until every
+            delivery of its events was answered; returns when (time.time())."""
+            return wait_delivered(hooks) if hooks is not None and endpoint.webhooks else 0.0
+
         # Every zoo once, first: fills the cache when on, and evaluates each zoo into its
         # stored flags (as its first read of a day does; timed apart as "zoo evaluated in
         # full"), one zoo per request; a first ranking would evaluate every zoo in one.
@@ -977,18 +1093,24 @@ def run_phase(
             http(f"{server.base_url}/api/v1/zoos/bench-zoo-{zoo}/concerns")
         for endpoint in [REFERENCE, *endpoints]:
             preflight(server, endpoint, plan)
+            delivered(endpoint)
         if args.warmup > 0:
             warm = max(args.warmup, 2) if cache else args.warmup
             for endpoint in [REFERENCE, *endpoints]:
                 run_load(cfg, server.base_url, endpoint, plan, warm)
+                delivered(endpoint)
                 drain(phase, server, endpoint.name)
-        for rnd in range(1, args.rounds + 1):
+        for rnd in range(1, args.rounds + 1 if endpoints else 1):
             # ref, endpoint, ref, endpoint...; the endpoints' order turns each round.
             shift = (rnd - 1) % len(endpoints)
             for endpoint in endpoints[shift:] + endpoints[:shift]:
                 ref = measure(server, cfg, REFERENCE, plan, args.duration, rnd, pg)
                 drain(phase, server, REFERENCE.name)
+                started = time.time()
                 run = measure(server, cfg, endpoint, plan, args.duration, rnd, pg)
+                if hooks is not None and endpoint.webhooks:
+                    stopped = time.time()
+                    hooks.windows.append((started, stopped, delivered(endpoint)))
                 drain(phase, server, endpoint.name)
                 run.ref_rps, run.ref_p99_ms = ref.rps, ref.p99_ms
                 phase.runs += [ref, run]
@@ -1003,9 +1125,148 @@ def run_phase(
             )
             phase.notes |= {"ranking_p50_1conn_ms": one.p50_ms, "ranking_p99_1conn_ms": one.p99_ms}
             log(f"  ranking at 1 connection: p50 {one.p50_ms:.2f} ms, p99 {one.p99_ms:.2f} ms")
+        if follow:  # one pass: 100,000 events take seconds
+            read, seconds = follow_feed(server.base_url)
+            phase.notes |= {
+                "events_follow_events": read,
+                "events_follow_s": seconds,
+                "events_follow_per_s": read / seconds,
+            }
+            log(f"  {FOLLOW}: {read} events in {seconds:.2f} s, {read / seconds:,.0f} events/s")
+        if hooks is not None:
+            phase.notes |= delivery_notes(hooks)
         phase.hwm_mb = tree_hwm_mb(server.pid)
     phase.log = server.log_summary()
     return phase
+
+
+# --------------------------------------------------------------------------- the change feed
+
+
+def follow_feed(base_url: str, upto: int = FOLLOW_EVENTS) -> tuple[int, float]:
+    """One client follows GET /api/v1/events from the start, FOLLOW_LIMIT events a page, each
+    request sent once the last answer is read (and parsed, for its `next`), until `upto`
+    events or the feed's end. Returns the events read and the seconds taken."""
+    read, after = 0, None
+    with httpx.Client(base_url=base_url, timeout=60) as client:
+        started = time.perf_counter()
+        while read < upto:
+            params: dict[str, Any] = {"limit": FOLLOW_LIMIT}
+            if after is not None:
+                params["after"] = after
+            response = client.get("/api/v1/events", params=params)
+            if response.status_code != 200:
+                raise RuntimeError(f"GET /api/v1/events answered {response.status_code}")
+            page = response.json()
+            read += len(page["items"])
+            after = page["next"]
+            if len(page["items"]) < FOLLOW_LIMIT:
+                break
+        return read, time.perf_counter() - started
+
+
+@dataclass
+class Webhooks:
+    """The subscribers of the webhooks phase: the receiver, the subscriptions' ids, and per
+    measured run (start, end of the load, all its deliveries answered) as time.time()."""
+
+    receiver: Receiver
+    engine: Any
+    ids: list[int] = field(default_factory=list)
+    windows: list[tuple[float, float, float]] = field(default_factory=list)
+    left: int = 0  # the most still outstanding when a wait for the deliveries timed out
+
+
+@contextmanager
+def subscribed(server: Server, target: Target, count: int) -> Iterator[Webhooks]:
+    """`count` subscriptions to every event, each to its own path of a local receiver,
+    created through the API with an inspector's key, and deleted after."""
+    from sqlalchemy import create_engine
+
+    key = create_key(target, "inspector")
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    with Receiver() as receiver:
+        hooks = Webhooks(receiver, create_engine(target.url, hide_parameters=True))
+        try:
+            for n in range(1, count + 1):
+                body = {"url": receiver.url(f"/hook-{n}"), "description": f"bench subscriber {n}"}
+                status, content = http(
+                    server.base_url + "/api/v1/webhooks", "POST", json.dumps(body).encode(), headers
+                )
+                if status != 201:
+                    raise RuntimeError(
+                        f"POST /api/v1/webhooks answered {status}: {content[:500]!r}"
+                    )
+                hooks.ids.append(json.loads(content)["id"])
+            yield hooks
+        finally:
+            for hook in hooks.ids:
+                with suppress(OSError):
+                    http(f"{server.base_url}/api/v1/webhooks/{hook}", "DELETE", headers=headers)
+            hooks.engine.dispose()
+
+
+# Zero once every event is positioned, every subscription has fanned out to the feed's head
+# and no delivery is pending (each answered, or failed after its retries).
+OUTSTANDING = f"""SELECT (SELECT count(*) FROM event WHERE position IS NULL)
+    + (SELECT count(*) FROM webhook WHERE status = 'active' AND cursor < ({FEED_HEAD}))
+    + (SELECT count(*) FROM webhook_delivery WHERE status = 'pending')"""
+
+
+def wait_delivered(hooks: Webhooks) -> float:
+    """Polls until nothing is outstanding (DELIVERY_WAIT_S at most); returns time.time()."""
+    from sqlalchemy import text
+
+    deadline = time.monotonic() + DELIVERY_WAIT_S
+    while True:
+        with hooks.engine.connect() as conn:
+            left = int(conn.execute(text(OUTSTANDING)).scalar_one())
+        if not left:
+            return time.time()
+        if time.monotonic() > deadline:
+            hooks.left = max(hooks.left, left)
+            log(f"  {left} events or deliveries still outstanding after {DELIVERY_WAIT_S:g} s")
+            return time.time()
+        time.sleep(0.05)
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def delivery_notes(hooks: Webhooks) -> dict[str, float]:
+    """Per measured run, the deliveries of the events that occurred in it (from its start until
+    all were answered): their rate from the run's start to the last one's arrival, and how long
+    after the load stopped that last one came. Over all runs, the latency (arrival minus the
+    event's occurred_at) and the duplicates (a webhook-id at one subscriber more than once)."""
+    got = hooks.receiver.deliveries()
+    seen = Counter((d.path, d.webhook_id) for d in got)
+    rates, lags, latencies = [], [], []
+    for start, stopped, done in hooks.windows:
+        mine: list[Delivery] = [
+            d for d in got if d.occurred is not None and start <= d.occurred <= done
+        ]
+        if mine:
+            last = max(d.arrived for d in mine)
+            rates.append(len(mine) / max(last - start, 1e-3))
+            lags.append(last - stopped)
+            latencies += [d.arrived - d.occurred for d in mine if d.occurred is not None]
+    notes = {
+        "webhooks_subscribers": len(hooks.ids),
+        "webhooks_deliveries": len(latencies),
+        "webhooks_per_s": med(rates),
+        "webhooks_last_after_s": med(lags),
+        "webhooks_p50_ms": pct(latencies, 0.50) * 1000,
+        "webhooks_p99_ms": pct(latencies, 0.99) * 1000,
+        "webhooks_duplicates": sum(n - 1 for n in seen.values()),
+        "webhooks_left": hooks.left,
+    }
+    log(
+        f"  webhooks: {notes['webhooks_deliveries']} deliveries, {notes['webhooks_per_s']:.0f}/s, "
+        f"p50 {notes['webhooks_p50_ms']:.0f} ms, p99 {notes['webhooks_p99_ms']:.0f} ms"
+    )
+    return notes
 
 
 # --------------------------------------------------------------------------- the day's rollover
@@ -1209,6 +1470,9 @@ def checks_for(
         checks.append(
             judge(Check("ranking p50 ms, 1 connection", p50, RANKING_P50_TARGET_MS, False), factor)
         )
+    if "events_follow_per_s" in notes:
+        rate = notes["events_follow_per_s"]
+        checks.append(judge(Check(f"{FOLLOW} events/s", rate, FOLLOW_TARGET, True), factor))
     for r in rollovers:
         if r.worker:
             what = "rollover first read p50 / ordinary p50"
@@ -1272,6 +1536,7 @@ class Report:
             f"{SEARCH_TARGET_MS:g} ms: "
             f"{'PASS' if ev['search_ms'] < SEARCH_TARGET_MS else 'FAIL'}, informational)",
             *self.ranking_lines(),
+            *self.feed_lines(),
             *(rollover_line(r) for r in self.rollovers),
             "",
             f"targets (1 worker; FAIL = more than {(1 - factor) * 100:.0f}% worse than target):"
@@ -1282,8 +1547,8 @@ class Report:
             op = ">=" if c.higher_is_better else "<"
             shown = c.verdict if self.workers == 1 else f"({c.verdict})"
             lines.append(f"  {c.what:<40} {c.value:9.3f}  target {op} {c.target:g}  {shown}")
-        for i, summary in enumerate(self.logs):
-            phase = "cache off" if i == 0 else "cache on"
+        for summary in self.logs:
+            phase = summary.get("phase", "")
             if summary.get("non_2xx"):
                 lines.append(f"server log ({phase}): non-2xx answers {summary['non_2xx']}")
             for exc, n in summary.get("exceptions", {}).items():
@@ -1294,6 +1559,33 @@ class Report:
                     f"in flight by {d['after']}"
                 )
         return "\n".join(lines)
+
+    def feed_lines(self) -> list[str]:
+        n, lines = self.notes, []
+        if "events_follow_per_s" in n:
+            read = int(n["events_follow_events"])
+            lines.append(
+                f"{FOLLOW}: one client read the feed from its start, {FOLLOW_LIMIT} a page, "
+                f"{read:,} events"
+                + (f" (all it holds, fewer than {FOLLOW_EVENTS:,})" if read < FOLLOW_EVENTS else "")
+                + f" in {n['events_follow_s']:.2f} s: {n['events_follow_per_s']:,.0f} events/s "
+                f"(target >= {FOLLOW_TARGET:,.0f})"
+            )
+        if "webhooks_deliveries" in n:
+            lines.append(
+                f"reports_webhooks: {n['webhooks_deliveries']:.0f} deliveries to "
+                f"{n['webhooks_subscribers']:.0f} subscribers of the events of the measured "
+                f"runs, {n['webhooks_per_s']:.0f}/s from a run's start to its last delivery "
+                f"(median; the last {n['webhooks_last_after_s']:.1f} s after the load stopped); "
+                f"arrival - occurred_at p50 {n['webhooks_p50_ms']:.0f} ms, p99 "
+                f"{n['webhooks_p99_ms']:.0f} ms; {n['webhooks_duplicates']:.0f} delivered twice"
+                + (
+                    f"; {n['webhooks_left']:.0f} still outstanding after {DELIVERY_WAIT_S:g} s"
+                    if n["webhooks_left"]
+                    else ""
+                )
+            )
+        return lines
 
     def ranking_lines(self) -> list[str]:
         lines = []
@@ -1344,14 +1636,18 @@ def run_workers(
     args: argparse.Namespace,
     cfg: LoadConfig,
     evaluation: dict[str, float],
+    follow: bool = False,
 ) -> Report:
     phases = []
-    uncached = [e for e in endpoints if not e.cache]
+    uncached = [e for e in endpoints if not e.cache and not e.webhooks]
     cached = [e for e in endpoints if e.cache]
+    hooked = [e for e in endpoints if e.webhooks]
     if uncached:
         phases.append(run_phase(target, workers, False, uncached, plan, args, cfg))
-    if cached:
-        phases.append(run_phase(target, workers, True, cached, plan, args, cfg))
+    if cached or follow:
+        phases.append(run_phase(target, workers, True, cached, plan, args, cfg, follow))
+    if hooked:
+        phases.append(run_phase(target, workers, False, hooked, plan, args, cfg))
     rollovers = []
     if workers == 1 and args.rollover != "none":
         rollovers.append(run_rollover(target, plan, args, worker=True))
@@ -1374,7 +1670,7 @@ def run_workers(
         ),
         evaluation=evaluation,
         hwm_mb=hwm,
-        logs=[{**p.log, "slow_drains": p.drains} for p in phases],
+        logs=[{**p.log, "phase": p.name, "slow_drains": p.drains} for p in phases],
         rows=rows,
         runs=[r for p in phases for r in p.runs],
         notes=notes,
@@ -1430,10 +1726,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
     parser.add_argument("--timeout", type=float, default=30.0, help="request timeout, seconds")
     parser.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto")
+    names = [e.name for e in ENDPOINTS] + [FOLLOW]
     parser.add_argument(
         "--endpoints",
-        default=",".join(e.name for e in ENDPOINTS),
-        help="comma-separated subset of: " + ", ".join(e.name for e in ENDPOINTS),
+        default=",".join(names),
+        help="comma-separated subset of: " + ", ".join(names),
     )
     parser.add_argument(
         "--rollover",
@@ -1488,10 +1785,10 @@ def main(argv: list[str] | None = None) -> int:
     # A SIGTERM (CI's timeout) unwinds like Ctrl-C, so the servers are always stopped.
     signal.signal(signal.SIGTERM, _interrupt)
     names = [n.strip() for n in args.endpoints.split(",") if n.strip()]
-    unknown = [n for n in names if n not in BY_NAME]
+    unknown = [n for n in names if n not in BY_NAME and n != FOLLOW]
     if unknown:
         raise SystemExit(f"unknown endpoints: {', '.join(unknown)}")
-    endpoints = [BY_NAME[n] for n in names]
+    endpoints = [BY_NAME[n] for n in names if n != FOLLOW]
     tool = args.loadgen
     if tool == "auto":
         tool = "wrk" if shutil.which("wrk") else "python"
@@ -1504,7 +1801,7 @@ def main(argv: list[str] | None = None) -> int:
 
     target = database_for(args.db, args.size, args.data_dir, args.pg_server, args.name)
     try:
-        return run(target, args, argv, endpoints, cfg)
+        return run(target, args, argv, endpoints, cfg, FOLLOW in names)
     finally:
         if args.drop:
             drop(target)
@@ -1516,12 +1813,20 @@ def run(
     argv: list[str],
     endpoints: list[Endpoint],
     cfg: LoadConfig,
+    follow: bool = False,
 ) -> int:
     if args.generate:
         generate(target)
     check_data(target)
     size = target.size
-    plan = Plan(zoos=size.zoos, per_zoo=size.animals // size.zoos, key=create_reporter_key(target))
+    # Subscriptions an interrupted webhooks phase left behind are removed first.
+    head = feed_state(target, forget_webhooks=True)
+    log(f"the change feed holds {head} positioned events")
+    if head < 2 * PAGE_EVENTS and "events_page" in (e.name for e in endpoints):
+        raise SystemExit(f"events_page needs a feed of events; run with --generate (holds {head})")
+    plan = Plan(
+        zoos=size.zoos, per_zoo=size.animals // size.zoos, key=create_key(target), events=head
+    )
     evaluation = time_evaluation(target, args.eval_repeats)
     log(
         f"concern evaluation, zoo 1: {evaluation['statement_ms']:.1f} ms (page statement), "
@@ -1534,7 +1839,7 @@ def run(
         log(f"search {path}: {ms:.1f} ms")
     reports = []
     for workers in args.workers:
-        report = run_workers(target, workers, plan, endpoints, args, cfg, evaluation)
+        report = run_workers(target, workers, plan, endpoints, args, cfg, evaluation, follow)
         reports.append(report)
         print(report.text(args.target_factor) + "\n", flush=True)
     if args.output:
