@@ -60,6 +60,10 @@ TAGS = [
     {"name": "enclosures", "description": "Where animals are kept, with the numbers rules check."},
     {"name": "gifts", "description": "Origin transfers such as diplomatic gifts of animals."},
     {"name": "animals", "description": "Individual animals and group records."},
+    {
+        "name": "countries",
+        "description": "ISO 3166 countries (former codes too) and when CITES took effect there.",
+    },
     {"name": "reports", "description": "Welfare reports: what reporters saw. Never deleted."},
     {"name": "incidents", "description": "Triaged cases fed by reports, with their audit trail."},
     {
@@ -107,7 +111,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         halts = (
             [
                 ConcernWorker(settings, app.state.write_sessions).start(),
-                WebhookWorker(settings, app.state.write_sessions).start(),
+                WebhookWorker(
+                    settings, app.state.write_sessions, reads=app.state.read_sessions
+                ).start(),
             ]
             if settings.background_worker
             else []

@@ -15,7 +15,14 @@ ALLOWED: dict[str, set[str]] = {
     "app.events": {"app.core", "app.models"},
     "app.concerns": {"app.core", "app.models", "app.events"},
     "app.webhooks": {"app.core", "app.models", "app.events"},
-    "app.services": {"app.core", "app.models", "app.events", "app.concerns.fragment"},
+    "app.records": {"app.core", "app.models"},
+    "app.services": {
+        "app.core",
+        "app.models",
+        "app.events",
+        "app.records",
+        "app.concerns.fragment",
+    },
     # The seed is loaded by itself too: it imports the package (its write hook), as main does.
     "app.seed": {"app.core", "app.models", "app.services", "app.concerns", "app.events"},
     "app.api": {

@@ -2,11 +2,14 @@
 
 from app.models.animal import Animal
 from app.models.api_key import ApiKey
+from app.models.country import Country
 from app.models.enclosure import Enclosure
 from app.models.event import Event, EventSequence
 from app.models.gift import Gift
 from app.models.idempotency import IdempotencyRecord
 from app.models.incident import IncidentEvent, WelfareIncident
+from app.models.listing import SpeciesStatus
+from app.models.movement import AnimalMovement
 from app.models.reply import IncidentReply
 from app.models.report import WelfareReport
 from app.models.species import Species
@@ -24,9 +27,11 @@ from app.models.zoo import Zoo
 
 __all__ = [
     "Animal",
+    "AnimalMovement",
     "ApiKey",
     "ConcernChange",
     "ConcernSnapshot",
+    "Country",
     "DirtySubject",
     "Enclosure",
     "Event",
@@ -37,6 +42,7 @@ __all__ = [
     "IncidentEvent",
     "IncidentReply",
     "Species",
+    "SpeciesStatus",
     "StoredFlag",
     "StoredSubject",
     "Submission",

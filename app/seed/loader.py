@@ -4,19 +4,22 @@ import json
 from importlib.resources import files
 from typing import Any, cast
 
+from pydantic import TypeAdapter
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 import app.concerns  # noqa: F401  # the write hook, for a seed run on its own
-from app.models import Animal, Enclosure, Gift, Species, WelfareIncident, Zoo
+from app.models import Animal, Enclosure, Gift, Species, SpeciesStatus, WelfareIncident, Zoo
 from app.models.animal import AnimalCreate
 from app.models.enclosure import EnclosureCreate
 from app.models.enums import IncidentStatus
 from app.models.gift import GiftCreate
+from app.models.listing import SpeciesStatusCreate
 from app.models.report import WelfareReportCreate
 from app.models.species import SpeciesCreate
 from app.models.zoo import ZooCreate
 from app.services import incidents as incident_service
+from app.services import listings as listing_service
 from app.services import reports as report_service
 
 
@@ -53,6 +56,24 @@ def load_seed(engine: Engine) -> dict[str, int]:
                     session, Species, SpeciesCreate.model_validate(row)
                 )
                 added["species"] += 1
+
+        # Dated listings, identified by species, kind and first day; added through the
+        # service, which sets the species' current columns from them. Not counted in what
+        # the seed reports it added.
+        listing_schema: TypeAdapter[Any] = TypeAdapter(SpeciesStatusCreate)
+        for row in facts.get("species_statuses", []):
+            listed = species[row["species"]]
+            data = {k: v for k, v in row.items() if k not in ("species", "notes")}
+            listing_in = listing_schema.validate_python(data)
+            known = select(SpeciesStatus.id).where(
+                SpeciesStatus.species_id == listed.id,
+                SpeciesStatus.kind == listing_in.kind,
+                SpeciesStatus.valid_from == listing_in.valid_from,
+            )
+            if session.exec(known).first() is None:
+                listing_service.record(
+                    session=session, species=listed, listing_in=listing_in, actor=None
+                )
 
         # Gifts have no unique natural key in the schema; the seed identifies them by title.
         existing_gifts = {g.title: g for g in session.exec(select(Gift)).all()}

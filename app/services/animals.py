@@ -12,6 +12,8 @@ from app.core.errors import Unprocessable, field_error
 from app.models import Animal, ApiKey, Enclosure, Gift, Species, WelfareIncident, WelfareReport, Zoo
 from app.models.animal import AnimalCreate, AnimalUpdate
 from app.models.enums import AnimalStatus, Origin
+from app.models.movement import AnimalMovement, TransferCreate
+from app.records import transfer_note
 from app.services import zoos as zoo_service
 from app.services.access import ensure_zoo_scope
 from app.services.common import (
@@ -107,8 +109,12 @@ def list_animals(
     return paginate(session, stmt, limit=limit, offset=offset)
 
 
-def _check_consistency(session: Session, state: dict[str, Any], own_id: int | None) -> None:
-    """Checks the merged record: references exist and fit together."""
+def _check_consistency(
+    session: Session, state: dict[str, Any], own_id: int | None, *, gift_named: bool = True
+) -> None:
+    """Checks the merged record: references exist and fit together. A gift is checked
+    against the animal's zoo when it is named (at creation, or changed): an animal
+    transferred since keeps the gift that first brought it."""
     require_ref(session, Zoo, state["zoo_id"], "zoo_id", "zoo")
     require_ref(session, Species, state["species_id"], "species_id", "species")
     if state.get("enclosure_id") is not None:
@@ -121,7 +127,7 @@ def _check_consistency(session: Session, state: dict[str, Any], own_id: int | No
                 f"not to the animal's zoo {state['zoo_id']}."
             )
             raise Unprocessable(message, errors=[field_error(["body", "enclosure_id"], message)])
-    if state.get("gift_id") is not None:
+    if state.get("gift_id") is not None and gift_named:
         gift = require_ref(session, Gift, state["gift_id"], "gift_id", "gift")
         # A gift to one zoo brought no animal to another: naming it would let a zoo's key
         # attach records to (and block the deletion of) another zoo's gift.
@@ -131,7 +137,7 @@ def _check_consistency(session: Session, state: dict[str, Any], own_id: int | No
                 f"not to the animal's zoo {state['zoo_id']}."
             )
             raise Unprocessable(message, errors=[field_error(["body", "gift_id"], message)])
-    elif state["origin"] == Origin.diplomatic_gift:
+    elif state.get("gift_id") is None and state["origin"] == Origin.diplomatic_gift:
         message = "An animal whose origin is diplomatic_gift needs the gift_id of that gift."
         raise Unprocessable(message, errors=[field_error(["body", "gift_id"], message)])
     if state.get("identifier") is not None:
@@ -165,11 +171,56 @@ def update(*, session: Session, animal: Animal, animal_in: AnimalUpdate, actor: 
         # Moving to another zoo leaves the old zoo's enclosure behind.
         changes["enclosure_id"] = None
     state = animal.model_dump() | changes
-    _check_consistency(session, state, animal.id)
+    # Moving zoos by a PATCH keeps the gift rule; a transfer (below) is how a gifted animal
+    # leaves its gift's zoo.
+    named = "gift_id" in changes or "zoo_id" in changes
+    _check_consistency(session, state, animal.id, gift_named=named)
     apply_update(animal, changes)
     session.add(animal)
     commit(session, conflict="The zoo already has an animal with that identifier.")
     return animal
+
+
+def transfer(
+    *, session: Session, animal: Animal, transfer_in: TransferCreate, actor: ApiKey
+) -> tuple[Animal, list[AnimalMovement]]:
+    """Moves an animal to another zoo (the actor's scope must hold both): same id, same
+    history, its incidents staying with the zoo where they happened. Returns the animal and
+    the two movements written (out of the old zoo, into the new)."""
+    ensure_zoo_scope(actor, animal.zoo_id)
+    ensure_zoo_scope(actor, transfer_in.to_zoo_id)
+    if transfer_in.to_zoo_id == animal.zoo_id:
+        message = f"The animal is already in zoo {animal.zoo_id}."
+        raise Unprocessable(message, errors=[field_error(["body", "to_zoo_id"], message)])
+    state = animal.model_dump() | {
+        "zoo_id": transfer_in.to_zoo_id,
+        "enclosure_id": transfer_in.enclosure_id,
+        "gift_id": transfer_in.gift_id or animal.gift_id,
+    }
+    _check_consistency(session, state, animal.id, gift_named=transfer_in.gift_id is not None)
+    apply_update(
+        animal, {"zoo_id": transfer_in.to_zoo_id, "enclosure_id": transfer_in.enclosure_id}
+    )
+    session.add(animal)
+    transfer_note(
+        session,
+        int(animal.id or 0),
+        on=transfer_in.on,
+        gift_id=transfer_in.gift_id,
+        note=transfer_in.note,
+    )
+    commit(session, conflict="The zoo already has an animal with that identifier.")
+    newest = movements(session=session, animal=animal, limit=2, newest_first=True)[0]
+    return animal, sorted(newest, key=lambda m: m.id or 0)
+
+
+def movements(
+    *, session: Session, animal: Animal, limit: int, offset: int = 0, newest_first: bool = False
+) -> tuple[Sequence[AnimalMovement], int]:
+    """The animal's movements, oldest first."""
+    stmt = select(AnimalMovement).where(AnimalMovement.animal_id == animal.id)
+    order = col(AnimalMovement.id).desc() if newest_first else col(AnimalMovement.id)
+    return paginate(session, stmt.order_by(order), limit=limit, offset=offset)
 
 
 def delete(*, session: Session, animal: Animal, actor: ApiKey) -> None:

@@ -57,6 +57,14 @@ PERMISSIONS: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/species/{species_id}"): PUBLIC,
     ("PATCH", "/api/v1/species/{species_id}"): INSPECTOR,
     ("DELETE", "/api/v1/species/{species_id}"): ADMIN,
+    # a species' dated listings: inspectors add, admins delete a mistaken one
+    ("GET", "/api/v1/species/{species_id}/statuses"): PUBLIC,
+    ("POST", "/api/v1/species/{species_id}/statuses"): INSPECTOR,
+    ("DELETE", "/api/v1/species/{species_id}/statuses/{status_id}"): ADMIN,
+    # countries: reads public; their CITES membership is recorded by admins
+    ("GET", "/api/v1/countries"): PUBLIC,
+    ("GET", "/api/v1/countries/{code}"): PUBLIC,
+    ("PATCH", "/api/v1/countries/{code}"): ADMIN,
     # enclosures
     ("GET", "/api/v1/enclosures"): PUBLIC,
     ("POST", "/api/v1/enclosures"): INSPECTOR,
@@ -76,6 +84,8 @@ PERMISSIONS: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/animals/{animal_id}"): PUBLIC,
     ("PATCH", "/api/v1/animals/{animal_id}"): INSPECTOR,
     ("DELETE", "/api/v1/animals/{animal_id}"): ADMIN,
+    ("POST", "/api/v1/animals/{animal_id}/transfers"): INSPECTOR,
+    ("GET", "/api/v1/animals/{animal_id}/movements"): PUBLIC,
     # reports: reporters submit; a report is readable (reporter details hidden)
     ("POST", "/api/v1/reports"): REPORTER,
     # the list shows a key what it may see: its own reports, or its zoos' (inspectors)
@@ -140,6 +150,8 @@ MISSING_PATH_VALUES = {
     "incident_id": "2147483647",
     "submission_id": "2147483647",
     "webhook_id": "2147483647",
+    "status_id": "2147483647",
+    "code": "XX",
 }
 
 
@@ -244,6 +256,11 @@ def path_values(session: Session, client: TestClient) -> dict[str, str]:
     client.app.state.webhooks.resolver = lambda host, port: ["93.184.216.34"]  # type: ignore[attr-defined]
     webhook = client.post(f"{API}/webhooks", json={"url": "https://hooks.example.org/in"})
     assert webhook.status_code == 201, webhook.text
+    listing = client.post(
+        f"{API}/species/{species.id}/statuses",
+        json={"kind": "cites", "value": "II", "valid_from": "1977-02-04"},
+    )
+    assert listing.status_code == 201, listing.text
     return {
         "zoo": zoo.slug,
         "species_id": str(species.id),
@@ -255,6 +272,8 @@ def path_values(session: Session, client: TestClient) -> dict[str, str]:
         "incident_id": str(report.json()["incident_id"]),
         "submission_id": str(submission.json()["id"]),
         "webhook_id": str(webhook.json()["id"]),
+        "status_id": str(listing.json()["id"]),
+        "code": "RU",
     }
 
 
@@ -282,8 +301,8 @@ def test_permission_table_covers_every_route(app: FastAPI) -> None:
 
 def test_permission_table_follows_the_stated_rules() -> None:
     """GETs are public except /keys, the report list and the moderation queue (a submission
-    by its receipt); zoo writes, deletes and /keys are admin; replies the representative's;
-    anyone may submit."""
+    by its receipt); zoo and country writes, deletes and /keys are admin; replies the
+    representative's; anyone may submit."""
     for (method, path), role in PERMISSIONS.items():
         assert role in (*ROLE_ORDER, REPRESENTATIVE, ANYONE)
         if path.startswith(f"{API}/keys"):
@@ -302,7 +321,7 @@ def test_permission_table_follows_the_stated_rules() -> None:
             assert role == (PUBLIC if method == "GET" else REPRESENTATIVE), (method, path)
         elif method == "GET":
             assert role == PUBLIC, path
-        elif method == "DELETE" or path.startswith(f"{API}/zoos"):
+        elif method == "DELETE" or path.startswith((f"{API}/zoos", f"{API}/countries")):
             assert role == ADMIN, (method, path)
         else:
             assert role in (REPORTER, INSPECTOR), (method, path)

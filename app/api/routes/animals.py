@@ -3,6 +3,7 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
+from pydantic import BaseModel, Field
 
 from app.api.deps import (
     AdminDep,
@@ -17,9 +18,10 @@ from app.api.deps import (
 )
 from app.api.guard import GuardedRoute
 from app.core.problem_docs import WRITE_ERRORS, problem_responses
-from app.models import Animal
+from app.models import Animal, AnimalMovement
 from app.models.animal import AnimalCreate, AnimalPublic, AnimalUpdate
 from app.models.enums import AnimalStatus, Origin
+from app.models.movement import AnimalMovementPublic, TransferCreate
 from app.models.page import Page
 from app.services import animals as animal_service
 from app.services.animals import AnimalSort
@@ -135,3 +137,50 @@ def update_animal(
 def delete_animal(session: WriteSessionDep, actor: AdminDep, animal: AnimalDep) -> None:
     """Removes a record entered by mistake; an animal that died or left changes status."""
     animal_service.delete(session=session, animal=animal, actor=actor)
+
+
+class Transferred(BaseModel):
+    animal: AnimalPublic
+    movements: list[AnimalMovementPublic] = Field(description="Out of the old zoo, into the new.")
+
+
+@router.post(
+    "/{animal_id}/transfers",
+    name="animals_transfer",
+    response_model=Transferred,
+    status_code=status.HTTP_201_CREATED,
+    summary="Transfer an animal to another zoo",
+    responses=problem_responses(403, 404, 409, 422, *WRITE_ERRORS),
+)
+def transfer_animal(
+    session: WriteSessionDep, actor: InspectorDep, animal: AnimalDep, transfer_in: TransferCreate
+) -> Transferred:
+    """Moves the animal to `to_zoo_id` on the day `on`: it keeps its id and its history, and
+    its incidents stay with the zoo where they happened. The key must cover both zoos (403
+    otherwise). `enclosure_id` must be in the new zoo; a `gift_id` must be a gift to it."""
+    moved, rows = animal_service.transfer(
+        session=session, animal=animal, transfer_in=transfer_in, actor=actor
+    )
+    return Transferred(
+        animal=AnimalPublic.model_validate(moved),
+        movements=[AnimalMovementPublic.model_validate(m) for m in rows],
+    )
+
+
+@router.get(
+    "/{animal_id}/movements",
+    name="animals_movements",
+    response_model=Page[AnimalMovementPublic],
+    summary="Where an animal has been",
+    responses=problem_responses(404, 422),
+)
+def list_movements(
+    session: ReadSessionDep, animal: AnimalDep, page: PageDep
+) -> Page[AnimalMovement]:
+    """Every arrival, enclosure move, transfer (out of one zoo, into another) and status
+    change, oldest first. Animals recorded before the history began have one arrival, from
+    where they were then."""
+    items, total = animal_service.movements(
+        session=session, animal=animal, limit=page.limit, offset=page.offset
+    )
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
