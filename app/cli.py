@@ -279,6 +279,18 @@ def purge_idempotency(
     typer.echo(f"removed {removed} idempotency records older than {hours} h")
 
 
+@cli.command("refresh-listings")
+def refresh_listings() -> None:
+    """Brings every listed species' current IUCN category and CITES appendix up to date for
+    today: a dated listing that began or ended since its species was last written. Run it
+    daily (cron), after midnight UTC."""
+    from app.services import listings
+
+    with _session() as session:
+        changed = listings.refresh_all(session)
+    typer.echo(f"refreshed the current listings of {changed} species")
+
+
 @secrets_cli.command("generate-key")
 def secrets_generate_key() -> None:
     """Prints a new key for ZWR_SECRET_KEY (put it first to rotate: new,old)."""

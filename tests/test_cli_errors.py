@@ -17,6 +17,7 @@ USES_THE_DATABASE = [
     ["keys", "revoke", "0123456789ab"],
     ["seed"],
     ["purge-idempotency"],
+    ["refresh-listings"],
     ["secrets", "rotate"],
     ["db", "downgrade", "base"],
     ["serve"],
