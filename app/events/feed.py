@@ -50,6 +50,11 @@ WAITING = select(exists().where(EVENTS.c.position.is_(None)))
 HEAD = select(SEQUENCE.c.position).where(SEQUENCE.c.id == 1)
 
 
+def head(connection: Connection) -> int:
+    """The last position given: every event up to it is placed and final."""
+    return int(connection.execute(HEAD).scalar() or 0)
+
+
 def place(connection: Connection) -> int:
     """Gives the committed events without a position the next positions, in the order they
     were written; returns the new head. The caller commits."""
@@ -82,7 +87,7 @@ def place_all(sessions: Sessions) -> int:
         with sessions() as session:
             connection = session.connection()
             if not connection.execute(WAITING).scalar():
-                return int(connection.execute(HEAD).scalar() or 0)
+                return head(connection)
             place(connection)
             session.commit()
 

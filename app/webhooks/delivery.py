@@ -29,7 +29,8 @@ from sqlmodel import Session
 
 from app.core.config import Settings
 from app.events import EventType
-from app.events.feed import EVENTS, HEAD, WAITING, item_json, to_item
+from app.events.feed import EVENTS, HEAD, WAITING, FeedItem, item_json, to_item
+from app.events.feed import head as feed_head
 from app.models import ApiKey
 from app.models.api_key import Role
 from app.models.base import table_of, utcnow
@@ -67,17 +68,17 @@ class Message:
 def message(
     message_id: str, type_: EventType, subject_type: str, subject_id: Any, data: Any
 ) -> Message:
-    """A message of the service's own, shaped as a feed event."""
-    body = {
-        "id": message_id,
-        "type": type_.value,
-        "occurred_at": utcnow().isoformat().replace("+00:00", "Z"),
-        "zoo_id": None,
-        "subject_type": subject_type,
-        "subject_id": subject_id,
-        "data": data,
-    }
-    return Message(message_id, type_.value, json.dumps(body, separators=(",", ":")))
+    """A message of the service's own, shaped as a feed event (and written as one)."""
+    item = FeedItem(
+        message_id,
+        type_.value,
+        utcnow(),
+        None,
+        subject_type,
+        subject_id,
+        json.dumps(data, separators=(",", ":")),
+    )
+    return Message(message_id, type_.value, item_json(item))
 
 
 def queue_message(session: Session, *, webhook_id: int, message: Message) -> None:
@@ -107,7 +108,7 @@ def work_waiting(connection: Connection, now: datetime) -> bool:
 def fan_out(connection: Connection, now: datetime) -> int:
     """Writes the deliveries of the events placed since each active subscription's cursor;
     returns how many. The caller commits."""
-    head = int(connection.execute(HEAD).scalar() or 0)
+    head = feed_head(connection)
     owner_active = and_(
         KEYS.c.revoked_at.is_(None), or_(KEYS.c.expires_at.is_(None), KEYS.c.expires_at > now)
     )

@@ -13,11 +13,10 @@ from sqlmodel import Session, col, select
 
 from app.core.config import Settings
 from app.core.errors import Forbidden, NotFound, Unprocessable, field_error
-from app.events import EventType
-from app.events.feed import HEAD
+from app.events import EventType, feed
 from app.models import ApiKey, Zoo
 from app.models.api_key import Role
-from app.models.base import ID_MAX, utcnow
+from app.models.base import utcnow
 from app.models.webhook import (
     DeliveryStatus,
     Webhook,
@@ -27,6 +26,7 @@ from app.models.webhook import (
     WebhookStatus,
     WebhookUpdate,
 )
+from app.models.zoo import parse_ref
 from app.webhooks import signing
 from app.webhooks.delivery import message, queue_message
 from app.webhooks.urls import Resolver, UnsafeURL, resolve_checked
@@ -50,7 +50,7 @@ class Subscriptions:
             zoo_ids=_zoo_ids(session, actor, body.zoo_ids),
             secret=secret,
             owner_key_id=actor.id,
-            cursor=int(session.connection().execute(HEAD).scalar() or 0),
+            cursor=feed.head(session.connection()),
         )
         session.add(webhook)
         session.commit()
@@ -97,7 +97,7 @@ class Subscriptions:
         status = changes.get("status")
         if status is not None and status != webhook.status:
             if webhook.status == WebhookStatus.disabled:
-                webhook.cursor = int(session.connection().execute(HEAD).scalar() or 0)
+                webhook.cursor = feed.head(session.connection())
                 webhook.failed_in_a_row = 0
                 webhook.disabled_at = None
             webhook.status = WebhookStatus(status)
@@ -176,6 +176,9 @@ def _checked_types(types: list[EventType] | None) -> list[str] | None:
     return sorted({t.value for t in types}) if types else None
 
 
+SLUG_MAX = 200  # longer is no zoo's slug (nor id), and is not parsed
+
+
 def _zoo_ids(session: Session, actor: ApiKey, refs: list[int | str] | None) -> list[int] | None:
     """The zoos named (ids or slugs), each within the actor's scope; none named: every zoo, or
     the scoped actor's zoos."""
@@ -184,12 +187,9 @@ def _zoo_ids(session: Session, actor: ApiKey, refs: list[int | str] | None) -> l
     ids: set[int] = set()
     for i, ref in enumerate(refs):
         text = str(ref)
-        if text.isdigit():
-            number = int(text) if len(text) <= 10 else ID_MAX + 1
-            where = Zoo.id == number if number <= ID_MAX else None
-        else:
-            where = Zoo.slug == text if len(text) <= 200 else None
-        zoo_id = session.exec(select(Zoo.id).where(where)).first() if where is not None else None
+        parsed = parse_ref(text) if len(text) <= SLUG_MAX else None
+        where = Zoo.id == parsed if isinstance(parsed, int) else Zoo.slug == parsed
+        zoo_id = session.exec(select(Zoo.id).where(where)).first() if parsed is not None else None
         if zoo_id is None:
             message = f"No zoo with id or slug '{text[:40]}'."
             raise Unprocessable(message, errors=[field_error(["body", "zoo_ids", i], message)])
