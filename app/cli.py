@@ -1,6 +1,7 @@
 """The `zoo-registry` command: serve, worker, db upgrade/downgrade, seed, keys, secrets,
-events tail."""
+events tail, import."""
 
+import contextlib
 import json
 import os
 import signal
@@ -37,6 +38,8 @@ cli.add_typer(db_cli, name="db")
 cli.add_typer(keys_cli, name="keys")
 cli.add_typer(secrets_cli, name="secrets")
 cli.add_typer(events_cli, name="events")
+import_cli = typer.Typer(help="Import data files.", no_args_is_help=True)
+cli.add_typer(import_cli, name="import")
 
 
 def _configure_cipher(settings: Settings) -> None:
@@ -289,6 +292,57 @@ def refresh_listings() -> None:
     with _session() as session:
         changed = listings.refresh_all(session)
     typer.echo(f"refreshed the current listings of {changed} species")
+
+
+@import_cli.command("cites-trade")
+def import_cites_trade(
+    file: Path = typer.Argument(
+        ...,
+        exists=True,
+        dir_okay=False,
+        readable=True,
+        help="A comparative-tabulation CSV from the CITES Trade Database (trade.cites.org).",
+    ),
+) -> None:
+    """Imports CITES trade records. The file lands whole or not at all: a bad row rejects it,
+    and every bad row is listed with its number and column. Importing it again changes
+    nothing; a newer download updates the quantities it revised."""
+    from app.services import trade_records
+
+    def open_text() -> Iterator[str]:
+        with file.open(encoding="utf-8-sig", newline="") as lines:
+            yield from lines
+
+    with file.open("rb") as counted:
+        newlines = sum(chunk.count(b"\n") for chunk in iter(partial(counted.read, 1 << 20), b""))
+    shown = 0
+    # A progress bar on a terminal only (rows written, against the file's lines).
+    with (
+        open(os.devnull, "w") if not os.isatty(2) else contextlib.nullcontext(None) as quiet,
+        typer.progressbar(length=max(newlines - 1, 1), label="importing", file=quiet) as bar,
+        _session() as session,
+    ):
+
+        def progress(rows: int) -> None:
+            nonlocal shown
+            bar.update(rows - shown)
+            shown = rows
+
+        try:
+            result = trade_records.import_file(
+                session=session, open_text=open_text, actor=None, progress=progress
+            )
+        except DomainError as exc:
+            typer.echo(f"\nerror: {exc.detail}", err=True)
+            for error in exc.errors or []:
+                location = error["location"]
+                if len(location) == 3:
+                    typer.echo(f"  row {location[1]}, {location[2]}: {error['message']}", err=True)
+            raise typer.Exit(code=1) from None
+    typer.echo(
+        f"imported {file.name} ({result.layout}): {result.rows} rows, {result.created} "
+        f"created, {result.updated} updated, {result.unchanged} unchanged"
+    )
 
 
 @secrets_cli.command("generate-key")

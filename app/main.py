@@ -64,6 +64,10 @@ TAGS = [
         "name": "countries",
         "description": "ISO 3166 countries (former codes too) and when CITES took effect there.",
     },
+    {
+        "name": "trade records",
+        "description": "The CITES Trade Database's comparative tabulation, imported from its CSV.",
+    },
     {"name": "reports", "description": "Welfare reports: what reporters saw. Never deleted."},
     {"name": "incidents", "description": "Triaged cases fed by reports, with their audit trail."},
     {
@@ -183,6 +187,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         RequestGuardMiddleware,
         max_body_bytes=settings.max_body_bytes,
+        max_upload_bytes=settings.max_upload_bytes,
         read_timeout=settings.body_read_timeout_s,
     )
     app.add_middleware(

@@ -81,6 +81,11 @@ _RULES_THE_SCHEMA_CANNOT_STATE = re.compile(
             r"overlaps (iucn|cites) listing \d+ \(.*\)",
             r"a domestic form has no iucn category; it takes no iucn listing",
             r"the convention entered into force on 1975-07-01; no country was a party before",
+            # A trade file's text: a string in the schema, a CITES table only when it has the
+            # comparative tabulation's header.
+            r"the header has no column .*",
+            r"the body is empty: send the csv file, its header row first\.",
+            r"the header row cannot be read: .*",
         ]
     ),
     re.IGNORECASE,

@@ -13,7 +13,7 @@ ALLOWED: dict[str, set[str]] = {
     "app.core": set(),
     "app.models": {"app.core"},
     "app.events": {"app.core", "app.models"},
-    "app.concerns": {"app.core", "app.models", "app.events"},
+    "app.concerns": {"app.core", "app.models", "app.events", "app.records"},
     "app.webhooks": {"app.core", "app.models", "app.events"},
     "app.records": {"app.core", "app.models"},
     "app.services": {

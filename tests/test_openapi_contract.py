@@ -260,6 +260,8 @@ OPERATION_IDS = {
     "GET /api/v1/countries": "countries_list",
     "GET /api/v1/countries/{code}": "countries_get",
     "PATCH /api/v1/countries/{code}": "countries_update",
+    "GET /api/v1/trade-records": "trade_records_list",
+    "POST /api/v1/trade-records/import": "trade_records_import",
     "GET /api/v1/enclosures": "enclosures_list",
     "POST /api/v1/enclosures": "enclosures_create",
     "GET /api/v1/enclosures/{enclosure_id}": "enclosures_get",

@@ -16,6 +16,7 @@ from app.api.routes import (
     reports,
     species,
     submissions,
+    trade_records,
     webhooks,
     zoos,
 )
@@ -37,6 +38,7 @@ for module in (
     animals,
     keys,
     countries,
+    trade_records,
     replies,
     submissions,
     events,

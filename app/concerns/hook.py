@@ -10,7 +10,13 @@ What a flush changes, and what that invalidates (app/concerns/store.py explains 
   enclosure), and so is the subject it had before a change of subject or zoo (a reply
   changes its incident: a flag says when the zoo replied);
 * a zoo's name, slug or country: its concern_version only (the ranking shows them; the
-  stored flags do not). Never its own concern_version, which only this hook writes.
+  stored flags do not). Never its own concern_version, which only this hook writes;
+* a species' dated listing, added, changed or deleted: its holders' (the trade rules read the
+  listing in force on the day an animal crossed a border);
+* a country's CITES membership: every zoo's (the trade rules read it for any crossing; it
+  changes a few times a year);
+* CITES trade records inserted through the session (the import's executemany, seen by
+  `do_orm_execute`): the holders of a species of their taxa.
 A change only to what no list shows (updated_at, which every PATCH stamps) invalidates nothing.
 Every zoo so invalidated has its concern_version bumped, which the cached lists are keyed by.
 
@@ -37,7 +43,17 @@ from sqlalchemy.orm import InstanceState, ORMExecuteState, Session, UOWTransacti
 
 from app.concerns import store
 from app.concerns.tables import ANIMALS, ZOOS
-from app.models import Animal, Enclosure, Gift, Species, WelfareIncident, Zoo
+from app.models import (
+    Animal,
+    Country,
+    Enclosure,
+    Gift,
+    Species,
+    SpeciesStatus,
+    TradeRecord,
+    WelfareIncident,
+    Zoo,
+)
 from app.models.base import table_of
 
 BUMP = (
@@ -58,9 +74,14 @@ KEYS: dict[type[Any], tuple[str, ...]] = {
     Animal: ("zoo_id",),
     Enclosure: ("zoo_id",),
     WelfareIncident: ("zoo_id", "animal_id", "enclosure_id"),
+    SpeciesStatus: ("species_id",),
 }
-WATCHED = (Animal, Enclosure, Species, Gift, WelfareIncident, Zoo)
+WATCHED = (Animal, Enclosure, Species, Gift, WelfareIncident, Zoo, SpeciesStatus, Country)
 WATCHED_TABLES = frozenset(table_of(model).name for model in WATCHED)
+TRADE_TABLE = table_of(TradeRecord).name
+# What a country's change can change: whether the Convention bound it on a day.
+COUNTRY_READ = frozenset({"cites_party_since", "source_url"})
+SPECIES = table_of(Species)
 _OLD = "zwr_concern_old_keys"  # in UOWTransaction.attributes: key values loaded before a flush
 
 
@@ -78,6 +99,7 @@ class Invalidation:
     species: set[int] = field(default_factory=set)  # whose holders are evaluated in full
     gifts: set[int] = field(default_factory=set)
     gone: set[int] = field(default_factory=set)  # zoos this flush deleted
+    every_zoo: bool = False  # every zoo evaluated in full
 
     def subject(self, zoo_id: int | None, animal_id: int | None, enclosure_id: int | None) -> None:
         """An incident's subject: the animal if it names one, else the enclosure, else none
@@ -166,6 +188,8 @@ def _note(
             found.full.add(obj.zoo_id)
         elif isinstance(obj, WelfareIncident):
             found.subject(obj.zoo_id, obj.animal_id, obj.enclosure_id)
+        elif isinstance(obj, SpeciesStatus):
+            found.species.add(obj.species_id)
         # A new zoo, species or gift is on no list yet (an animal of it counts as an animal).
         return
     state = inspect(obj)
@@ -176,6 +200,9 @@ def _note(
         )
         if not changed:
             return  # touched, or changed where no list looks
+    if isinstance(obj, Country):
+        found.every_zoo |= bool(changed & COUNTRY_READ)
+        return
     if isinstance(obj, Zoo | Species | Gift):
         own_id = _id(state)
         if isinstance(obj, Zoo):
@@ -189,6 +216,9 @@ def _note(
     model = type(obj)
     known = loaded.get((model, _id(state)))
     before, after = _values(state, KEYS[model], known)
+    if isinstance(obj, SpeciesStatus):
+        found.species.update({before["species_id"], after["species_id"]})
+        return
     if isinstance(obj, WelfareIncident):
         found.subject(after["zoo_id"], after["animal_id"], after["enclosure_id"])
         if before != after:  # and the subject or zoo it leaves
@@ -210,7 +240,9 @@ def apply(session: Session, found: Invalidation) -> None:
     flush's connection: no flush again (none may start inside a flush)."""
     connection = session.connection()
     full = set(found.full)
-    if found.species or found.gifts:
+    if found.every_zoo:
+        full.update(connection.execute(select(ZOOS.c.id)).scalars())
+    elif found.species or found.gifts:
         holders = (
             select(ANIMALS.c.zoo_id)
             .where(
@@ -239,13 +271,32 @@ def _after_flush(session: Session, flush_context: UOWTransaction) -> None:
     apply(session, collect(session, flush_context))
 
 
-def _refuse_bulk_writes(execute_state: ORMExecuteState) -> None:
+def _trade_records_added(session: Session, parameters: Any) -> None:
+    """Inserted trade records: the holders of a species of their taxa are evaluated again."""
+    rows = parameters if isinstance(parameters, list) else [parameters or {}]
+    taxa = sorted({str(row["taxon"]) for row in rows if row.get("taxon")})
+    if not taxa:
+        return
+    named = select(SPECIES.c.id).where(SPECIES.c.scientific_name.in_(taxa))
+    species = set(session.connection().execute(named).scalars())
+    if species:
+        apply(session, Invalidation(species=species))
+
+
+def _watch_statements(execute_state: ORMExecuteState) -> None:
     """Bulk statements bypass the flush, and with it this hook: refused on the tables the
-    concern lists read (write those rows through the session's unit of work instead)."""
+    concern lists read (write those rows through the session's unit of work instead). Trade
+    records, written thousands at a time, are the exception: their inserts are seen here."""
     if not (execute_state.is_insert or execute_state.is_update or execute_state.is_delete):
         return
     table = getattr(execute_state.statement, "table", None)
     name = getattr(table, "name", None)
+    if name == TRADE_TABLE:
+        if execute_state.is_delete:
+            raise UnwatchedWrite("trade records are never deleted through the session")
+        if execute_state.is_insert:
+            _trade_records_added(execute_state.session, execute_state.parameters)
+        return  # an update changes quantities, which no rule reads
     if name in WATCHED_TABLES:
         raise UnwatchedWrite(
             f"a bulk {type(execute_state.statement).__name__} on {name} would not invalidate "
@@ -258,7 +309,7 @@ def install() -> None:
     for name, listener in (
         ("before_flush", _before_flush),
         ("after_flush", _after_flush),
-        ("do_orm_execute", _refuse_bulk_writes),
+        ("do_orm_execute", _watch_statements),
     ):
         if not event.contains(Session, name, listener):
             event.listen(Session, name, listener)

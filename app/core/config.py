@@ -21,6 +21,8 @@ class Settings(BaseSettings):
     write_rate_limit: str = "60/minute"
     rate_limit_storage: str = "memory://"
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # File uploads (UPLOAD_PATHS in app/core/middleware.py), from a request with a key.
+    max_upload_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     # A request body must arrive whole within this many seconds (408 otherwise); it is read
     # before the request is admitted to the database, so a slow sender holds no connection.
     body_read_timeout_s: float = Field(default=10, gt=0, le=300)
@@ -51,6 +53,9 @@ class Settings(BaseSettings):
     concern_inspection_max_age_days: int = Field(default=365, ge=1)
     concern_human_interaction_min_flag: int = Field(default=4, ge=1, le=5)
     concern_overcrowded_severe_ratio: float = Field(default=1.5, gt=1)
+    # unmatched_trade: a trade record counts in the crossing's year or this many years after
+    # (a shipment at the end of a year is often reported in the next).
+    concern_trade_years_after: int = Field(default=1, ge=0, le=5)
 
     # Rendered concern lists kept per process, keyed by the zoo's concern_version and the date.
     concern_cache_mb: float = Field(default=64, ge=0)

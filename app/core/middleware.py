@@ -15,18 +15,31 @@ from app.core.clients import Network, client_address
 from app.core.errors import CLIENT_CLOSED_REQUEST, field_error, problem_response
 from app.core.ratelimit import ClientLimits
 
+# Routes that take a file: their body may reach max_upload_bytes, when the request carries a
+# key (only admins may upload; an anonymous client gets the ordinary limit).
+UPLOAD_PATHS = ("/api/v1/trade-records/import",)
+
 
 class RequestGuardMiddleware:
     """Refuses malformed URLs, and reads a request's whole body before anything else sees it.
 
     The body is read here, before routing and so before any database work, within
-    `read_timeout` seconds and `max_body_bytes` bytes: a client that sends slowly (or never
-    finishes) is answered 408 and holds no admission slot or connection while it dawdles.
+    `read_timeout` seconds and `max_body_bytes` bytes (`max_upload_bytes` for a file sent with
+    a key): a client that sends slowly (or never finishes) is answered 408 and holds no
+    admission slot or connection while it dawdles.
     """
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, read_timeout: float) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        read_timeout: float,
+        max_upload_bytes: int | None = None,
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.max_upload_bytes = max_upload_bytes or max_body_bytes
         self.read_timeout = read_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -53,9 +66,10 @@ class RequestGuardMiddleware:
             )
             await response(scope, receive, send)
             return
+        limit = self._limit(request)
         declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-            await self._too_large(request)(scope, receive, send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._too_large(request, limit)(scope, receive, send)
             return
         chunked = "chunked" in request.headers.get("transfer-encoding", "").lower()
         if not chunked and (declared is None or not declared.isdigit() or int(declared) == 0):
@@ -63,7 +77,7 @@ class RequestGuardMiddleware:
             return
         try:
             with anyio.fail_after(self.read_timeout):
-                body = await self._read_body(receive)
+                body = await self._read_body(receive, limit)
         except TimeoutError:
             response = problem_response(
                 request,
@@ -75,7 +89,7 @@ class RequestGuardMiddleware:
             await response(scope, receive, send)
             return
         except _BodyTooLarge:
-            await self._too_large(request)(scope, receive, send)
+            await self._too_large(request, limit)(scope, receive, send)
             return
         except _ClientGone:
             # Nobody reads the answer; the access log and metrics say so (nginx's 499).
@@ -93,7 +107,12 @@ class RequestGuardMiddleware:
 
         await self.app(scope, replay, send)
 
-    async def _read_body(self, receive: Receive) -> bytes:
+    def _limit(self, request: Request) -> int:
+        if request.url.path in UPLOAD_PATHS and "authorization" in request.headers:
+            return self.max_upload_bytes
+        return self.max_body_bytes
+
+    async def _read_body(self, receive: Receive, limit: int) -> bytes:
         chunks: list[bytes] = []
         received = 0
         while True:
@@ -102,17 +121,17 @@ class RequestGuardMiddleware:
                 raise _ClientGone
             chunk = message.get("body", b"")
             received += len(chunk)
-            if received > self.max_body_bytes:
+            if received > limit:
                 raise _BodyTooLarge
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(chunks)
 
-    def _too_large(self, request: Request) -> Response:
+    def _too_large(self, request: Request, limit: int) -> Response:
         return problem_response(
             request,
             status=413,
-            detail=f"The request body is larger than {self.max_body_bytes} bytes.",
+            detail=f"The request body is larger than {limit} bytes.",
             slug="body-too-large",
             headers={"Connection": "close"},
         )

@@ -96,6 +96,14 @@ PROBLEM_EXAMPLES: dict[int, dict[str, dict[str, Any]]] = {
             "/api/v1/reports",
         )
     },
+    415: {
+        "not_csv": problem_example(
+            415,
+            "unsupported-media-type",
+            "Send the file as text/csv (got 'application/json').",
+            "/api/v1/trade-records/import",
+        )
+    },
     422: {
         "validation": problem_example(
             422,

@@ -22,6 +22,7 @@ from app.models.stored_flag import (
     StoredSubject,
 )
 from app.models.submission import Submission
+from app.models.trade import TradeRecord
 from app.models.webhook import Webhook, WebhookAttempt, WebhookDelivery
 from app.models.zoo import Zoo
 
@@ -46,6 +47,7 @@ __all__ = [
     "StoredFlag",
     "StoredSubject",
     "Submission",
+    "TradeRecord",
     "Webhook",
     "WebhookAttempt",
     "WebhookDelivery",

@@ -65,6 +65,9 @@ PERMISSIONS: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/countries"): PUBLIC,
     ("GET", "/api/v1/countries/{code}"): PUBLIC,
     ("PATCH", "/api/v1/countries/{code}"): ADMIN,
+    # CITES trade records: public reads; admins import the Trade Database's files
+    ("GET", "/api/v1/trade-records"): PUBLIC,
+    ("POST", "/api/v1/trade-records/import"): ADMIN,
     # enclosures
     ("GET", "/api/v1/enclosures"): PUBLIC,
     ("POST", "/api/v1/enclosures"): INSPECTOR,
@@ -301,7 +304,7 @@ def test_permission_table_covers_every_route(app: FastAPI) -> None:
 
 def test_permission_table_follows_the_stated_rules() -> None:
     """GETs are public except /keys, the report list and the moderation queue (a submission
-    by its receipt); zoo and country writes, deletes and /keys are admin; replies the
+    by its receipt); zoo, country and trade-record writes, deletes and /keys are admin; replies the
     representative's; anyone may submit."""
     for (method, path), role in PERMISSIONS.items():
         assert role in (*ROLE_ORDER, REPRESENTATIVE, ANYONE)
@@ -321,7 +324,9 @@ def test_permission_table_follows_the_stated_rules() -> None:
             assert role == (PUBLIC if method == "GET" else REPRESENTATIVE), (method, path)
         elif method == "GET":
             assert role == PUBLIC, path
-        elif method == "DELETE" or path.startswith((f"{API}/zoos", f"{API}/countries")):
+        elif method == "DELETE" or path.startswith(
+            (f"{API}/zoos", f"{API}/countries", f"{API}/trade-records")
+        ):
             assert role == ADMIN, (method, path)
         else:
             assert role in (REPORTER, INSPECTOR), (method, path)

@@ -35,6 +35,8 @@ RULE_PAIRS = {
     ("social_isolation", "animal"),
     ("climate_mismatch", "animal"),
     ("undocumented_trade", "animal"),
+    ("unmatched_trade", "animal"),
+    ("non_party_transfer", "animal"),
     ("overcrowded", "enclosure"),
     ("undersized", "enclosure"),
     ("inspection_overdue", "enclosure"),

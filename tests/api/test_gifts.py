@@ -112,7 +112,9 @@ def test_list_gifts_filters(
     client: TestClient, session: Session, params: dict[str, str], expected: list[str]
 ) -> None:
     made = {
-        "bears": make_gift(session, title="Brown bears", delivered_on=date(2024, 11, 20)),
+        "bears": make_gift(
+            session, title="Brown bears", donor_country="RU", delivered_on=date(2024, 11, 20)
+        ),
         "pandas": make_gift(
             session,
             title="Giant pandas",

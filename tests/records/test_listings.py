@@ -23,6 +23,7 @@ from app.models.api_key import Role
 from app.models.base import utcnow
 from app.models.enums import CitesAppendix, IucnCategory
 from app.models.listing import CitesListingCreate, ListingKind
+from app.records.listings import value_in_force
 from app.seed.loader import load_seed
 from app.services import listings as listing_service
 from tests.api.test_errors import assert_problem
@@ -243,9 +244,7 @@ def test_status_on_at_the_edges(session: Session) -> None:
     early = make_animal(session, zoo, species, arrived_on=date(1977, 2, 3))
     late = make_animal(session, zoo, species, arrived_on=date(1977, 2, 4))
     unknown = make_animal(session, zoo, species, arrived_on=None)
-    in_force = listing_service.value_in_force(
-        ListingKind.cites, Animal.species_id, Animal.arrived_on
-    )
+    in_force = value_in_force(ListingKind.cites, Animal.species_id, Animal.arrived_on)
     rows = session.exec(
         select(Animal.id, in_force).where(Animal.species_id == species_id).order_by(Animal.id)
     ).all()

@@ -787,8 +787,16 @@ def troubled(session: Session, zoo: Zoo) -> tuple[Animal, list[int]]:
         cites_appendix="I",
     )
     cold = make_enclosure(session, zoo, climate="cold", last_inspected_on=TODAY)
+    # A gift from a Party to a country that is not one, with no permit nor trade record.
+    gift = make_gift(session, donor_country="RU", recipient_country="KP", delivered_on=TODAY)
     animal = make_animal(
-        session, zoo, species, enclosure_id=cold.id, origin="purchase", name="Dallae"
+        session,
+        zoo,
+        species,
+        enclosure_id=cold.id,
+        origin="diplomatic_gift",
+        gift_id=gift.id,
+        name="Dallae",
     )
     ids = [
         add_incident(
@@ -892,7 +900,8 @@ def test_a_zoo_list_holds_only_that_zoo(session: Session, settings: Settings, zo
 
 
 def test_every_rule_is_tested_here() -> None:
-    """A guard: a new rule needs a boundary test in this module."""
+    """A guard: a new rule needs a boundary test in this module (the trade rules that read
+    crossings, listings and countries: in tests/records/test_trade_rules.py)."""
     assert {
         "severe_open_incident",
         "confirmed_incident",
@@ -901,6 +910,8 @@ def test_every_rule_is_tested_here() -> None:
         "social_isolation",
         "climate_mismatch",
         "undocumented_trade",
+        "unmatched_trade",
+        "non_party_transfer",
     } == ANIMAL_RULES
     assert {
         "severe_open_incident",

@@ -209,7 +209,7 @@ def test_each_entry_point_installs_the_hook_in_a_fresh_interpreter(
         "assert hook is not None, 'not imported'\n"
         "assert hook.installed()\n"
         "assert event.contains(Session, 'before_flush', hook._before_flush)\n"
-        "assert event.contains(Session, 'do_orm_execute', hook._refuse_bulk_writes)\n"
+        "assert event.contains(Session, 'do_orm_execute', hook._watch_statements)\n"
         "print('installed')\n"
     )
     env = os.environ | {"PYTHONPATH": str(REPO_ROOT)}

@@ -15,7 +15,7 @@ from typing import Any, cast
 
 from sqlalchemy.dialects import postgresql, sqlite
 
-from app.concerns.rules import enclosures, incidents, placement
+from app.concerns.rules import enclosures, incidents, placement, trade
 from app.concerns.rules.base import (
     Context,
     Flag,
@@ -42,7 +42,12 @@ __all__ = [
     "revision",
 ]
 
-GROUPS: tuple[RuleGroup, ...] = (*incidents.GROUPS, *enclosures.GROUPS, *placement.GROUPS)
+GROUPS: tuple[RuleGroup, ...] = (
+    *incidents.GROUPS,
+    *enclosures.GROUPS,
+    *placement.GROUPS,
+    *trade.GROUPS,
+)
 RULES: tuple[Rule, ...] = tuple(rule for group in GROUPS for rule in group.rules)
 RULE_IDS = tuple(dict.fromkeys(r.id for r in RULES))
 REASONS = {(r.id, r.subject): r.reason for r in RULES}

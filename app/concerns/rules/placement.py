@@ -1,9 +1,9 @@
-"""Rules on where and how an animal is kept: alone when its species lives in groups, in a
-climate its species does not live in, or traded with no CITES permit on record."""
+"""Rules on where an animal is kept: alone when its species lives in groups, or in a climate
+its species does not live in."""
 
 from typing import Any
 
-from sqlalchemy import Float, String, and_, case, cast, func, literal, or_, select
+from sqlalchemy import Float, String, and_, cast, func, literal, or_, select
 from sqlalchemy.sql import Select
 from sqlmodel import col
 
@@ -17,11 +17,9 @@ from app.concerns.rules.base import (
     subject_animals,
     when,
 )
-from app.models import Animal, Enclosure, Gift, Species
-from app.models.enums import Origin, SocialStructure
+from app.models import Animal, Enclosure, Species
+from app.models.enums import SocialStructure
 
-TRADE_ORIGINS = (Origin.diplomatic_gift, Origin.purchase, Origin.exchange)
-CITES_SEVERITY = {"I": 4, "II": 3, "III": 2}
 SOCIAL_ISOLATION_SEVERITY = 3
 CLIMATE_MISMATCH_SEVERITY = 2
 
@@ -46,18 +44,6 @@ def animal_placement(ctx: Context) -> Select[Any]:
     # climate_zones is a JSON list of enum tokens; a quoted-token match is exact and portable.
     listed = zones.like(literal('%"') + climate + literal('"%'))
     mismatch = and_(col(Enclosure.id).is_not(None), climate != "controlled", zones != "[]", ~listed)
-    undocumented = and_(
-        col(Species.cites_appendix).is_not(None),
-        col(Animal.origin).in_(TRADE_ORIGINS),
-        or_(
-            col(Gift.id).is_(None),
-            col(Gift.cites_permit_ref).is_(None),
-            col(Gift.cites_permit_ref) == "",
-        ),
-    )
-    trade_severity = case(
-        *((col(Species.cites_appendix) == k, v) for k, v in CITES_SEVERITY.items()), else_=2
-    )
     return (
         select(
             col(Animal.id).label("subject_id"),
@@ -69,13 +55,9 @@ def animal_placement(ctx: Context) -> Select[Any]:
             when(mismatch, CLIMATE_MISMATCH_SEVERITY).label("climate_severity"),
             climate.label("climate"),
             zones.label("climate_zones"),
-            when(undocumented, trade_severity).label("trade_severity"),
-            cast(Species.cites_appendix, String).label("cites_appendix"),
-            cast(Animal.origin, String).label("origin"),
         )
         .join(Species, col(Species.id) == Animal.species_id)
         .outerjoin(Enclosure, col(Enclosure.id) == Animal.enclosure_id)
-        .outerjoin(Gift, col(Gift.id) == Animal.gift_id)
         .outerjoin(
             group,
             and_(
@@ -83,7 +65,7 @@ def animal_placement(ctx: Context) -> Select[Any]:
                 group.c.species_id == Animal.species_id,
             ),
         )
-        .where(subject_animals(ctx), or_(isolated, mismatch, undocumented))
+        .where(subject_animals(ctx), or_(isolated, mismatch))
     )
 
 
@@ -100,14 +82,6 @@ def _climate_mismatch_reason(flag: Flag, titles: dict[int, str]) -> str:
     zones = str(flag.facts["climate_zones"] or "")
     names = ", ".join(z.strip(' "') for z in zones.strip("[]").split(","))
     return f"kept in a {flag.facts['climate']} enclosure; the species lives in {names} climates"
-
-
-def _undocumented_trade_reason(flag: Flag, titles: dict[int, str]) -> str:
-    origin = str(flag.facts["origin"] or "").replace("_", " ")
-    return (
-        f"a CITES Appendix {flag.facts['cites_appendix']} species that arrived by {origin} "
-        "with no CITES permit reference on record"
-    )
 
 
 GROUPS = (
@@ -138,16 +112,6 @@ GROUPS = (
                 severity="climate_severity",
                 reason=_climate_mismatch_reason,
                 facts={"climate": "climate", "climate_zones": "climate_zones"},
-            ),
-            Rule(
-                "undocumented_trade",
-                "animal",
-                "A CITES-listed species that arrived by gift, purchase or exchange with no "
-                "permit reference on record.",
-                lambda s: {"flag_severity_by_appendix": CITES_SEVERITY},
-                severity="trade_severity",
-                reason=_undocumented_trade_reason,
-                facts={"cites_appendix": "cites_appendix", "origin": "origin"},
             ),
         ),
     ),
