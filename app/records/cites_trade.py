@@ -136,11 +136,14 @@ def layout_of(header: list[str]) -> tuple[str, dict[str, int]]:
 
 
 class Reader:
-    """The rows of one file, parsed and checked, as an iterator of Row."""
+    """The rows of one file, parsed and checked, as an iterator of Row. A record twice in one
+    file (the comparative tabulation has one row per year, appendix, taxon, countries, term,
+    unit, purpose and source) is an error of its second row."""
 
     def __init__(self, lines: Iterable[str], *, today: date) -> None:
         self._rows = csv.reader(lines)
         self._today = today
+        self._seen: dict[str, int] = {}  # key -> the row that had it first
         try:
             header = next(self._rows)
         except StopIteration:
@@ -225,7 +228,14 @@ class Reader:
             record[name] = code or None
         if errors:
             return Row(number, None, errors)
-        record["key"] = key_of(record)
+        key = record["key"] = key_of(record)
+        first = self._seen.setdefault(key, number)
+        if first != number:
+            message = (
+                f"repeats row {first}: the same year, appendix, taxon, countries, term, unit, "
+                "purpose and source"
+            )
+            return Row(number, None, [(None, message)])
         return Row(number, record)
 
 

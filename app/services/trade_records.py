@@ -2,7 +2,8 @@
 
 A file lands whole or not at all. It is read twice: first every row is checked (any bad row
 rejects the file, with each bad row's number, column and message), then the rows are written
-in batches in one transaction. A row already imported (the same year, appendix, taxon,
+in batches in one transaction. A record twice in the file is an error (the reader's). A row
+already imported (the same year, appendix, taxon,
 countries, term, unit, purpose and source) is unchanged, or updated when a newer download
 revised its quantities; the rest are created. Importing a file twice changes nothing.
 
@@ -92,13 +93,7 @@ def import_file(
     for row in reader:
         assert row.record is not None, "checked above"
         counts.rows += 1
-        record = row.record
-        earlier = batch.get(str(record["key"]))
-        if earlier is not None:  # the same record twice in the file: the later one counts
-            same = all(earlier[q] == record[q] for q in QUANTITIES)
-            counts.unchanged += same
-            counts.updated += not same
-        batch[str(record["key"])] = record
+        batch[str(row.record["key"])] = row.record  # no key twice: the reader refuses it
         if len(batch) >= BATCH:
             _write(session, batch, counts)
             if progress is not None:

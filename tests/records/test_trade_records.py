@@ -166,6 +166,22 @@ def test_each_bad_field_is_named_with_its_row() -> None:
     }
 
 
+def test_a_record_twice_in_one_file_is_an_error_of_its_second_row() -> None:
+    lion = "2019,II,Panthera leo,Mammalia,Carnivora,Felidae,Panthera,CN,ZA,,,4,live,,Z,C"
+    # The same record (quantities aside; the taxonomy columns are not part of it).
+    again = "2019,II,Panthera leo,,,,,cn,za,ZA,7,,LIVE,,Z,C"
+    first, second = list(reader("\n".join([CURRENT_HEADER, lion, again])))
+    assert first.record is not None
+    assert second.record is None
+    assert second.errors == [
+        (
+            None,
+            "repeats row 2: the same year, appendix, taxon, countries, term, unit, purpose "
+            "and source",
+        )
+    ]
+
+
 # --- importing over HTTP --------------------------------------------------------------------
 
 
