@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import typer
 import uvicorn
@@ -294,6 +294,52 @@ def refresh_listings() -> None:
     typer.echo(f"refreshed the current listings of {changed} species")
 
 
+def _lines(file: Path) -> Callable[[], Iterator[str]]:
+    """Opens the file afresh each time it is called (an import may read it twice)."""
+
+    def open_text() -> Iterator[str]:
+        with file.open(encoding="utf-8-sig", newline="") as lines:
+            yield from lines
+
+    return open_text
+
+
+@contextmanager
+def _progress(file: Path, label: str) -> Iterator[Callable[[int], None]]:
+    """A progress bar of rows against the file's lines, on a terminal only."""
+    with file.open("rb") as counted:
+        newlines = sum(chunk.count(b"\n") for chunk in iter(partial(counted.read, 1 << 20), b""))
+    shown = 0
+    with (
+        open(os.devnull, "w") if not os.isatty(2) else contextlib.nullcontext(None) as quiet,
+        typer.progressbar(length=max(newlines - 1, 1), label=label, file=quiet) as bar,
+    ):
+
+        def progress(rows: int) -> None:
+            nonlocal shown
+            bar.update(rows - shown)
+            shown = rows
+
+        yield progress
+
+
+def _report_rows(exc: DomainError) -> NoReturn:
+    """A rejected file: the reason, then each bad row's number, column and message."""
+    typer.echo(f"\nerror: {exc.detail}", err=True)
+    for error in exc.errors or []:
+        location = error["location"]
+        if len(location) == 3:
+            typer.echo(f"  row {location[1]}, {location[2]}: {error['message']}", err=True)
+    raise typer.Exit(code=1)
+
+
+def _counts(result: Any) -> str:
+    return (
+        f"{result.rows} rows, {result.created} created, {result.updated} updated, "
+        f"{result.unchanged} unchanged"
+    )
+
+
 @import_cli.command("cites-trade")
 def import_cites_trade(
     file: Path = typer.Argument(
@@ -309,40 +355,80 @@ def import_cites_trade(
     nothing; a newer download updates the quantities it revised."""
     from app.services import trade_records
 
-    def open_text() -> Iterator[str]:
-        with file.open(encoding="utf-8-sig", newline="") as lines:
-            yield from lines
-
-    with file.open("rb") as counted:
-        newlines = sum(chunk.count(b"\n") for chunk in iter(partial(counted.read, 1 << 20), b""))
-    shown = 0
-    # A progress bar on a terminal only (rows written, against the file's lines).
-    with (
-        open(os.devnull, "w") if not os.isatty(2) else contextlib.nullcontext(None) as quiet,
-        typer.progressbar(length=max(newlines - 1, 1), label="importing", file=quiet) as bar,
-        _session() as session,
-    ):
-
-        def progress(rows: int) -> None:
-            nonlocal shown
-            bar.update(rows - shown)
-            shown = rows
-
+    with _progress(file, "importing") as progress, _session() as session:
         try:
             result = trade_records.import_file(
-                session=session, open_text=open_text, actor=None, progress=progress
+                session=session, open_text=_lines(file), actor=None, progress=progress
             )
         except DomainError as exc:
-            typer.echo(f"\nerror: {exc.detail}", err=True)
-            for error in exc.errors or []:
-                location = error["location"]
-                if len(location) == 3:
-                    typer.echo(f"  row {location[1]}, {location[2]}: {error['message']}", err=True)
-            raise typer.Exit(code=1) from None
-    typer.echo(
-        f"imported {file.name} ({result.layout}): {result.rows} rows, {result.created} "
-        f"created, {result.updated} updated, {result.unchanged} unchanged"
+            _report_rows(exc)
+    typer.echo(f"imported {file.name} ({result.layout}): {_counts(result)}")
+
+
+def _import_records(kind: str, file: Path, dry_run: bool) -> Any:
+    from app.models.imports import ImportKind
+    from app.services import imports
+    from app.services.import_files import format_of
+
+    label = f"{kind} {'checking' if dry_run else 'importing'}"
+    with _progress(file, label) as progress, _session() as session:
+        try:
+            return imports.import_file(
+                session=session,
+                kind=ImportKind(kind),
+                open_text=_lines(file),
+                file_format=format_of(file.name),
+                actor=None,
+                dry_run=dry_run,
+                progress=progress,
+            )
+        except DomainError as exc:
+            _report_rows(exc)
+
+
+def _import_command(kind: str) -> Callable[..., None]:
+    def command(
+        file: Path = typer.Argument(
+            ...,
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            help="CSV (a header row naming the columns) or NDJSON (.ndjson, .jsonl).",
+        ),
+        dry_run: bool = typer.Option(False, help="Check and count the rows; write nothing."),
+    ) -> None:
+        result = _import_records(kind, file, dry_run)
+        done = "checked (dry run)" if dry_run else "imported"
+        typer.echo(f"{done} {file.name}: {_counts(result)}")
+
+    command.__doc__ = (
+        f"Imports {kind} from a CSV or NDJSON file, upserted by their natural keys; the file "
+        "lands whole or not at all, and every bad row is listed."
     )
+    return command
+
+
+for _kind in ("zoos", "species", "gifts", "enclosures", "animals"):
+    import_cli.command(_kind)(_import_command(_kind))
+
+
+@cli.command("import-package")
+def import_package(
+    directory: Path = typer.Argument(
+        ..., exists=True, file_okay=False, help="An export's folder (zoo-registry export DIR)."
+    ),
+    dry_run: bool = typer.Option(False, help="Check and count the rows; write nothing."),
+) -> None:
+    """Imports an exported data package into this registry, in order: zoos, species, gifts,
+    enclosures, animals. Each file lands whole or not at all."""
+    from app.services.imports import kinds
+
+    for kind in kinds():
+        file = directory / f"{kind.value}.csv"
+        if not file.exists():
+            _fail(f"{file} is missing: a package holds {kind.value}.csv")
+        result = _import_records(kind.value, file, dry_run)
+        typer.echo(f"{kind.value}: {_counts(result)}")
 
 
 @secrets_cli.command("generate-key")

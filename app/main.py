@@ -68,6 +68,10 @@ TAGS = [
         "name": "trade records",
         "description": "The CITES Trade Database's comparative tabulation, imported from its CSV.",
     },
+    {
+        "name": "data",
+        "description": "Bulk data in and out: imports of CSV or NDJSON files.",
+    },
     {"name": "reports", "description": "Welfare reports: what reporters saw. Never deleted."},
     {"name": "incidents", "description": "Triaged cases fed by reports, with their audit trail."},
     {

@@ -84,7 +84,18 @@ _RULES_THE_SCHEMA_CANNOT_STATE = re.compile(
             # A trade file's text: a string in the schema, a CITES table only when it has the
             # comparative tabulation's header.
             r"the header has no column .*",
-            r"the body is empty: send the csv file, its header row first\.",
+            r"the body is empty: send the file, a csv file's header row first\.",
+            # An import's rows: references by name that the registry may not hold, and rows
+            # the text drawn does not make.
+            r"the header names columns this kind does not have: .*",
+            r"the header row is empty: it names the columns\.",
+            r"is not a column of this kind",
+            r"is needed: rows are matched by it",
+            r"no (zoo with slug|species named|enclosure named) '.*'",
+            r"(no gift|\d+ gifts) titled '.*' delivered on .*",
+            r"is not json: .*",
+            r"is not a json object",
+            r"has \d+ cells; the header names \d+ columns",
             r"the header row cannot be read: .*",
         ]
     ),

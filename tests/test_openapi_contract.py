@@ -262,6 +262,7 @@ OPERATION_IDS = {
     "PATCH /api/v1/countries/{code}": "countries_update",
     "GET /api/v1/trade-records": "trade_records_list",
     "POST /api/v1/trade-records/import": "trade_records_import",
+    "POST /api/v1/imports/{kind}": "imports_create",
     "GET /api/v1/enclosures": "enclosures_list",
     "POST /api/v1/enclosures": "enclosures_create",
     "GET /api/v1/enclosures/{enclosure_id}": "enclosures_get",

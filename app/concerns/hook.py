@@ -29,6 +29,10 @@ report about a new incident (app/services/report_writes.py) bumps and marks in i
 statement; no other Core statement writes these tables. Bulk statements through the session
 (`session.execute(update(Animal)...)`) are refused, so none can slip by.
 
+A session whose info holds DEFER_INVALIDATION (app/core/db.py) gathers what its flushes
+invalidate and applies it once, just before it commits: a bulk import invalidates once per
+file, not per batch. A rollback forgets it with the rows.
+
 Installed once, on SQLAlchemy's Session class (and so on SQLModel's, and on every session
 whatever made it), when this module is imported: app/core/db.py imports it, and every engine
 of the app, the CLI, the seed and the tests is made there.
@@ -43,6 +47,7 @@ from sqlalchemy.orm import InstanceState, ORMExecuteState, Session, UOWTransacti
 
 from app.concerns import store
 from app.concerns.tables import ANIMALS, ZOOS
+from app.core.db import DEFER_INVALIDATION
 from app.models import (
     Animal,
     Country,
@@ -100,6 +105,11 @@ class Invalidation:
     gifts: set[int] = field(default_factory=set)
     gone: set[int] = field(default_factory=set)  # zoos this flush deleted
     every_zoo: bool = False  # every zoo evaluated in full
+
+    def merge(self, other: "Invalidation") -> None:
+        for name in ("versions", "full", "subjects", "species", "gifts", "gone"):
+            getattr(self, name).update(getattr(other, name))
+        self.every_zoo |= other.every_zoo
 
     def subject(self, zoo_id: int | None, animal_id: int | None, enclosure_id: int | None) -> None:
         """An incident's subject: the animal if it names one, else the enclosure, else none
@@ -267,8 +277,28 @@ def apply(session: Session, found: Invalidation) -> None:
         store.mark(connection, subjects)
 
 
+_PENDING = "zwr.pending_invalidation"  # session.info: what deferred flushes invalidated
+
+
 def _after_flush(session: Session, flush_context: UOWTransaction) -> None:
-    apply(session, collect(session, flush_context))
+    found = collect(session, flush_context)
+    if session.info.get(DEFER_INVALIDATION):
+        session.info.setdefault(_PENDING, Invalidation()).merge(found)
+    else:
+        apply(session, found)
+
+
+def _before_commit(session: Session) -> None:
+    if not session.info.get(DEFER_INVALIDATION):
+        return
+    session.flush()  # commit's own flush comes after this event; its rows count too
+    pending = session.info.pop(_PENDING, None)
+    if pending is not None:
+        apply(session, pending)
+
+
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_PENDING, None)
 
 
 def _trade_records_added(session: Session, parameters: Any) -> None:
@@ -280,7 +310,11 @@ def _trade_records_added(session: Session, parameters: Any) -> None:
     named = select(SPECIES.c.id).where(SPECIES.c.scientific_name.in_(taxa))
     species = set(session.connection().execute(named).scalars())
     if species:
-        apply(session, Invalidation(species=species))
+        found = Invalidation(species=species)
+        if session.info.get(DEFER_INVALIDATION):
+            session.info.setdefault(_PENDING, Invalidation()).merge(found)
+        else:
+            apply(session, found)
 
 
 def _watch_statements(execute_state: ORMExecuteState) -> None:
@@ -309,6 +343,8 @@ def install() -> None:
     for name, listener in (
         ("before_flush", _before_flush),
         ("after_flush", _after_flush),
+        ("before_commit", _before_commit),
+        ("after_rollback", _after_rollback),
         ("do_orm_execute", _watch_statements),
     ):
         if not event.contains(Session, name, listener):

@@ -1,7 +1,7 @@
 """Engine and session factory for SQLite (embedded default) and PostgreSQL."""
 
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, event
@@ -84,6 +84,19 @@ def make_engine(settings: Settings, *, writer: bool = False) -> Engine:
 Sessions = Callable[[], AbstractContextManager[Session]]
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# session.info key: when true, the concern write hook gathers what each flush invalidates and
+# applies it once, when the session commits (a bulk import's thousands of flushes).
+DEFER_INVALIDATION = "zwr.defer_invalidation"
+
+
+@contextmanager
+def deferred_invalidation(session: Session) -> Iterator[None]:
+    """Within: the concern lists this session's writes touch are invalidated at its commit."""
+    session.info[DEFER_INVALIDATION] = True
+    try:
+        yield
+    finally:
+        session.info.pop(DEFER_INVALIDATION, None)
 
 
 def begin_autocommit(session: Session) -> None:

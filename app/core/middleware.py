@@ -17,7 +17,7 @@ from app.core.ratelimit import ClientLimits
 
 # Routes that take a file: their body may reach max_upload_bytes, when the request carries a
 # key (only admins may upload; an anonymous client gets the ordinary limit).
-UPLOAD_PATHS = ("/api/v1/trade-records/import",)
+UPLOAD_PATHS = ("/api/v1/trade-records/import", "/api/v1/imports/")
 
 
 class RequestGuardMiddleware:
@@ -108,7 +108,7 @@ class RequestGuardMiddleware:
         await self.app(scope, replay, send)
 
     def _limit(self, request: Request) -> int:
-        if request.url.path in UPLOAD_PATHS and "authorization" in request.headers:
+        if request.url.path.startswith(UPLOAD_PATHS) and "authorization" in request.headers:
             return self.max_upload_bytes
         return self.max_body_bytes
 

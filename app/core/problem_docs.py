@@ -100,7 +100,7 @@ PROBLEM_EXAMPLES: dict[int, dict[str, dict[str, Any]]] = {
         "not_csv": problem_example(
             415,
             "unsupported-media-type",
-            "Send the file as text/csv (got 'application/json').",
+            "Send the file as text/csv or application/csv (got 'application/json').",
             "/api/v1/trade-records/import",
         )
     },

@@ -50,8 +50,9 @@ def _event(
 def events_of(session: Session) -> list[dict[str, Any]]:
     """The events of what the session is flushing, in a stable order."""
     found: list[dict[str, Any]] = []
-    for obj in list(session.new) + [o for o in session.dirty if session.is_modified(o)]:
-        new = obj in session.new
+    added = session.new  # a fresh set each time it is read: read once
+    for obj in list(added) + [o for o in session.dirty if session.is_modified(o)]:
+        new = obj in added
         if isinstance(obj, Animal):
             changed = set() if new else _changed(obj)
             if new:

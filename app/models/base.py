@@ -1,5 +1,6 @@
 """Shared column types, validators and schema bases for every entity."""
 
+import functools
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from enum import Enum, StrEnum
@@ -192,6 +193,13 @@ def _from_text(target: type, value: Any) -> Any:
         raise ValueError(f"'{value[:40]}' is not an ISO 8601 {target.__name__}") from None
 
 
+@functools.cache
+def _field_target(schema: type[SQLModel], name: str) -> tuple[type | None, bool]:
+    """_text_target of a schema's field, worked out once (it runs for every field given)."""
+    field = schema.model_fields.get(name)
+    return _text_target(field.annotation) if field else (None, False)
+
+
 class InputSchema(SQLModel):
     """Base of every request body: unknown fields are refused, text is checked, and types are
     strict (no 0 for false or "1" for 1): what the OpenAPI schema says is what is accepted."""
@@ -203,9 +211,10 @@ class InputSchema(SQLModel):
     def _parse_json_text(cls, value: Any, info: ValidationInfo) -> Any:
         # FastAPI validates the decoded body in Python mode, where strict types would refuse
         # the JSON forms of enums, dates and whole-number floats; accept exactly those.
-        field = cls.model_fields.get(info.field_name or "")
-        target, many = _text_target(field.annotation) if field else (None, False)
-        if target is None or value is None:
+        if value is None:
+            return value
+        target, many = _field_target(cls, info.field_name or "")
+        if target is None:
             return value
         if many:
             return [_from_text(target, v) for v in value] if isinstance(value, list) else value

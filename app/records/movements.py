@@ -44,11 +44,12 @@ def movements_of(session: Session) -> list[dict[str, Any]]:
     notes: dict[int, dict[str, Any]] = session.info.pop(NOTES, {})
     today = utcnow().date()
     rows: list[dict[str, Any]] = []
-    for obj in list(session.new) + list(session.dirty):
+    added = session.new  # a fresh set each time it is read: read once
+    for obj in list(added) + list(session.dirty):
         if not isinstance(obj, Animal):
             continue
         base = {"animal_id": obj.id, "created_at": utcnow()}
-        if obj in session.new:
+        if obj in added:
             rows.append(
                 base
                 | {

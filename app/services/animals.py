@@ -4,7 +4,7 @@ zoo, when it names one); identifiers unique in a zoo."""
 from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlmodel import Session, col, or_, select, union
 
@@ -109,37 +109,68 @@ def list_animals(
     return paginate(session, stmt, limit=limit, offset=offset)
 
 
+class Placed(NamedTuple):
+    """What the animal rules need of an enclosure (its zoo) or a gift (its recipient zoo)."""
+
+    id: int
+    zoo_id: int | None
+
+
+def consistency_problems(
+    state: dict[str, Any],
+    enclosure: Placed | None,
+    gift: Placed | None,
+    *,
+    gift_named: bool = True,
+) -> list[tuple[str, str]]:
+    """The rules an animal's zoo, enclosure, gift and origin follow, as (field, message)
+    pairs (none: they agree), given the enclosure and gift it names. The API checks one
+    animal with them (below), a bulk import every row (app/services/imports.py).
+
+    A gift is checked against the animal's zoo when it is named (at creation, or changed):
+    an animal transferred since keeps the gift that first brought it."""
+    problems = []
+    if enclosure is not None and enclosure.zoo_id != state["zoo_id"]:
+        problems.append(
+            (
+                "enclosure_id",
+                f"Enclosure {enclosure.id} belongs to zoo {enclosure.zoo_id}, "
+                f"not to the animal's zoo {state['zoo_id']}.",
+            )
+        )
+    if gift is not None and gift_named:
+        # A gift to one zoo brought no animal to another: naming it would let a zoo's key
+        # attach records to (and block the deletion of) another zoo's gift.
+        if gift.zoo_id is not None and gift.zoo_id != state["zoo_id"]:
+            problems.append(
+                (
+                    "gift_id",
+                    f"Gift {gift.id} went to zoo {gift.zoo_id}, "
+                    f"not to the animal's zoo {state['zoo_id']}.",
+                )
+            )
+    elif state.get("gift_id") is None and state["origin"] == Origin.diplomatic_gift:
+        problems.append(
+            ("gift_id", "An animal whose origin is diplomatic_gift needs the gift_id of that gift.")
+        )
+    return problems
+
+
 def _check_consistency(
     session: Session, state: dict[str, Any], own_id: int | None, *, gift_named: bool = True
 ) -> None:
-    """Checks the merged record: references exist and fit together. A gift is checked
-    against the animal's zoo when it is named (at creation, or changed): an animal
-    transferred since keeps the gift that first brought it."""
+    """Checks the merged record: references exist and fit together."""
     require_ref(session, Zoo, state["zoo_id"], "zoo_id", "zoo")
     require_ref(session, Species, state["species_id"], "species_id", "species")
+    enclosure = gift = None
     if state.get("enclosure_id") is not None:
-        enclosure = require_ref(
-            session, Enclosure, state["enclosure_id"], "enclosure_id", "enclosure"
-        )
-        if enclosure.zoo_id != state["zoo_id"]:
-            message = (
-                f"Enclosure {enclosure.id} belongs to zoo {enclosure.zoo_id}, "
-                f"not to the animal's zoo {state['zoo_id']}."
-            )
-            raise Unprocessable(message, errors=[field_error(["body", "enclosure_id"], message)])
+        row = require_ref(session, Enclosure, state["enclosure_id"], "enclosure_id", "enclosure")
+        enclosure = Placed(int(row.id or 0), row.zoo_id)
     if state.get("gift_id") is not None and gift_named:
-        gift = require_ref(session, Gift, state["gift_id"], "gift_id", "gift")
-        # A gift to one zoo brought no animal to another: naming it would let a zoo's key
-        # attach records to (and block the deletion of) another zoo's gift.
-        if gift.recipient_zoo_id is not None and gift.recipient_zoo_id != state["zoo_id"]:
-            message = (
-                f"Gift {gift.id} went to zoo {gift.recipient_zoo_id}, "
-                f"not to the animal's zoo {state['zoo_id']}."
-            )
-            raise Unprocessable(message, errors=[field_error(["body", "gift_id"], message)])
-    elif state.get("gift_id") is None and state["origin"] == Origin.diplomatic_gift:
-        message = "An animal whose origin is diplomatic_gift needs the gift_id of that gift."
-        raise Unprocessable(message, errors=[field_error(["body", "gift_id"], message)])
+        given = require_ref(session, Gift, state["gift_id"], "gift_id", "gift")
+        gift = Placed(int(given.id or 0), given.recipient_zoo_id)
+    for field, message in consistency_problems(state, enclosure, gift, gift_named=gift_named):
+        raise Unprocessable(message, errors=[field_error(["body", field], message)])
     if state.get("identifier") is not None:
         stmt = select(Animal.id).where(
             Animal.zoo_id == state["zoo_id"], Animal.identifier == state["identifier"]

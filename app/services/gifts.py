@@ -111,7 +111,7 @@ def create(*, session: Session, gift_in: GiftCreate, actor: ApiKey) -> Gift:
     return gift
 
 
-def _ensure_animals_in(session: Session, gift: Gift, zoo_id: int) -> None:
+def ensure_animals_in(session: Session, gift: Gift, zoo_id: int) -> None:
     """The rule animals follow (services/animals.py): a gift's animals are in its zoo."""
     stmt = select(Animal.zoo_id).where(Animal.gift_id == gift.id, Animal.zoo_id != zoo_id)
     elsewhere = session.exec(stmt.limit(1)).first()
@@ -132,7 +132,7 @@ def update(*, session: Session, gift: Gift, gift_in: GiftUpdate, actor: ApiKey) 
     if changes.get("recipient_zoo_id") is not None:
         recipient = changes["recipient_zoo_id"]
         require_ref(session, Zoo, recipient, "recipient_zoo_id", "zoo")
-        _ensure_animals_in(session, gift, recipient)
+        ensure_animals_in(session, gift, recipient)
     apply_update(gift, changes)
     session.add(gift)
     commit(session)

@@ -19,6 +19,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session, col
 from sqlmodel import select as model_select
 
+from app.core.db import deferred_invalidation
 from app.core.errors import Unprocessable, field_error
 from app.models import ApiKey
 from app.models.base import table_of, utcnow
@@ -90,16 +91,17 @@ def import_file(
     reader = _reader(open_text)
     counts = _Counts()
     batch: dict[str, dict[str, object]] = {}
-    for row in reader:
-        assert row.record is not None, "checked above"
-        counts.rows += 1
-        batch[str(row.record["key"])] = row.record  # no key twice: the reader refuses it
-        if len(batch) >= BATCH:
-            _write(session, batch, counts)
-            if progress is not None:
-                progress(counts.rows)
-    _write(session, batch, counts)
-    commit(session)
+    with deferred_invalidation(session):  # the concern lists invalidated once, at commit
+        for row in reader:
+            assert row.record is not None, "checked above"
+            counts.rows += 1
+            batch[str(row.record["key"])] = row.record  # no key twice: the reader refuses it
+            if len(batch) >= BATCH:
+                _write(session, batch, counts)
+                if progress is not None:
+                    progress(counts.rows)
+        _write(session, batch, counts)
+        commit(session)
     if progress is not None:
         progress(counts.rows)
     return TradeImportResult(

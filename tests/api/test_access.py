@@ -68,6 +68,8 @@ PERMISSIONS: dict[tuple[str, str], str] = {
     # CITES trade records: public reads; admins import the Trade Database's files
     ("GET", "/api/v1/trade-records"): PUBLIC,
     ("POST", "/api/v1/trade-records/import"): ADMIN,
+    # bulk import: inspectors for their zoos' rows (zoo rows need an admin, per file)
+    ("POST", "/api/v1/imports/{kind}"): INSPECTOR,
     # enclosures
     ("GET", "/api/v1/enclosures"): PUBLIC,
     ("POST", "/api/v1/enclosures"): INSPECTOR,
@@ -155,6 +157,7 @@ MISSING_PATH_VALUES = {
     "webhook_id": "2147483647",
     "status_id": "2147483647",
     "code": "XX",
+    "kind": "animals",
 }
 
 
@@ -277,6 +280,7 @@ def path_values(session: Session, client: TestClient) -> dict[str, str]:
         "webhook_id": str(webhook.json()["id"]),
         "status_id": str(listing.json()["id"]),
         "code": "RU",
+        "kind": "animals",
     }
 
 

@@ -32,10 +32,11 @@ def client_package(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleT
     """The generated package, imported from a temporary folder."""
     folder = tmp_path_factory.mktemp("generated-client")
     config = folder / "config.yaml"
-    # No ruff run on the output. The generator knows no text/csv body (it would skip the trade
-    # import): text/csv is treated as binary, in requests and responses alike.
+    # No ruff run on the output. The generator knows no text/csv or NDJSON body (it would skip
+    # the file uploads): they are treated as binary, in requests and responses alike.
     config.write_text(
-        "post_hooks: []\ncontent_type_overrides:\n  text/csv: application/octet-stream\n",
+        "post_hooks: []\ncontent_type_overrides:\n  text/csv: application/octet-stream\n"
+        "  application/x-ndjson: application/octet-stream\n",
         encoding="utf-8",
     )
     done = subprocess.run(

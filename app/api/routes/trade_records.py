@@ -7,7 +7,8 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from app.api.deps import AdminDep, PageDep, ReadSessionDep, WriteSessionDep
 from app.api.guard import GuardedRoute
-from app.core.errors import DomainError, Unprocessable, field_error
+from app.api.uploads import read_upload
+from app.core.errors import field_error
 from app.core.problem_docs import WRITE_ERRORS, problem_example, problem_responses
 from app.models import TradeRecord
 from app.models.page import Page
@@ -49,22 +50,9 @@ IMPORT_EXAMPLES = {
 }
 
 
-class UnsupportedMediaType(DomainError):
-    status = 415
-    slug = "unsupported-media-type"
-
-
 async def csv_text(request: Request) -> bytes:
     """The request's body, which must be a CSV file."""
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media not in CSV_TYPES:
-        raise UnsupportedMediaType(
-            f"Send the file as text/csv (got '{media or 'no content type'}')."
-        )
-    body = await request.body()
-    if not body.strip():
-        message = "The body is empty: send the CSV file, its header row first."
-        raise Unprocessable(message, errors=[field_error(["body"], message)])
+    _, body = await read_upload(request, dict.fromkeys(CSV_TYPES, "csv"))
     return body
 
 
