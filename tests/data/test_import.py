@@ -59,6 +59,16 @@ ANIMALS = (
 )
 
 
+# Each kind's file, in the order they refer to each other.
+FILES = (
+    ("zoos", ZOOS),
+    ("species", SPECIES),
+    ("gifts", GIFTS),
+    ("enclosures", ENCLOSURES),
+    ("animals", ANIMALS),
+)
+
+
 def post(client: TestClient, kind: str, text: str, **kwargs: Any) -> Any:
     media = kwargs.pop("media", "text/csv")
     params = {"dry_run": "true"} if kwargs.pop("dry_run", False) else {}
@@ -81,13 +91,7 @@ def total(session: Session, model: type[Any]) -> int:
 
 
 def load_all(client: TestClient) -> None:
-    for kind, text in (
-        ("zoos", ZOOS),
-        ("species", SPECIES),
-        ("gifts", GIFTS),
-        ("enclosures", ENCLOSURES),
-        ("animals", ANIMALS),
-    ):
+    for kind, text in FILES:
         assert counts(post(client, kind, text)) == (2 if kind != "animals" else 3, 0, 0), kind
 
 
@@ -278,13 +282,7 @@ def test_each_imported_animal_is_in_the_change_feed(client: TestClient) -> None:
 
 def test_the_cli_imports_checks_and_reports(cli_engine: Engine, tmp_path: Path) -> None:
     files = {}
-    for kind, text in (
-        ("zoos", ZOOS),
-        ("species", SPECIES),
-        ("gifts", GIFTS),
-        ("enclosures", ENCLOSURES),
-        ("animals", ANIMALS),
-    ):
+    for kind, text in FILES:
         files[kind] = tmp_path / f"{kind}.csv"
         files[kind].write_text(text, encoding="utf-8")
     checked = CliRunner().invoke(cli, ["import", "zoos", str(files["zoos"]), "--dry-run"])
