@@ -127,13 +127,14 @@ class Lookups:
 
     def zoo(self, slug: str) -> int | None:
         if self._zoos is None:
-            self._zoos = dict(self.session.exec(select(Zoo.slug, Zoo.id)).all())  # type: ignore[arg-type]
+            rows = self.session.execute(select(col(Zoo.slug), col(Zoo.id)))
+            self._zoos = {slug: int(zoo_id) for slug, zoo_id in rows}
         return self._zoos.get(slug)
 
     def species(self, name: str) -> int | None:
         if self._species is None:
-            rows = self.session.exec(select(Species.scientific_name, Species.id)).all()
-            self._species = dict(rows)  # type: ignore[arg-type]
+            named = self.session.execute(select(col(Species.scientific_name), col(Species.id)))
+            self._species = {name: int(species_id) for name, species_id in named}
         return self._species.get(name)
 
     def enclosure(self, zoo_id: int, name: str) -> Placed | None:
