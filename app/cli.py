@@ -21,6 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from app.cli_events import events_cli
+from app.cli_export import export_command
 from app.concerns import ConcernWorker
 from app.core import crypto, migrations
 from app.core.config import Settings, get_settings
@@ -40,6 +41,7 @@ cli.add_typer(secrets_cli, name="secrets")
 cli.add_typer(events_cli, name="events")
 import_cli = typer.Typer(help="Import data files.", no_args_is_help=True)
 cli.add_typer(import_cli, name="import")
+cli.command("export")(export_command)
 
 
 def _configure_cipher(settings: Settings) -> None:

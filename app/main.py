@@ -13,6 +13,7 @@ from sqlmodel import Session
 from app.api.router import api_router
 from app.api.routes import bench, docs, health
 from app.api.routes.events import Streams
+from app.api.routes.exports import Exports
 from app.concerns import ConcernReadModel, ConcernWorker
 from app.concerns.fastpath import CachedConcernsMiddleware
 from app.core.admission import Admission
@@ -70,7 +71,8 @@ TAGS = [
     },
     {
         "name": "data",
-        "description": "Bulk data in and out: imports of CSV or NDJSON files.",
+        "description": "Bulk data in and out: imports of CSV or NDJSON files, and the whole "
+        "public registry as an open-data package (Frictionless).",
     },
     {"name": "reports", "description": "Welfare reports: what reporters saw. Never deleted."},
     {"name": "incidents", "description": "Triaged cases fed by reports, with their audit trail."},
@@ -177,6 +179,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The change feed (app/events/feed.py): places waiting events through the writer.
     app.state.events = EventFeed(app.state.read_sessions, app.state.write_sessions)
     app.state.event_streams = Streams(settings.event_streams_per_client)
+    # The open-data export: one read at a time per process (each holds a slot while it reads).
+    app.state.exports = Exports(at_once=1)
     # Webhook subscriptions; their deliveries are the background worker's (app/webhooks/).
     app.state.webhooks = Subscriptions(settings)
     # Database work, not requests: taken by the session dependencies, the key check and the

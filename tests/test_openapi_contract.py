@@ -263,6 +263,7 @@ OPERATION_IDS = {
     "GET /api/v1/trade-records": "trade_records_list",
     "POST /api/v1/trade-records/import": "trade_records_import",
     "POST /api/v1/imports/{kind}": "imports_create",
+    "GET /api/v1/export.zip": "export_zip",
     "GET /api/v1/enclosures": "enclosures_list",
     "POST /api/v1/enclosures": "enclosures_create",
     "GET /api/v1/enclosures/{enclosure_id}": "enclosures_get",

@@ -70,6 +70,8 @@ PERMISSIONS: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/trade-records/import"): ADMIN,
     # bulk import: inspectors for their zoos' rows (zoo rows need an admin, per file)
     ("POST", "/api/v1/imports/{kind}"): INSPECTOR,
+    # the open-data export: the whole public registry, public
+    ("GET", "/api/v1/export.zip"): PUBLIC,
     # enclosures
     ("GET", "/api/v1/enclosures"): PUBLIC,
     ("POST", "/api/v1/enclosures"): INSPECTOR,

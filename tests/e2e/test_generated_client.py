@@ -36,7 +36,8 @@ def client_package(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleT
     # the file uploads): they are treated as binary, in requests and responses alike.
     config.write_text(
         "post_hooks: []\ncontent_type_overrides:\n  text/csv: application/octet-stream\n"
-        "  application/x-ndjson: application/octet-stream\n",
+        "  application/x-ndjson: application/octet-stream\n"
+        "  application/zip: application/octet-stream\n",
         encoding="utf-8",
     )
     done = subprocess.run(
