@@ -6,6 +6,10 @@ LibreOffice and Google Sheets show it as text instead of evaluating it. Numbers 
 are written as they are: they cannot hold a formula. Text that happens to look like a
 negative number ("-5") is still text and is prefixed too: the service writes its numbers as
 numbers, so a leading `-` in text came from someone's input and is not trusted.
+
+The quote can be taken off again (`restore`, for a file read back by the import): text whose
+leading quotes are followed by a formula's first character gets one quote more, so that
+`'=x` (written `''=x`) comes back as itself and `'hello` is left alone both ways.
 """
 
 import csv
@@ -19,11 +23,22 @@ class _Writable(Protocol):
     def write(self, s: str, /) -> Any: ...
 
 
+def _quoted_formula(text: str) -> bool:
+    return text.lstrip("'").startswith(FORMULA_PREFIXES)
+
+
 def neutralise(value: Any) -> Any:
     """The cell as written: text that could start a formula gets a leading quote."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+    if isinstance(value, str) and _quoted_formula(value):
         return "'" + value
     return value
+
+
+def restore(text: str) -> str:
+    """A neutralised cell as it was before `neutralise` (any other text as it is)."""
+    if text.startswith("'") and _quoted_formula(text):
+        return text[1:]
+    return text
 
 
 class SafeWriter:

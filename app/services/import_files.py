@@ -2,8 +2,10 @@
 flat memory), numbered as a person finds them: a CSV's header is row 1, an NDJSON file's
 first line is row 1.
 
-A CSV cell is text, and an empty cell is null; an NDJSON line is one JSON object whose values
-keep their JSON types. What the values mean is the importer's business (app/services/imports.py).
+A CSV cell is text, kept as written but for the quote an export puts before text that could
+start a formula (app/core/csvsafe.py), and an empty or blank cell is null; an NDJSON line is
+one JSON object whose values keep their JSON types. What the values mean is the importer's
+business (app/services/imports.py).
 """
 
 import csv
@@ -12,6 +14,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+
+from app.core.csvsafe import restore
 
 
 class FileFormat(StrEnum):
@@ -91,7 +95,7 @@ class Rows:
                 yield SourceRow(number, {}, message)
                 continue
             values = {
-                name: (cell.strip() or None)
+                name: (restore(cell) if cell.strip() else None)
                 for name, cell in zip(self.columns, cells, strict=False)
             }
             yield SourceRow(number, values)

@@ -66,6 +66,10 @@ class Spec:
     key: tuple[str, ...]  # the model fields a row is matched by
     references: dict[str, str]  # file column -> the model field it resolves to
     role: Role
+    # Fields the Create model has not, which a file may set as the Update model would.
+    extra: dict[str, type] = field(default_factory=dict)
+    # A key field a row may leave empty: such a row cannot be matched, so it always creates.
+    optional_key: str | None = None
 
     @functools.cached_property
     def fields(self) -> tuple[str, ...]:
@@ -75,8 +79,8 @@ class Spec:
 
     @functools.cached_property
     def columns(self) -> frozenset[str]:
-        extra = {"gift_delivered_on"} if "gift_title" in self.references else set()
-        return frozenset(self.fields) | self.references.keys() | extra
+        dated = {"gift_delivered_on"} if "gift_title" in self.references else set()
+        return frozenset(self.fields) | self.references.keys() | dated | self.extra.keys()
 
     def column_of(self, model_field: str) -> str:
         for column, target in self.references.items():
@@ -86,7 +90,9 @@ class Spec:
 
 
 SPECS: dict[ImportKind, Spec] = {
-    ImportKind.zoos: Spec(Zoo, ZooCreate, ("slug",), {}, Role.admin),
+    ImportKind.zoos: Spec(
+        Zoo, ZooCreate, ("slug",), {}, Role.admin, extra={"submissions_paused": bool}
+    ),
     ImportKind.species: Spec(Species, SpeciesCreate, ("scientific_name",), {}, Role.inspector),
     ImportKind.enclosures: Spec(
         Enclosure, EnclosureCreate, ("zoo_id", "name"), {"zoo": "zoo_id"}, Role.inspector
@@ -109,6 +115,7 @@ SPECS: dict[ImportKind, Spec] = {
             "gift_title": "gift_id",
         },
         Role.inspector,
+        optional_key="identifier",
     ),
 }
 
@@ -217,7 +224,10 @@ BOOLEANS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "
 
 
 def _from_cell(kind: Any, text: str) -> Any:
-    """A CSV cell as the field's type (a list: values separated by ';')."""
+    """A CSV cell as the field's type (a list: values separated by ';'); text as written."""
+    if kind is str:
+        return text
+    text = text.strip()
     if kind is bool:
         if text.lower() not in BOOLEANS:
             raise ValueError("true or false is needed")
@@ -257,7 +267,9 @@ def _read(run: _Run, source: SourceRow, file_format: FileFormat) -> _Row:
         if column not in spec.columns:
             row.errors.append((column, "is not a column of this kind"))
         elif column in spec.references or column == "gift_delivered_on":
-            references[column] = value
+            references[column] = value.strip() if isinstance(value, str) else value
+        elif column in spec.extra:
+            _read_extra(row, column, spec.extra[column], value)
         elif value is None or file_format is FileFormat.ndjson:
             row.values[column] = value
             row.given.add(column)
@@ -268,20 +280,42 @@ def _read(run: _Run, source: SourceRow, file_format: FileFormat) -> _Row:
             except ValueError as exc:
                 row.errors.append((column, str(exc)))
     _resolve(run, row, references)
-    for name in spec.key:  # compared with stored keys: as the stored type
+    for name in spec.key:  # compared with stored keys: as the stored type, without padding
         value = row.values.get(name)
         if isinstance(value, str) and _plain(fields[name].annotation) is date:
             try:
                 row.values[name] = date.fromisoformat(value)
             except ValueError:
                 row.errors.append((name, "an ISO 8601 date is needed"))
+        elif isinstance(value, str):
+            row.values[name] = value.strip()
     if not row.errors:
         row.key = tuple(row.values.get(k) for k in spec.key)
         for name, part in zip(spec.key, row.key, strict=True):
+            if part is None and name == spec.optional_key:
+                row.key = None  # created, never matched
+                break
             if part is None and name != "delivered_on":
                 column = spec.column_of(name)
                 row.errors.append((column, "is needed: rows are matched by it"))
     return row
+
+
+def _read_extra(row: _Row, column: str, kind: type, value: Any) -> None:
+    """A field only the Update model has: never null, of its type."""
+    if isinstance(value, str):
+        try:
+            value = _from_cell(kind, value)
+        except ValueError as exc:
+            row.errors.append((column, str(exc)))
+            return
+    if value is None:
+        row.errors.append((column, "may be omitted but not null"))
+    elif type(value) is not kind:
+        row.errors.append((column, f"a {kind.__name__} is needed"))
+    else:
+        row.values[column] = value
+        row.given.add(column)
 
 
 def _resolve(run: _Run, row: _Row, given: dict[str, Any]) -> None:
@@ -352,8 +386,9 @@ def _existing(session: Session, spec: Spec, rows: list[_Row]) -> dict[tuple[Any,
     return found
 
 
-def _check(run: _Run, row: _Row, stored: Any) -> tuple[InputSchema | None, dict[str, Any]]:
-    """The record the row makes, validated, and the fields it changes (stored rows)."""
+def _check(run: _Run, row: _Row, stored: Any) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """The record the row makes, validated (its fields' values), and the fields it changes
+    (stored rows)."""
     spec = run.spec
     creating = stored is None
     base = {} if creating else {f: getattr(stored, f) for f in spec.create.model_fields}
@@ -376,7 +411,7 @@ def _check(run: _Run, row: _Row, stored: Any) -> tuple[InputSchema | None, dict[
             message = error["msg"].removeprefix("Value error, ")
             row.errors.append((spec.column_of(where), message))
         return None, {}
-    values = record.model_dump()
+    values = record.model_dump() | {f: row.values[f] for f in row.given if f in spec.extra}
     changes = {} if creating else {f: v for f, v in values.items() if getattr(stored, f) != v}
     if run.kind is ImportKind.animals:
         _check_animal(run, row, values, stored, changes)
@@ -385,7 +420,7 @@ def _check(run: _Run, row: _Row, stored: Any) -> tuple[InputSchema | None, dict[
             gift_service.ensure_animals_in(run.lookups.session, stored, changes["recipient_zoo_id"])
         except Unprocessable as exc:
             row.errors.append(("recipient_zoo", exc.detail))
-    return (None if row.errors else record), changes
+    return (None if row.errors else values), changes
 
 
 def _fields_too(run: _Run, row: _Row) -> None:
@@ -441,9 +476,9 @@ def _batch(run: _Run, session: Session, rows: list[_Row]) -> None:
             first = run.seen.setdefault(digest, row.number)
             if first != row.number:
                 row.errors.append(("row", f"repeats row {first}: the same natural key"))
-        record = changes = None
+        values = changes = None
         if not row.errors:
-            record, changes = _check(run, row, stored.get(row.key or ()))
+            values, changes = _check(run, row, stored.get(row.key or ()))
         else:
             _fields_too(run, row)
         if row.errors:
@@ -453,9 +488,9 @@ def _batch(run: _Run, session: Session, rows: list[_Row]) -> None:
         current = stored.get(row.key or ())
         if current is None:
             run.result.created += 1
-            if run.writing and record is not None:
+            if run.writing and values is not None:
                 # Validated already: built as the table row directly (validating again costs).
-                session.add(run.spec.table(**record.model_dump()))
+                session.add(run.spec.table(**values))
         elif changes:
             run.result.updated += 1
             if run.writing:

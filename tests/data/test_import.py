@@ -180,14 +180,14 @@ def test_every_bad_row_is_reported_and_nothing_lands(client: TestClient, session
             "north-zoo,N-3,Panthera importii,Lion Yard,,,,male,1,captive_born,",  # good
             "north-zoo,N-4,Panthera leoo,Nowhere,,,,x,0,captive_born,2099-01-01",
             "no-such-zoo,N-5,Panthera importii,,,,,male,1,captive_born,",
-            "north-zoo,,Panthera importii,,,,,male,1,captive_born,",
+            "north-zoo,N-8,Panthera importii,,,,,male,1,captive_born,",
             "north-zoo,N-6,Panthera importii,Bear Wood,,,,male,1,captive_born,",
             "north-zoo,N-7,Panthera importii,,,,,male,1,diplomatic_gift,",
             "north-zoo,N-1,Panthera importii,Lion Yard,,,,female,1,captive_born,",
         ]
     )
     body = assert_problem(post(client, "animals", text), 422)
-    assert body["detail"].startswith("6 of the file's 10 rows are not valid; nothing was")
+    assert body["detail"].startswith("5 of the file's 10 rows are not valid; nothing was")
     found = {(e["location"][1], e["location"][2]): e["message"] for e in body["errors"]}
     assert found == {
         (6, "species"): "no species named 'Panthera leoo'",
@@ -196,13 +196,26 @@ def test_every_bad_row_is_reported_and_nothing_lands(client: TestClient, session
         (6, "count"): "Input should be greater than or equal to 1",
         (6, "arrived_on"): "the date is in the future",
         (7, "zoo"): "no zoo with slug 'no-such-zoo'",
-        (8, "identifier"): "is needed: rows are matched by it",
         (9, "enclosure"): "no enclosure named 'Bear Wood'",  # it is in the other zoo
         (10, "gift_title"): "An animal whose origin is diplomatic_gift needs the gift_id of that "
         "gift.",
         (11, "row"): "repeats row 2: the same natural key",
     }
-    assert total(session, Animal) == 3  # the good row N-3 did not land either
+    assert total(session, Animal) == 3  # the good rows N-3 and N-8 did not land either
+
+
+def test_a_row_without_its_key_is_an_error_but_an_animal_without_identifier_is_new(
+    client: TestClient, session: Session
+) -> None:
+    load_all(client)
+    body = assert_problem(post(client, "zoos", "slug,name,country_code\n,Nameless,NO\n"), 422)
+    assert [(e["location"][1:], e["message"]) for e in body["errors"]] == [
+        ([2, "slug"], "is needed: rows are matched by it")
+    ]
+    unnamed = ANIMALS_HEADER + "north-zoo,,Panthera importii,,,,,male,1,captive_born,\n"
+    assert counts(post(client, "animals", unnamed)) == (1, 0, 0)
+    assert counts(post(client, "animals", unnamed)) == (1, 0, 0)  # nothing to match it by
+    assert total(session, Animal) == 5
 
 
 def test_what_is_not_an_import_file(client: TestClient) -> None:

@@ -77,6 +77,8 @@ def test_concern_csv_neutralises_formula_cells(client: TestClient, session: Sess
         ("\rx", "'\rx"),
         ("Dallae", "Dallae"),
         ("a=b", "a=b"),
+        ("'=1", "''=1"),
+        ("'hello", "'hello"),
         ("", ""),
         (-5, -5),
         (3, 3),
@@ -85,6 +87,11 @@ def test_concern_csv_neutralises_formula_cells(client: TestClient, session: Sess
 )
 def test_neutralise_quotes_text_that_could_start_a_formula(value: object, written: object) -> None:
     assert csvsafe.neutralise(value) == written
+
+
+@pytest.mark.parametrize("value", ["=1+1", "'=1", "''-2", "'hello", "'", "Dallae", "-", ""])
+def test_restore_undoes_neutralise(value: str) -> None:
+    assert csvsafe.restore(csvsafe.neutralise(value)) == value
 
 
 def test_safe_writer_writes_neutralised_rows() -> None:
