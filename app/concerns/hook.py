@@ -27,7 +27,8 @@ in (a writer taking them the other way round could deadlock with a read).
 Not seen by flush events: SQL sent through the session's connection. The PostgreSQL write of a
 report about a new incident (app/services/report_writes.py) bumps and marks in its own one
 statement; no other Core statement writes these tables. Bulk statements through the session
-(`session.execute(update(Animal)...)`) are refused, so none can slip by.
+(`session.execute(update(Animal)...)`) are refused, so none can slip by; the bulk inserts
+the imports make are seen by `do_orm_execute` (`_watch_statements`).
 
 A session whose info holds DEFER_INVALIDATION (app/core/db.py) gathers what its flushes
 invalidate and applies it once, just before it commits: a bulk import invalidates once per
@@ -47,7 +48,7 @@ from sqlalchemy.orm import InstanceState, ORMExecuteState, Session, UOWTransacti
 
 from app.concerns import store
 from app.concerns.tables import ANIMALS, ZOOS
-from app.core.db import DEFER_INVALIDATION
+from app.core.db import DEFER_INVALIDATION, inserted_rows
 from app.models import (
     Animal,
     Country,
@@ -84,6 +85,8 @@ KEYS: dict[type[Any], tuple[str, ...]] = {
 WATCHED = (Animal, Enclosure, Species, Gift, WelfareIncident, Zoo, SpeciesStatus, Country)
 WATCHED_TABLES = frozenset(table_of(model).name for model in WATCHED)
 TRADE_TABLE = table_of(TradeRecord).name
+ADDED_IN_BULK = frozenset(table_of(model).name for model in (Animal, Enclosure))
+NEW_ON_NO_LIST = frozenset(table_of(model).name for model in (Zoo, Species, Gift))
 # What a country's change can change: whether the Convention bound it on a day.
 COUNTRY_READ = frozenset({"cites_party_since", "source_url"})
 SPECIES = table_of(Species)
@@ -281,7 +284,11 @@ _PENDING = "zwr.pending_invalidation"  # session.info: what deferred flushes inv
 
 
 def _after_flush(session: Session, flush_context: UOWTransaction) -> None:
-    found = collect(session, flush_context)
+    _invalidate(session, collect(session, flush_context))
+
+
+def _invalidate(session: Session, found: Invalidation) -> None:
+    """Now, or at the commit of a session that defers it."""
     if session.info.get(DEFER_INVALIDATION):
         session.info.setdefault(_PENDING, Invalidation()).merge(found)
     else:
@@ -310,17 +317,15 @@ def _trade_records_added(session: Session, parameters: Any) -> None:
     named = select(SPECIES.c.id).where(SPECIES.c.scientific_name.in_(taxa))
     species = set(session.connection().execute(named).scalars())
     if species:
-        found = Invalidation(species=species)
-        if session.info.get(DEFER_INVALIDATION):
-            session.info.setdefault(_PENDING, Invalidation()).merge(found)
-        else:
-            apply(session, found)
+        _invalidate(session, Invalidation(species=species))
 
 
 def _watch_statements(execute_state: ORMExecuteState) -> None:
     """Bulk statements bypass the flush, and with it this hook: refused on the tables the
-    concern lists read (write those rows through the session's unit of work instead). Trade
-    records, written thousands at a time, are the exception: their inserts are seen here."""
+    concern lists read (write those rows through the session's unit of work instead). The
+    exceptions, written thousands at a time by the imports, are seen here: inserts of trade
+    records, of animals and enclosures (their zoos), and of zoos, species and gifts (on no
+    list until an animal names them)."""
     if not (execute_state.is_insert or execute_state.is_update or execute_state.is_delete):
         return
     table = getattr(execute_state.statement, "table", None)
@@ -331,6 +336,14 @@ def _watch_statements(execute_state: ORMExecuteState) -> None:
         if execute_state.is_insert:
             _trade_records_added(execute_state.session, execute_state.parameters)
         return  # an update changes quantities, which no rule reads
+    if execute_state.is_insert and name in ADDED_IN_BULK:
+        rows = inserted_rows(execute_state, name) or []
+        zoos = {int(row["zoo_id"]) for row in rows if row.get("zoo_id") is not None}
+        if zoos:  # as a flush of the same rows (_note): their zoos evaluated in full
+            _invalidate(execute_state.session, Invalidation(full=zoos))
+        return
+    if execute_state.is_insert and name in NEW_ON_NO_LIST:
+        return
     if name in WATCHED_TABLES:
         raise UnwatchedWrite(
             f"a bulk {type(execute_state.statement).__name__} on {name} would not invalidate "

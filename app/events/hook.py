@@ -9,23 +9,28 @@ What a flush records (the subject's public representation after the change as `d
   changed, else incident.updated (a report counted into it is such a change);
 * a reply added: incident.replied (its subject is the incident; `data` the reply).
 A change only to what no representation shows (updated_at, an incident's version) records
-nothing. Reports are written by a plain insert (app/services/reports.py appends their
-event), and the concern flags by app/concerns/history.py: neither goes through a flush.
+nothing. Animals inserted in bulk through the session (the import's batches) are registered
+by `do_orm_execute`, from their rows. Reports are written by a plain insert
+(app/services/reports.py appends their event), and the concern flags by
+app/concerns/history.py: neither goes through a flush.
 """
 
 from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import event, inspect
-from sqlalchemy.orm import Session, UOWTransaction
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
+from app.core.db import inserted_rows
 from app.events.outbox import EventType, append, joined, row
 from app.models import Animal, IncidentReply, WelfareIncident
 from app.models.animal import AnimalPublic
+from app.models.base import table_of
 from app.models.incident import WelfareIncidentPublic
 from app.models.reply import IncidentReplyPublic
 
 UNSHOWN = frozenset({"updated_at", "version"})
+ANIMALS, INCIDENTS, REPLIES = (table_of(m).name for m in (Animal, WelfareIncident, IncidentReply))
 
 
 def _changed(obj: Any) -> set[str]:
@@ -99,5 +104,36 @@ def _after_flush(session: Session, flush_context: UOWTransaction) -> None:
         append(session.connection(), rows)
 
 
+@event.listens_for(Session, "do_orm_execute")
+def _bulk_insert(execute_state: ORMExecuteState) -> None:
+    """A bulk insert through the session bypasses the flush. Animals so inserted (the
+    import's) are registered here, from their rows, which must carry their ids; a bulk insert
+    of incidents or replies is refused (their events need what only a flush knows)."""
+    animals = inserted_rows(execute_state, ANIMALS)
+    if animals is None:
+        for table in (INCIDENTS, REPLIES):
+            if inserted_rows(execute_state, table) is not None:
+                raise RuntimeError(f"{table} rows are written through the session's flush")
+        return
+    if any(animal.get("id") is None for animal in animals):
+        raise RuntimeError("a bulk insert of animals carries their ids: their events name them")
+    append(execute_state.session.connection(), [_registered(animal) for animal in animals])
+
+
+def _registered(animal: dict[str, Any]) -> dict[str, Any]:
+    """The animal.registered event of a bulk-inserted row, built without validating again:
+    the row is what the import validated (and stamped), its values of their fields' types."""
+    values: dict[str, Any] = {f: animal.get(f) for f in AnimalPublic.model_fields}
+    return row(
+        EventType.animal_registered,
+        zoo_id=animal["zoo_id"],
+        subject_type="animal",
+        subject_id=animal["id"],
+        data=joined(AnimalPublic.model_construct(**values)),
+    )
+
+
 def installed() -> bool:
-    return event.contains(Session, "after_flush", _after_flush)
+    return event.contains(Session, "after_flush", _after_flush) and event.contains(
+        Session, "do_orm_execute", _bulk_insert
+    )

@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import insert
 from sqlalchemy.engine import Connection
 
+from app.core.db import insert_rows
 from app.models import Event
 from app.models.base import table_of, utcnow
 from app.models.event import EventType
@@ -17,8 +17,6 @@ from app.models.event import EventType
 __all__ = ["EventType", "append", "joined", "row", "split_json"]
 
 EVENTS = table_of(Event)
-# Executed with a list of rows: compiled once.
-INSERT_EVENTS = insert(EVENTS)
 
 
 def row(
@@ -46,18 +44,16 @@ def split_json(public: BaseModel, leading: Sequence[str]) -> tuple[list[str], st
     """The model's JSON, `leading` fields first, cut around their values: `parts[0] + v0 +
     parts[1] + v1 + ... + rest` is the whole. So a statement can put in ids it makes itself
     (the one-statement report write) and build the same text as `joined`."""
-    fields = public.model_dump(mode="json")
     parts = [("{" if i == 0 else ",") + json.dumps(name) + ":" for i, name in enumerate(leading)]
-    others = {k: v for k, v in fields.items() if k not in leading}
-    body = json.dumps(others, separators=(",", ":"), ensure_ascii=False)
-    rest = "}" if not others else ("," + body[1:] if leading else body)
+    body = public.model_dump_json(exclude=set(leading))  # compact, UTF-8 as it is
+    rest = "}" if body == "{}" else ("," + body[1:] if leading else body)
     return parts, rest
 
 
 def joined(public: BaseModel, leading: Sequence[str] = ("id",)) -> str:
     """The model's JSON as the feed stores it: `leading` fields first, compact."""
     parts, rest = split_json(public, leading)
-    values = public.model_dump(mode="json")
+    values = public.model_dump(mode="json", include=set(leading))
     return (
         "".join(p + json.dumps(values[name]) for p, name in zip(parts, leading, strict=True)) + rest
     )
@@ -65,5 +61,4 @@ def joined(public: BaseModel, leading: Sequence[str] = ("id",)) -> str:
 
 def append(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
     """Writes events (rows from `row`), in one statement however many."""
-    if rows:
-        connection.execute(INSERT_EVENTS, list(rows))
+    insert_rows(connection, EVENTS, rows)

@@ -240,6 +240,8 @@ class InputSchema(SQLModel):
     @classmethod
     def _text_rules(cls, value: Any, info: ValidationInfo) -> Any:
         # app/core/text.py: the same rules are patterns in the OpenAPI document.
+        if not isinstance(value, str | list | tuple | set | dict):
+            return value  # no text in it (most fields: numbers, dates, enums, null)
         if _any_text(value, text.has_control_chars):
             raise ValueError(text.CONTROL_MESSAGE)
         if _any_text(value, text.has_bidi_controls):

@@ -10,18 +10,23 @@ Moves are dated today unless the write said otherwise through `transfer_note` (t
 route's `on`, `gift_id` and `note`).
 """
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from sqlalchemy import event, insert, inspect
-from sqlalchemy.orm import Session, UOWTransaction
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
+from app.core.db import insert_rows, inserted_rows
 from app.models import Animal
 from app.models.base import table_of, utcnow
+from app.models.enums import AnimalStatus
 from app.models.movement import AnimalMovement, MovementKind
 
 MOVEMENTS = table_of(AnimalMovement)
 COLUMNS = [c.name for c in MOVEMENTS.columns if c.name != "id"]
+ANIMALS = table_of(Animal).name
+ARRIVAL_READS = ("id", "zoo_id", "arrived_on", "enclosure_id", "gift_id", "status")
 NOTES = "zwr.movement_notes"  # session.info key: animal id -> what its transfer said
 
 
@@ -40,6 +45,20 @@ def _before(obj: Any, key: str) -> tuple[bool, Any]:
     return True, history.deleted[0] if history.deleted else None
 
 
+def _arrival(animal: Mapping[str, Any], today: date) -> dict[str, Any]:
+    """A new animal's arrival, from its values (an added object's, or a bulk insert's row)."""
+    return {
+        "animal_id": animal["id"],
+        "created_at": utcnow(),
+        "at": animal.get("arrived_on") or today,
+        "kind": MovementKind.arrival.value,
+        "to_zoo_id": animal["zoo_id"],
+        "to_enclosure_id": animal.get("enclosure_id"),
+        "gift_id": animal.get("gift_id"),
+        "to_status": str(animal.get("status") or AnimalStatus.alive),
+    }
+
+
 def movements_of(session: Session) -> list[dict[str, Any]]:
     notes: dict[int, dict[str, Any]] = session.info.pop(NOTES, {})
     today = utcnow().date()
@@ -48,20 +67,10 @@ def movements_of(session: Session) -> list[dict[str, Any]]:
     for obj in list(added) + list(session.dirty):
         if not isinstance(obj, Animal):
             continue
-        base = {"animal_id": obj.id, "created_at": utcnow()}
         if obj in added:
-            rows.append(
-                base
-                | {
-                    "at": obj.arrived_on or today,
-                    "kind": MovementKind.arrival.value,
-                    "to_zoo_id": obj.zoo_id,
-                    "to_enclosure_id": obj.enclosure_id,
-                    "gift_id": obj.gift_id,
-                    "to_status": str(obj.status),
-                }
-            )
+            rows.append(_arrival({k: getattr(obj, k) for k in ARRIVAL_READS}, today))
             continue
+        base = {"animal_id": obj.id, "created_at": utcnow()}
         said = {"at": today, "gift_id": None, "note": None} | notes.get(obj.id or 0, {})
         zoo_changed, old_zoo = _before(obj, "zoo_id")
         enclosure_changed, old_enclosure = _before(obj, "enclosure_id")
@@ -93,13 +102,33 @@ def movements_of(session: Session) -> list[dict[str, Any]]:
     return rows
 
 
-@event.listens_for(Session, "after_flush")
-def _after_flush(session: Session, flush_context: UOWTransaction) -> None:
-    if rows := movements_of(session):
+def _write(session: Session, rows: list[dict[str, Any]]) -> None:
+    if rows:
         # One executemany: every row with every column.
         empty = dict.fromkeys(COLUMNS)
-        session.connection().execute(insert(MOVEMENTS), [empty | r for r in rows])
+        insert_rows(session.connection(), MOVEMENTS, [empty | r for r in rows])
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session: Session, flush_context: UOWTransaction) -> None:
+    _write(session, movements_of(session))
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _bulk_insert(execute_state: ORMExecuteState) -> Any:
+    """A bulk insert of animals through the session (the import's) bypasses the flush: their
+    arrivals are written after it, which they refer to. Other bulk writes of animals are
+    refused by the concern hook (app/concerns/hook.py)."""
+    rows = inserted_rows(execute_state, ANIMALS)
+    if rows is None:
+        return None
+    result = execute_state.invoke_statement()
+    today = utcnow().date()
+    _write(execute_state.session, [_arrival(row, today) for row in rows])
+    return result
 
 
 def installed() -> bool:
-    return event.contains(Session, "after_flush", _after_flush)
+    return event.contains(Session, "after_flush", _after_flush) and event.contains(
+        Session, "do_orm_execute", _bulk_insert
+    )

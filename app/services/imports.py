@@ -24,23 +24,27 @@ flat whatever the file's length; the concern lists are invalidated once, at the 
 """
 
 import functools
-import hashlib
 import types
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import ValidationError
-from sqlalchemy import tuple_
+from sqlalchemy import column as sql_column
+from sqlalchemy import func, insert
+from sqlalchemy import table as sql_table
+from sqlalchemy import text as sql_text
 from sqlmodel import Session, SQLModel, col, select
 
 from app.core.db import deferred_invalidation
 from app.core.errors import Unprocessable, field_error
+from app.core.seen import SeenKeys
 from app.models import Animal, ApiKey, Enclosure, Gift, Species, Zoo
 from app.models.animal import AnimalCreate
 from app.models.api_key import Role
-from app.models.base import InputSchema, utcnow
+from app.models.base import InputSchema, table_of, utcnow
 from app.models.enclosure import EnclosureCreate
 from app.models.gift import GiftCreate
 from app.models.imports import ImportKind, ImportResult
@@ -52,7 +56,7 @@ from app.services.animals import Placed, consistency_problems
 from app.services.common import apply_update, commit
 from app.services.import_files import FileFormat, ImportFileError, Rows, SourceRow
 
-BATCH = 1000
+BATCH = 2000
 SKIPPED = frozenset({"id", "created_at", "updated_at"})  # and every column ending in _id
 
 OpenText = Callable[[], Iterable[str]]
@@ -81,6 +85,11 @@ class Spec:
     def columns(self) -> frozenset[str]:
         dated = {"gift_delivered_on"} if "gift_title" in self.references else set()
         return frozenset(self.fields) | self.references.keys() | dated | self.extra.keys()
+
+    @functools.cached_property
+    def kinds(self) -> dict[str, Any]:
+        """Each Create model field's plain type (`_plain`), worked out once."""
+        return {name: _plain(f.annotation) for name, f in self.create.model_fields.items()}
 
     def column_of(self, model_field: str) -> str:
         for column, target in self.references.items():
@@ -197,7 +206,7 @@ class _Run:
     dry_run: bool
     result: ImportResult
     errors: list[dict[str, Any]] = field(default_factory=list)
-    seen: dict[bytes, int] = field(default_factory=dict)  # key digest -> first row
+    seen: SeenKeys = field(default_factory=SeenKeys)  # the keys' first rows
 
     @property
     def writing(self) -> bool:
@@ -259,7 +268,6 @@ def _read(run: _Run, source: SourceRow, file_format: FileFormat) -> _Row:
     if source.error:
         row.errors.append(("row", source.error))
         return row
-    fields = spec.create.model_fields
     references: dict[str, Any] = {}
     for column, value in source.values.items():
         if column in SKIPPED or column.endswith("_id"):
@@ -275,14 +283,14 @@ def _read(run: _Run, source: SourceRow, file_format: FileFormat) -> _Row:
             row.given.add(column)
         else:
             try:
-                row.values[column] = _from_cell(_plain(fields[column].annotation), value)
+                row.values[column] = _from_cell(spec.kinds[column], value)
                 row.given.add(column)
             except ValueError as exc:
                 row.errors.append((column, str(exc)))
     _resolve(run, row, references)
     for name in spec.key:  # compared with stored keys: as the stored type, without padding
         value = row.values.get(name)
-        if isinstance(value, str) and _plain(fields[name].annotation) is date:
+        if isinstance(value, str) and spec.kinds[name] is date:
             try:
                 row.values[name] = date.fromisoformat(value)
             except ValueError:
@@ -377,12 +385,17 @@ def _existing(session: Session, spec: Spec, rows: list[_Row]) -> dict[tuple[Any,
         stmt = select(table).where(column.in_([k[0] for k in keys]))
     elif spec.key[1] == "delivered_on":  # a null date matches no tuple: by title, then both
         stmt = select(table).where(col(Gift.title).in_({k[0] for k in keys}))
-    else:
-        columns = [col(getattr(table, k)) for k in spec.key]
-        stmt = select(table).where(tuple_(*columns).in_(keys))
+    else:  # each column in its values, not a tuple IN: a list PostgreSQL plans at once
+        first, second = (col(getattr(table, k)) for k in spec.key)
+        stmt = select(table).where(
+            first.in_({k[0] for k in keys}), second.in_({k[1] for k in keys})
+        )
+    wanted = set(keys)
     found: dict[tuple[Any, ...], Any] = {}
     for record in session.exec(stmt):
-        found.setdefault(tuple(getattr(record, k) for k in spec.key), record)
+        key = tuple(getattr(record, k) for k in spec.key)
+        if key in wanted:
+            found.setdefault(key, record)
     return found
 
 
@@ -411,7 +424,8 @@ def _check(run: _Run, row: _Row, stored: Any) -> tuple[dict[str, Any] | None, di
             message = error["msg"].removeprefix("Value error, ")
             row.errors.append((spec.column_of(where), message))
         return None, {}
-    values = record.model_dump() | {f: row.values[f] for f in row.given if f in spec.extra}
+    # The validated fields as they are (model_dump copies each; the models are flat).
+    values = dict(record.__dict__) | {f: row.values[f] for f in row.given if f in spec.extra}
     changes = {} if creating else {f: v for f, v in values.items() if getattr(stored, f) != v}
     if run.kind is ImportKind.animals:
         _check_animal(run, row, values, stored, changes)
@@ -468,12 +482,13 @@ def _check_animal(
 
 
 def _batch(run: _Run, session: Session, rows: list[_Row]) -> None:
-    stored = _existing(session, run.spec, [r for r in rows if not r.errors])
+    with _planned_afresh(session):
+        stored = _existing(session, run.spec, [r for r in rows if not r.errors])
     now = utcnow()
+    created: list[dict[str, Any]] = []
     for row in rows:
         if row.key is not None and not row.errors:
-            digest = hashlib.blake2b(repr(row.key).encode(), digest_size=12).digest()
-            first = run.seen.setdefault(digest, row.number)
+            first = run.seen.first(row.key, row.number)
             if first != row.number:
                 row.errors.append(("row", f"repeats row {first}: the same natural key"))
         values = changes = None
@@ -489,8 +504,7 @@ def _batch(run: _Run, session: Session, rows: list[_Row]) -> None:
         if current is None:
             run.result.created += 1
             if run.writing and values is not None:
-                # Validated already: built as the table row directly (validating again costs).
-                session.add(run.spec.table(**values))
+                created.append(values)
         elif changes:
             run.result.updated += 1
             if run.writing:
@@ -500,8 +514,46 @@ def _batch(run: _Run, session: Session, rows: list[_Row]) -> None:
         else:
             run.result.unchanged += 1
     if run.writing:
-        session.flush()
+        session.flush()  # the updates
+        _insert(session, run.spec.table, created, now)
     session.expunge_all()  # the batch's rows leave memory; the next batch loads its own
+
+
+def _insert(
+    session: Session, table: type[SQLModel], created: list[dict[str, Any]], now: datetime
+) -> None:
+    """The new rows, validated already, in one bulk insert through the session (the write
+    hooks see it: app/concerns/hook.py, app/events/hook.py, app/records/movements.py), with
+    their ids drawn beforehand: the events and arrivals name them, and on SQLite an INSERT
+    that returns its ids takes a statement per row."""
+    if not created:
+        return
+    stamps = {f: now for f in ("created_at", "updated_at") if f in table.model_fields}
+    ids = _new_ids(session, table, len(created))
+    rows = [values | stamps | {"id": new_id} for new_id, values in zip(ids, created, strict=True)]
+    # The table's Core insert, not the ORM's bulk insert (which builds each row again), and
+    # through the session, whose do_orm_execute listeners see it.
+    session.execute(insert(table_of(table)), rows)
+
+
+def _new_ids(session: Session, table: type[SQLModel], count: int) -> Sequence[int]:
+    """`count` ids for new rows of `table`, as its inserts would have drawn them."""
+    if not count:
+        return ()
+    name = table_of(table).name
+    if session.get_bind().dialect.name == "postgresql":
+        sequence = func.pg_get_serial_sequence(name, "id")
+        drawn = select(func.nextval(sequence)).select_from(func.generate_series(1, count))
+        return [int(i) for i in session.execute(drawn).scalars()]
+    # SQLite: one writer at a time (the writer's transactions begin IMMEDIATE), and an
+    # AUTOINCREMENT table never reuses an id, so the next is past the highest ever drawn.
+    seq = sql_table("sqlite_sequence", sql_column("name"), sql_column("seq"))
+    drawn_before = select(seq.c.seq).where(seq.c.name == name).scalar_subquery()
+    highest = select(func.max(table_of(table).c.id)).scalar_subquery()
+    last = session.execute(
+        select(func.max(func.coalesce(drawn_before, 0), func.coalesce(highest, 0)))
+    ).scalar_one()
+    return range(int(last) + 1, int(last) + 1 + count)
 
 
 def _rows(open_text: OpenText, file_format: FileFormat) -> Rows:
@@ -583,6 +635,23 @@ def import_file(
             errors=run.errors,
         )
     return run.result
+
+
+@contextmanager
+def _planned_afresh(session: Session) -> Iterator[None]:
+    """PostgreSQL: the statements within planned for the tables as they are now. psycopg
+    prepares a statement run five times, and PostgreSQL may then keep a generic plan made
+    while the table was nearly empty (a sequential scan), however large this transaction
+    makes it: looking up each batch's keys would grow with every batch imported. Only the
+    lookup: planning every insert afresh would cost more than it saves."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        session.execute(sql_text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    try:
+        yield
+    finally:
+        if postgres:
+            session.execute(sql_text("SET LOCAL plan_cache_mode TO DEFAULT"))
 
 
 def _read_all(rows: Rows) -> Iterator[SourceRow]:

@@ -13,6 +13,7 @@ from sqlmodel import Session
 from typer.testing import CliRunner
 
 from app.cli import cli
+from app.core.db import COPY_FROM
 from app.models import Animal, Enclosure, Event, Gift, Species, Zoo
 from app.models.api_key import Role
 from app.services import imports as import_service
@@ -288,6 +289,32 @@ def test_each_imported_animal_is_in_the_change_feed(client: TestClient) -> None:
     feed = client.get("/api/v1/events", params={"type": "animal.registered", "limit": 500})
     names = {e["data"]["identifier"] for e in feed.json()["items"]}
     assert {"N-1", "N-2", "S-1"} <= names
+
+
+def test_a_long_file_records_each_animal_as_the_api_shows_it(client: TestClient) -> None:
+    """Enough rows that PostgreSQL is sent COPY for their events and arrivals (COPY_FROM): each
+    event's data is the animal as GET /animals/{id} has it, and its arrival is on its day."""
+    load_all(client)
+    count = COPY_FROM + 100
+    rows = "".join(
+        f'north-zoo,LONG-{n},{LION},,,Ünïcode {n} "quoted",female,1,captive_born,'
+        f"2021-03-{1 + n % 28:02d}\n"
+        for n in range(count)
+    )
+    assert counts(post(client, "animals", ANIMALS_HEADER + rows)) == (count, 0, 0)
+    feed = client.get("/api/v1/events", params={"type": "animal.registered", "limit": 1000})
+    registered = {
+        e["data"]["identifier"]: e for e in feed.json()["items"] if e["subject_type"] == "animal"
+    }
+    assert {f"LONG-{n}" for n in range(count)} <= registered.keys()
+    for n in (0, count - 1):
+        event = registered[f"LONG-{n}"]
+        animal = client.get(f"/api/v1/animals/{event['subject_id']}").json()
+        assert event["data"] == animal
+        assert animal["name"] == f'Ünïcode {n} "quoted"'
+        assert event["occurred_at"].endswith("Z") or "+00:00" in event["occurred_at"]
+        moves = client.get(f"/api/v1/animals/{animal['id']}/movements").json()["items"]
+        assert [(m["kind"], m["at"]) for m in moves] == [("arrival", f"2021-03-{1 + n % 28:02d}")]
 
 
 # --- the command ----------------------------------------------------------------------------

@@ -5,6 +5,7 @@ the write, through the API and its caches, is the list evaluated from scratch. W
 change nothing a list shows leave the lists alone. Every session has the hook, however it was
 made."""
 
+import json
 import os
 import subprocess
 import sys
@@ -30,7 +31,9 @@ from app.core.db import make_engine
 from app.main import create_app
 from app.models import (
     Animal,
+    AnimalMovement,
     DirtySubject,
+    Event,
     FlagsState,
     Species,
     Submission,
@@ -38,8 +41,16 @@ from app.models import (
     Zoo,
 )
 from app.models.api_key import Role
-from app.models.base import row_id
-from app.models.enums import Category, ClimateZone, IucnCategory, Origin, TaxonClass
+from app.models.base import row_id, table_of
+from app.models.enums import (
+    AnimalStatus,
+    Category,
+    ClimateZone,
+    IucnCategory,
+    Origin,
+    Sex,
+    TaxonClass,
+)
 from app.models.zoo import ZooCreate
 from app.seed.loader import load_seed, seed_facts
 from tests.api.submission_helpers import set_submission_limit, submit
@@ -289,6 +300,71 @@ def test_bulk_statements_on_watched_tables_are_refused(session: Session, world: 
         with pytest.raises(UnwatchedWrite):
             session.execute(statement)
     session.execute(update(Submission).where(col(Submission.id) == -1).values(moderation_note="x"))
+
+
+def test_a_bulk_insert_of_animals_is_seen_whole(
+    session: Session, world: World, watch: Callable[[], Watch]
+) -> None:
+    """The import's way: a Core insert of rows with their ids, through the session. Their
+    zoo is invalidated, and each gets its animal.registered event and its arrival."""
+    zoo, species = world["zoo"], world["group"]
+    w = watch()
+    last = session.execute(select(sqlalchemy.func.max(Animal.id))).scalar_one()
+    now = datetime.now(UTC)
+    rows = [
+        {
+            "id": last + n,
+            "zoo_id": zoo.id,
+            "species_id": species.id,
+            "enclosure_id": world["spare"].id,
+            "gift_id": None,
+            "identifier": f"BULK-{n}",
+            "name": None,
+            "sex": Sex.female,  # typed, as the import's validated rows are
+            "count": 1,
+            "birth_date": None,
+            "origin": Origin.captive_born,
+            "arrived_on": datetime(2020, 1, n).date(),
+            "status": AnimalStatus.alive,
+            "notes": None,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for n in (1, 2)
+    ]
+    session.execute(sqlalchemy.insert(table_of(Animal)), rows)
+
+    w.full(zoo.id)
+    w.untouched(world["other"].id)
+    lists = w.after()
+    assert rules(lists[zoo.id], "animal", last + 1) == set()  # a pair: no isolation
+    events = session.execute(
+        select(Event.subject_id, Event.data).where(
+            Event.type == "animal.registered", col(Event.subject_id).in_([r["id"] for r in rows])
+        )
+    ).all()
+    assert sorted(e.subject_id for e in events) == [r["id"] for r in rows]
+    data = json.loads(events[0].data)
+    assert data["identifier"].startswith("BULK-") and data["enclosure_id"] == world["spare"].id
+    arrivals = session.execute(
+        select(AnimalMovement.animal_id, AnimalMovement.at, AnimalMovement.kind).where(
+            col(AnimalMovement.animal_id).in_([r["id"] for r in rows])
+        )
+    ).all()
+    assert sorted((a.animal_id, a.at.day, str(a.kind)) for a in arrivals) == [
+        (rows[0]["id"], 1, "arrival"),
+        (rows[1]["id"], 2, "arrival"),
+    ]
+
+
+def test_a_bulk_insert_without_ids_or_of_incidents_is_refused(
+    session: Session, world: World
+) -> None:
+    unnamed = {"zoo_id": world["zoo"].id, "species_id": world["group"].id, "sex": "male"}
+    with pytest.raises(RuntimeError, match="carries their ids"):
+        session.execute(sqlalchemy.insert(table_of(Animal)), [unnamed])
+    with pytest.raises(RuntimeError, match="through the session's flush"):
+        session.execute(sqlalchemy.insert(table_of(WelfareIncident)), [{"zoo_id": world["zoo"].id}])
 
 
 # --- zoos -------------------------------------------------------------------------------------
