@@ -410,7 +410,7 @@ def _import_command(kind: str) -> Callable[..., None]:
     return command
 
 
-for _kind in ("zoos", "species", "gifts", "enclosures", "animals"):
+for _kind in ("zoos", "species", "species_statuses", "gifts", "enclosures", "animals"):
     import_cli.command(_kind)(_import_command(_kind))
 
 
@@ -421,14 +421,14 @@ def import_package(
     ),
     dry_run: bool = typer.Option(False, help="Check and count the rows; write nothing."),
 ) -> None:
-    """Imports an exported data package into this registry, in order: zoos, species, gifts,
-    enclosures, animals. Each file lands whole or not at all."""
+    """Imports an exported data package into this registry, in order: zoos, species, their
+    listings, gifts, enclosures, animals. Each file lands whole or not at all."""
     from app.services.imports import kinds
 
     for kind in kinds():
         file = directory / f"{kind.value}.csv"
         if not file.exists():
-            _fail(f"{file} is missing: a package holds {kind.value}.csv")
+            _fail(f"{file} is missing: a package holds {file.name}")
         result = _import_records(kind.value, file, dry_run)
         typer.echo(f"{kind.value}: {_counts(result)}")
 

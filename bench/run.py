@@ -10,8 +10,9 @@ middleware, and is reported as a ratio of the reference's throughput, so the num
 from one machine to another. Two server phases: the concern cache switched off (POST reports,
 concerns for changing zoos, filtered incidents, the ranking with reports filed beside it) and
 on (concerns again, repeated, the ranking with no writes, and pages of the change feed; then
-one client following the feed). A third phase, when asked for, files reports with three
-webhook subscribers attached, delivered to a local receiver (bench/receiver.py). Then the
+one client following the feed, and one downloading the open-data export). A third phase,
+when asked for, files reports with three webhook subscribers attached, delivered to a local
+receiver (bench/receiver.py). Then the
 day's rollover: every zoo's stored state set to yesterday, the worker's catch-up timed, and
 each zoo's first read compared with an ordinary one (and, for contrast, with the worker off).
 Prints medians over the rounds, checks the targets and exits 1 when one falls more than
@@ -111,6 +112,11 @@ ROLLOVER_TARGET = 1.5  # first read after the day's rollover p50 / ordinary read
 # Not a wrk run: one client follows the feed from the start, in the cache-on phase.
 FOLLOW = "events_follow"
 FOLLOW_TARGET = 20_000.0  # events per second
+# Not a wrk run either: one client downloads GET /api/v1/export.zip, in the cache-on phase.
+EXPORT = "export"
+EXPORT_TARGET_S = 60.0  # the whole zip, judged at size L
+EXPORT_FIRST_BYTE_S = 1.0
+EXPORT_MEMORY_MB = 200.0  # the server's peak RSS while it streams the zip
 FOLLOW_EVENTS = 100_000  # read at most, in pages of FOLLOW_LIMIT
 FOLLOW_LIMIT = 1000
 PAGE_EVENTS = 100  # events_page's limit
@@ -1049,7 +1055,7 @@ def run_phase(
     plan: Plan,
     args: argparse.Namespace,
     cfg: LoadConfig,
-    follow: bool = False,
+    extras: frozenset[str] = frozenset(),
 ) -> Phase:
     cache_entries = 64 if cache else 0
     subscribers = max((e.webhooks for e in endpoints), default=0)
@@ -1125,7 +1131,7 @@ def run_phase(
             )
             phase.notes |= {"ranking_p50_1conn_ms": one.p50_ms, "ranking_p99_1conn_ms": one.p99_ms}
             log(f"  ranking at 1 connection: p50 {one.p50_ms:.2f} ms, p99 {one.p99_ms:.2f} ms")
-        if follow:  # one pass: 100,000 events take seconds
+        if FOLLOW in extras:  # one pass: 100,000 events take seconds
             read, seconds = follow_feed(server.base_url)
             phase.notes |= {
                 "events_follow_events": read,
@@ -1133,11 +1139,41 @@ def run_phase(
                 "events_follow_per_s": read / seconds,
             }
             log(f"  {FOLLOW}: {read} events in {seconds:.2f} s, {read / seconds:,.0f} events/s")
+        if EXPORT in extras:
+            phase.notes |= download_export(server)
         if hooks is not None:
             phase.notes |= delivery_notes(hooks)
         phase.hwm_mb = tree_hwm_mb(server.pid)
     phase.log = server.log_summary()
     return phase
+
+
+# --------------------------------------------------------------------------- the export
+
+
+def download_export(server: Server) -> dict[str, float]:
+    """Downloads the open-data zip once, reading as fast as it comes: the seconds to its first
+    byte and to its end, its size, and the server's peak RSS meanwhile."""
+    with RssSampler(server.pid) as sampler, httpx.Client(base_url=server.base_url) as client:
+        started = time.perf_counter()
+        first = size = 0.0
+        with client.stream("GET", "/api/v1/export.zip", timeout=300) as response:
+            if response.status_code != 200:
+                raise RuntimeError(f"GET /api/v1/export.zip answered {response.status_code}")
+            for chunk in response.iter_raw():
+                first = first or time.perf_counter() - started
+                size += len(chunk)
+        seconds = time.perf_counter() - started
+    log(
+        f"  {EXPORT}: {size / 2**20:.0f} MB in {seconds:.1f} s, first byte after "
+        f"{first:.3f} s, server peak {sampler.peak_mb:.0f} MB"
+    )
+    return {
+        "export_s": seconds,
+        "export_first_byte_s": first,
+        "export_mb": size / 2**20,
+        "export_server_mb": sampler.peak_mb,
+    }
 
 
 # --------------------------------------------------------------------------- the change feed
@@ -1473,6 +1509,13 @@ def checks_for(
     if "events_follow_per_s" in notes:
         rate = notes["events_follow_per_s"]
         checks.append(judge(Check(f"{FOLLOW} events/s", rate, FOLLOW_TARGET, True), factor))
+    if "export_s" in notes:
+        for what, value, limit in (
+            ("s, whole zip", notes["export_s"], EXPORT_TARGET_S),
+            ("s to first byte", notes["export_first_byte_s"], EXPORT_FIRST_BYTE_S),
+            ("server peak MB", notes["export_server_mb"], EXPORT_MEMORY_MB),
+        ):
+            checks.append(judge(Check(f"{EXPORT} {what}", value, limit, False), factor))
     for r in rollovers:
         if r.worker:
             what = "rollover first read p50 / ordinary p50"
@@ -1571,6 +1614,13 @@ class Report:
                 + f" in {n['events_follow_s']:.2f} s: {n['events_follow_per_s']:,.0f} events/s "
                 f"(target >= {FOLLOW_TARGET:,.0f})"
             )
+        if "export_s" in n:
+            lines.append(
+                f"{EXPORT}: GET /api/v1/export.zip, {n['export_mb']:.0f} MB in "
+                f"{n['export_s']:.1f} s (target < {EXPORT_TARGET_S:.0f}), first byte after "
+                f"{n['export_first_byte_s']:.3f} s (target < {EXPORT_FIRST_BYTE_S:.0f}), server "
+                f"peak {n['export_server_mb']:.0f} MB (target < {EXPORT_MEMORY_MB:.0f})"
+            )
         if "webhooks_deliveries" in n:
             lines.append(
                 f"reports_webhooks: {n['webhooks_deliveries']:.0f} deliveries to "
@@ -1636,7 +1686,7 @@ def run_workers(
     args: argparse.Namespace,
     cfg: LoadConfig,
     evaluation: dict[str, float],
-    follow: bool = False,
+    extras: frozenset[str] = frozenset(),
 ) -> Report:
     phases = []
     uncached = [e for e in endpoints if not e.cache and not e.webhooks]
@@ -1644,8 +1694,8 @@ def run_workers(
     hooked = [e for e in endpoints if e.webhooks]
     if uncached:
         phases.append(run_phase(target, workers, False, uncached, plan, args, cfg))
-    if cached or follow:
-        phases.append(run_phase(target, workers, True, cached, plan, args, cfg, follow))
+    if cached or extras:
+        phases.append(run_phase(target, workers, True, cached, plan, args, cfg, extras))
     if hooked:
         phases.append(run_phase(target, workers, False, hooked, plan, args, cfg))
     rollovers = []
@@ -1726,7 +1776,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
     parser.add_argument("--timeout", type=float, default=30.0, help="request timeout, seconds")
     parser.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto")
-    names = [e.name for e in ENDPOINTS] + [FOLLOW]
+    names = [e.name for e in ENDPOINTS] + [FOLLOW, EXPORT]
     parser.add_argument(
         "--endpoints",
         default=",".join(names),
@@ -1785,10 +1835,10 @@ def main(argv: list[str] | None = None) -> int:
     # A SIGTERM (CI's timeout) unwinds like Ctrl-C, so the servers are always stopped.
     signal.signal(signal.SIGTERM, _interrupt)
     names = [n.strip() for n in args.endpoints.split(",") if n.strip()]
-    unknown = [n for n in names if n not in BY_NAME and n != FOLLOW]
+    unknown = [n for n in names if n not in BY_NAME and n not in (FOLLOW, EXPORT)]
     if unknown:
         raise SystemExit(f"unknown endpoints: {', '.join(unknown)}")
-    endpoints = [BY_NAME[n] for n in names if n != FOLLOW]
+    endpoints = [BY_NAME[n] for n in names if n in BY_NAME]
     tool = args.loadgen
     if tool == "auto":
         tool = "wrk" if shutil.which("wrk") else "python"
@@ -1801,7 +1851,8 @@ def main(argv: list[str] | None = None) -> int:
 
     target = database_for(args.db, args.size, args.data_dir, args.pg_server, args.name)
     try:
-        return run(target, args, argv, endpoints, cfg, FOLLOW in names)
+        extras = frozenset(names) & {FOLLOW, EXPORT}
+        return run(target, args, argv, endpoints, cfg, extras)
     finally:
         if args.drop:
             drop(target)
@@ -1813,7 +1864,7 @@ def run(
     argv: list[str],
     endpoints: list[Endpoint],
     cfg: LoadConfig,
-    follow: bool = False,
+    extras: frozenset[str] = frozenset(),
 ) -> int:
     if args.generate:
         generate(target)
@@ -1839,7 +1890,7 @@ def run(
         log(f"search {path}: {ms:.1f} ms")
     reports = []
     for workers in args.workers:
-        report = run_workers(target, workers, plan, endpoints, args, cfg, evaluation, follow)
+        report = run_workers(target, workers, plan, endpoints, args, cfg, evaluation, extras)
         reports.append(report)
         print(report.text(args.target_factor) + "\n", flush=True)
     if args.output:

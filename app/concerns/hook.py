@@ -86,6 +86,7 @@ WATCHED = (Animal, Enclosure, Species, Gift, WelfareIncident, Zoo, SpeciesStatus
 WATCHED_TABLES = frozenset(table_of(model).name for model in WATCHED)
 TRADE_TABLE = table_of(TradeRecord).name
 ADDED_IN_BULK = frozenset(table_of(model).name for model in (Animal, Enclosure))
+LISTING_TABLE = table_of(SpeciesStatus).name
 NEW_ON_NO_LIST = frozenset(table_of(model).name for model in (Zoo, Species, Gift))
 # What a country's change can change: whether the Convention bound it on a day.
 COUNTRY_READ = frozenset({"cites_party_since", "source_url"})
@@ -324,8 +325,8 @@ def _watch_statements(execute_state: ORMExecuteState) -> None:
     """Bulk statements bypass the flush, and with it this hook: refused on the tables the
     concern lists read (write those rows through the session's unit of work instead). The
     exceptions, written thousands at a time by the imports, are seen here: inserts of trade
-    records, of animals and enclosures (their zoos), and of zoos, species and gifts (on no
-    list until an animal names them)."""
+    records, of animals and enclosures (their zoos), of listings (their species' holders), and
+    of zoos, species and gifts (on no list until an animal names them)."""
     if not (execute_state.is_insert or execute_state.is_update or execute_state.is_delete):
         return
     table = getattr(execute_state.statement, "table", None)
@@ -341,6 +342,12 @@ def _watch_statements(execute_state: ORMExecuteState) -> None:
         zoos = {int(row["zoo_id"]) for row in rows if row.get("zoo_id") is not None}
         if zoos:  # as a flush of the same rows (_note): their zoos evaluated in full
             _invalidate(execute_state.session, Invalidation(full=zoos))
+        return
+    if execute_state.is_insert and name == LISTING_TABLE:
+        rows = inserted_rows(execute_state, name) or []
+        species = {int(row["species_id"]) for row in rows if row.get("species_id") is not None}
+        if species:  # as a flush of a new listing: the species' holders
+            _invalidate(execute_state.session, Invalidation(species=species))
         return
     if execute_state.is_insert and name in NEW_ON_NO_LIST:
         return

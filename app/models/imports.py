@@ -8,6 +8,7 @@ from sqlmodel import Field, SQLModel
 class ImportKind(StrEnum):
     zoos = "zoos"
     species = "species"
+    species_statuses = "species_statuses"  # their dated listings
     enclosures = "enclosures"
     gifts = "gifts"
     animals = "animals"

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Discriminator, Tag
+from pydantic import ConfigDict, Discriminator, Tag, ValidationInfo, field_validator
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, Integer
 from sqlmodel import Field, SQLModel
 
@@ -171,3 +171,36 @@ SpeciesStatusCreate = Annotated[
         custom_error_message="kind must be 'iucn' or 'cites'",
     ),
 ]
+
+
+class ListingImport(InputSchema):
+    """A row of a listings import (POST /imports/species_statuses): a dated listing of the
+    species the row names, checked as POST /species/{id}/statuses checks its body."""
+
+    species_id: int
+    kind: ListingKind
+    value: str = Field(
+        description="An IUCN Red List category for `iucn`, a CITES appendix for `cites`."
+    )
+    valid_from: date = Field(description=VALID_FROM_HELP)
+    valid_to: date | None = Field(default=None, description=VALID_TO_BODY_HELP)
+    source_url: HttpUrlText | None = Field(
+        default=None, max_length=URL_MAX, description=SOURCE_HELP
+    )
+
+    @field_validator("value")
+    @classmethod
+    def _fits_kind(cls, value: str, info: ValidationInfo) -> str:
+        kind = info.data.get("kind")
+        if kind is not None and value not in VALUES[kind]:
+            allowed = ", ".join(f"'{v}'" for v in VALUES[kind])
+            raise ValueError(f"a {kind.value} listing's value is one of {allowed}")
+        return value
+
+    @field_validator("valid_to")
+    @classmethod
+    def _not_before_start(cls, value: date | None, info: ValidationInfo) -> date | None:
+        start = info.data.get("valid_from")
+        if value is not None and start is not None and value < start:
+            raise ValueError("valid_to is before valid_from")
+        return value

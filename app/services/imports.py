@@ -1,4 +1,5 @@
-"""Bulk import of zoos, species, enclosures, gifts and animals from CSV or NDJSON.
+"""Bulk import of zoos, species and their dated listings, enclosures, gifts and animals from
+CSV or NDJSON.
 
 Rows refer to each other by natural keys and are upserted by them:
 
@@ -6,6 +7,7 @@ Rows refer to each other by natural keys and are upserted by them:
 |---|---|---|
 | zoos | slug | |
 | species | scientific_name | |
+| species_statuses | species, kind, valid_from | species (its scientific name) |
 | enclosures | zoo (its slug), name | zoo |
 | gifts | title, delivered_on | recipient_zoo (a slug, optional) |
 | animals | zoo, identifier | zoo, species, enclosure (in its zoo), gift_title + gift_delivered_on |
@@ -15,7 +17,7 @@ does not have keeps its stored value; an empty cell is null. Columns an export w
 (`id`, `..._id`, `created_at`, `updated_at`) are skipped. Each row is checked as the API checks
 one record: the record it would make (the stored one with the row's values on it) must pass
 the kind's Create model, and the cross-record rules (an enclosure in the animal's zoo, a gift
-animal's gift, the gift's zoo) are the services' own.
+animal's gift, the gift's zoo, listings that never overlap) are the services' own.
 
 A file lands whole or not at all: every row is checked, and one bad row rolls back what the
 others wrote; the answer then lists every bad row's number, column and message. A dry run
@@ -34,6 +36,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 from pydantic import ValidationError
 from sqlalchemy import column as sql_column
 from sqlalchemy import func, insert
+from sqlalchemy import select as sql_select
 from sqlalchemy import table as sql_table
 from sqlalchemy import text as sql_text
 from sqlmodel import Session, SQLModel, col, select
@@ -41,16 +44,18 @@ from sqlmodel import Session, SQLModel, col, select
 from app.core.db import deferred_invalidation
 from app.core.errors import Unprocessable, field_error
 from app.core.seen import SeenKeys
-from app.models import Animal, ApiKey, Enclosure, Gift, Species, Zoo
+from app.models import Animal, ApiKey, Enclosure, Gift, Species, SpeciesStatus, Zoo
 from app.models.animal import AnimalCreate
 from app.models.api_key import Role
 from app.models.base import InputSchema, table_of, utcnow
 from app.models.enclosure import EnclosureCreate
 from app.models.gift import GiftCreate
 from app.models.imports import ImportKind, ImportResult
+from app.models.listing import ListingImport, ListingKind
 from app.models.species import SpeciesCreate
 from app.models.zoo import ZooCreate
 from app.services import gifts as gift_service
+from app.services import listings as listing_service
 from app.services.access import ensure_role
 from app.services.animals import Placed, consistency_problems
 from app.services.common import apply_update, commit
@@ -103,6 +108,13 @@ SPECS: dict[ImportKind, Spec] = {
         Zoo, ZooCreate, ("slug",), {}, Role.admin, extra={"submissions_paused": bool}
     ),
     ImportKind.species: Spec(Species, SpeciesCreate, ("scientific_name",), {}, Role.inspector),
+    ImportKind.species_statuses: Spec(
+        SpeciesStatus,
+        ListingImport,
+        ("species_id", "kind", "valid_from"),
+        {"species": "species_id"},
+        Role.inspector,
+    ),
     ImportKind.enclosures: Spec(
         Enclosure, EnclosureCreate, ("zoo_id", "name"), {"zoo": "zoo_id"}, Role.inspector
     ),
@@ -129,6 +141,10 @@ SPECS: dict[ImportKind, Spec] = {
 }
 
 
+# A listing's id (None: a new row of the file), first and last day, and what it is.
+Span = tuple[int | None, date, date | None, str]
+
+
 @dataclass
 class Lookups:
     """The natural keys the rows name, loaded once per file (ids and what the rules need)."""
@@ -140,6 +156,8 @@ class Lookups:
     _gifts: dict[tuple[str, date | None], list[Placed]] | None = None
     _enclosures_by_id: dict[int, Placed] | None = None
     _gifts_by_id: dict[int, Placed] | None = None
+    _domestic: set[int] | None = None
+    _listings: dict[tuple[int, ListingKind], list[Span]] | None = None
 
     def zoo(self, slug: str) -> int | None:
         if self._zoos is None:
@@ -171,6 +189,29 @@ class Lookups:
             found = (p for ps in (self._gifts or {}).values() for p in ps)
             self._gifts_by_id = {p.id: p for p in found}
         return self._gifts_by_id.get(gift_id)
+
+    def domestic(self, species_id: int) -> bool:
+        if self._domestic is None:
+            named = self.session.execute(
+                select(col(Species.id)).where(col(Species.is_domestic).is_(True))
+            )
+            self._domestic = {int(i) for i in named.scalars()}
+        return species_id in self._domestic
+
+    def listings(self, species_id: int, kind: ListingKind) -> list[Span]:
+        """The species' listings of the kind: those stored, then the file's rows so far."""
+        if self._listings is None:
+            self._listings = {}
+            listed = table_of(SpeciesStatus).c
+            stored = self.session.execute(
+                sql_select(
+                    listed.species_id, listed.kind, listed.id, listed.valid_from, listed.valid_to
+                )
+            )
+            for s, k, i, start, end in stored:
+                span = (int(i), start, end, f"listing {i}")
+                self._listings.setdefault((int(s), ListingKind(k)), []).append(span)
+        return self._listings.setdefault((species_id, kind), [])
 
     def gifts(self, title: str, delivered_on: date | None) -> list[Placed]:
         if self._gifts is None:
@@ -207,6 +248,7 @@ class _Run:
     result: ImportResult
     errors: list[dict[str, Any]] = field(default_factory=list)
     seen: SeenKeys = field(default_factory=SeenKeys)  # the keys' first rows
+    touched: set[int] = field(default_factory=set)  # species whose listings the file writes
 
     @property
     def writing(self) -> bool:
@@ -385,11 +427,9 @@ def _existing(session: Session, spec: Spec, rows: list[_Row]) -> dict[tuple[Any,
         stmt = select(table).where(column.in_([k[0] for k in keys]))
     elif spec.key[1] == "delivered_on":  # a null date matches no tuple: by title, then both
         stmt = select(table).where(col(Gift.title).in_({k[0] for k in keys}))
-    else:  # each column in its values, not a tuple IN: a list PostgreSQL plans at once
-        first, second = (col(getattr(table, k)) for k in spec.key)
-        stmt = select(table).where(
-            first.in_({k[0] for k in keys}), second.in_({k[1] for k in keys})
-        )
+    else:  # each column in its values, not a tuple IN: lists PostgreSQL plans at once
+        columns = [col(getattr(table, k)) for k in spec.key]
+        stmt = select(table).where(*(c.in_({k[i] for k in keys}) for i, c in enumerate(columns)))
     wanted = set(keys)
     found: dict[tuple[Any, ...], Any] = {}
     for record in session.exec(stmt):
@@ -429,6 +469,8 @@ def _check(run: _Run, row: _Row, stored: Any) -> tuple[dict[str, Any] | None, di
     changes = {} if creating else {f: v for f, v in values.items() if getattr(stored, f) != v}
     if run.kind is ImportKind.animals:
         _check_animal(run, row, values, stored, changes)
+    elif run.kind is ImportKind.species_statuses:
+        _check_listing(run, row, values, stored)
     elif run.kind is ImportKind.gifts and stored is not None and changes.get("recipient_zoo_id"):
         try:
             gift_service.ensure_animals_in(run.lookups.session, stored, changes["recipient_zoo_id"])
@@ -460,8 +502,8 @@ def _fields_too(run: _Run, row: _Row) -> None:
 def _zoo_of(kind: ImportKind, state: dict[str, Any], stored: Any) -> int | None:
     if kind is ImportKind.zoos:
         return None if stored is None else int(stored.id)
-    if kind is ImportKind.species:
-        return None
+    if kind in (ImportKind.species, ImportKind.species_statuses):
+        return None  # they belong to no zoo
     if kind is ImportKind.gifts:
         return state.get("recipient_zoo_id")
     return state.get("zoo_id")
@@ -479,6 +521,29 @@ def _check_animal(
         gift = lookups.gift_by_id(values["gift_id"])
     for model_field, message in consistency_problems(values, enclosure, gift, gift_named=named):
         row.errors.append((run.spec.column_of(model_field), message))
+
+
+def _check_listing(run: _Run, row: _Row, values: dict[str, Any], stored: Any) -> None:
+    """The listing rules of app/services/listings.py: a domestic form takes no IUCN listing,
+    and two listings of one kind for one species never overlap, neither with those stored
+    (but the one the row updates) nor with the file's other rows."""
+    species_id, kind = values["species_id"], ListingKind(values["kind"])
+    start, end = values["valid_from"], values["valid_to"]
+    if kind is ListingKind.iucn and run.lookups.domestic(species_id):
+        row.errors.append(("kind", listing_service.DOMESTIC))
+        return
+    spans = run.lookups.listings(species_id, kind)
+    own = None if stored is None else stored.id
+    for other_id, other_start, other_end, where in spans:
+        if other_id is not None and other_id == own:
+            continue
+        if (other_end is None or other_end >= start) and (end is None or other_start <= end):
+            until = "still in force" if other_end is None else str(other_end)
+            message = f"overlaps the {kind.value} listing from {other_start} to {until} ({where})"
+            row.errors.append(("valid_from", message))
+            return
+    spans.append((own, start, end, f"row {row.number}"))
+    run.touched.add(species_id)
 
 
 def _batch(run: _Run, session: Session, rows: list[_Row]) -> None:
@@ -509,7 +574,8 @@ def _batch(run: _Run, session: Session, rows: list[_Row]) -> None:
             run.result.updated += 1
             if run.writing:
                 apply_update(current, changes)
-                current.updated_at = now
+                if "updated_at" in run.spec.table.model_fields:
+                    current.updated_at = now
                 session.add(current)
         else:
             run.result.unchanged += 1
@@ -618,6 +684,8 @@ def import_file(
                     if progress is not None:
                         progress(run.result.rows)
             _batch(run, session, batch)
+            if run.writing:
+                _listings_in_force(session, run.touched)
             if run.errors or dry_run:
                 session.rollback()
             else:
@@ -635,6 +703,15 @@ def import_file(
             errors=run.errors,
         )
     return run.result
+
+
+def _listings_in_force(session: Session, species_ids: set[int]) -> None:
+    """The species whose listings the file wrote take the ones in force today, as after a
+    listing written through the API."""
+    for species_id in sorted(species_ids):
+        species = session.get(Species, species_id)
+        if species is not None:
+            listing_service.current_status(session, species)
 
 
 @contextmanager
@@ -663,6 +740,7 @@ def kinds() -> Sequence[ImportKind]:
     return (
         ImportKind.zoos,
         ImportKind.species,
+        ImportKind.species_statuses,
         ImportKind.gifts,
         ImportKind.enclosures,
         ImportKind.animals,

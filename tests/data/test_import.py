@@ -36,6 +36,11 @@ SPECIES = (
     "Panthera importii,Imported lion,mammal,VU,II,group,3,250,tropical;arid,false\n"
     "Ursus importii,Imported bear,mammal,LC,,solitary,1,150,temperate,false\n"
 )
+LISTINGS = (
+    "species,kind,value,valid_from,valid_to,source_url\n"
+    "Panthera importii,cites,II,1977-02-04,,\n"
+    "Panthera importii,iucn,EN,2000-01-01,2015-12-31,https://www.iucnredlist.org/\n"
+)
 GIFTS = (
     "title,delivered_on,donor_name,donor_country,recipient_name,recipient_country,"
     "recipient_zoo\n"
@@ -64,6 +69,7 @@ ANIMALS = (
 FILES = (
     ("zoos", ZOOS),
     ("species", SPECIES),
+    ("species_statuses", LISTINGS),
     ("gifts", GIFTS),
     ("enclosures", ENCLOSURES),
     ("animals", ANIMALS),
@@ -315,6 +321,57 @@ def test_a_long_file_records_each_animal_as_the_api_shows_it(client: TestClient)
         assert event["occurred_at"].endswith("Z") or "+00:00" in event["occurred_at"]
         moves = client.get(f"/api/v1/animals/{animal['id']}/movements").json()["items"]
         assert [(m["kind"], m["at"]) for m in moves] == [("arrival", f"2021-03-{1 + n % 28:02d}")]
+
+
+def test_listings_keep_the_api_rules_and_set_what_is_in_force(
+    client: TestClient, anon_client: TestClient, session: Session
+) -> None:
+    load_all(client)
+    lion = client.get("/api/v1/species", params={"q": "Panthera importii"}).json()["items"][0]
+    # As after POST .../statuses: the listings in force today, none for iucn (it ended).
+    assert (lion["cites_appendix"], lion["iucn_category"]) == ("II", None)
+    listings = client.get(f"/api/v1/species/{lion['id']}/statuses").json()["items"]
+    assert [(x["kind"], x["value"], x["valid_to"]) for x in listings] == [
+        ("cites", "II", None),
+        ("iucn", "EN", "2015-12-31"),
+    ]
+    header = LISTINGS.splitlines()[0] + "\n"
+    current = header + "Panthera importii,iucn,CR,2016-01-01,,\n"
+    assert counts(post(client, "species_statuses", current)) == (1, 0, 0)
+    lion = client.get(f"/api/v1/species/{lion['id']}").json()
+    assert lion["iucn_category"] == "CR"  # in force today, as after POST .../statuses
+    changed = (
+        header + "Panthera importii,iucn,EN,2000-01-01,2014-12-31,https://www.iucnredlist.org/\n"
+    )
+    assert counts(post(client, "species_statuses", changed)) == (0, 1, 0)
+    bad = header + (
+        "Panthera importii,iucn,EN,2010-01-01,2010-12-31,\n"  # inside the stored 2000-2014
+        "Ursus importii,cites,I,1990-01-01,,\n"
+        "Ursus importii,cites,II,1995-01-01,,\n"  # overlaps the row above
+        "Ursus importii,cites,VU,1970-01-01,1971-01-01,\n"  # an IUCN value
+        "Ursus importii,iucn,LC,2001-01-01,2000-01-01,\n"  # ends before it begins
+    )
+    body = assert_problem(post(client, "species_statuses", bad), 422)
+    found = {(e["location"][1], e["location"][2]): e["message"] for e in body["errors"]}
+    assert found == {
+        (2, "valid_from"): "overlaps the iucn listing from 2000-01-01 to 2014-12-31 "
+        f"(listing {listings[1]['id']})",
+        (4, "valid_from"): "overlaps the cites listing from 1990-01-01 to still in force (row 3)",
+        (5, "value"): "a cites listing's value is one of 'I', 'II', 'III'",
+        (6, "valid_to"): "valid_to is before valid_from",
+    }
+    domestic = "scientific_name,common_name,taxon_class,is_domestic\nBos importii,Cow,mammal,true\n"
+    assert counts(post(client, "species", domestic)) == (1, 0, 0)
+    body = assert_problem(
+        post(client, "species_statuses", header + "Bos importii,iucn,LC,2000-01-01,,\n"), 422
+    )
+    assert (
+        body["errors"][0]["message"]
+        == "a domestic form has no IUCN category; it takes no iucn listing"
+    )
+    north = client.get("/api/v1/zoos/north-zoo").json()["id"]
+    scoped = make_key(session, Role.inspector, zoo_ids=[north])
+    assert_problem(post(anon_client, "species_statuses", current, headers=bearer(scoped)), 422)
 
 
 # --- the command ----------------------------------------------------------------------------

@@ -1,13 +1,15 @@
 """The round trip: a registry exported by `zoo-registry export DIR` and imported into an
 empty registry by `zoo-registry import-package DIR` exports again as the same registry: the
-same zoos, species, enclosures, gifts and animals, and the same movements, with every
-reference between them the same (compared by natural keys, since ids are the new registry's
-own). The data is awkward on purpose: text a spreadsheet would read as a formula (and text
-that already starts with a quote), padded text, a paused zoo, an animal with no identifier."""
+same zoos, species and dated listings, enclosures, gifts and animals, and the same
+movements, with every reference between them the same (compared by natural keys, since ids
+are the new registry's own). The data is awkward on purpose: text a spreadsheet would read
+as a formula (and text that already starts with a quote), padded text, a paused zoo, an
+animal with no identifier."""
 
 import csv
 from collections import Counter
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,9 @@ from typer.testing import CliRunner
 from app.cli import cli
 from app.core import migrations
 from app.core.config import get_settings
+from app.models import SpeciesStatus
 from app.seed.loader import load_seed
+from app.services.listings import current_status
 from tests.data.test_export import FOREIGN_KEYS
 from tests.dbutil import create_database, drop_database
 from tests.factories import make_animal, make_enclosure, make_species, make_zoo
@@ -28,7 +32,15 @@ from tests.test_cli_keys import cli_database, cli_engine
 __all__ = ["cli_database", "cli_engine"]  # the fixtures this module uses
 
 # What an import writes, and the movements its animals' arrivals make.
-COMPARED = ["zoos", "species", "enclosures", "gifts", "animals", "animal_movements"]
+COMPARED = [
+    "zoos",
+    "species",
+    "species_statuses",
+    "enclosures",
+    "gifts",
+    "animals",
+    "animal_movements",
+]
 # What stands for a row of each resource when another refers to it.
 NATURAL = {
     "zoos": ("slug",),
@@ -109,6 +121,18 @@ def test_an_export_imported_into_an_empty_registry_exports_the_same(
             submissions_paused=True,
         )
         species = make_species(session, common_name="'=already quoted", climate_zones=["arid"])
+        for kind, value, start, end in (
+            ("cites", "I", date(1977, 2, 4), date(2005, 1, 11)),
+            ("cites", "II", date(2005, 1, 12), None),
+            ("iucn", "EN", date(2000, 1, 1), None),
+        ):
+            session.add(
+                SpeciesStatus(
+                    species_id=species.id, kind=kind, value=value, valid_from=start, valid_to=end
+                )
+            )
+        current_status(session, species)  # as the listing routes do
+        session.commit()
         pen = make_enclosure(session, zoo, name="-1 Yard", notes="'just a quote")
         make_animal(session, zoo, species, identifier="RT-1", enclosure_id=pen.id, name="@Ana")
         make_animal(session, zoo, species, name="No identifier", count=3)
