@@ -26,6 +26,8 @@ ALLOWED: dict[str, set[str]] = {
     # The seed is loaded by itself too: it imports the package (its write hook), as main does.
     "app.seed": {"app.core", "app.models", "app.services", "app.concerns", "app.events"},
     "app.exports": {"app.core", "app.models", "app.concerns"},
+    # Pages read as the API does: the same dependencies, services and concern read model.
+    "app.pages": {"app.core", "app.models", "app.services", "app.concerns", "app.api.deps"},
     "app.api": {
         "app.core",
         "app.models",
