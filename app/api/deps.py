@@ -10,11 +10,12 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, WithJsonSchema
 from sqlmodel import Session
 
-from app.api.guard import Requirement, admitted_key
+from app.api.guard import BUDGET_STATE, Requirement, admitted_key
 from app.api.sessions import SessionDep, read_session, write_session
 from app.concerns import ConcernReadModel
 from app.core.config import Settings
 from app.core.errors import Unauthorized
+from app.core.submission_limits import SubmissionLimit
 from app.models import Animal, ApiKey, Enclosure, Gift, Species, WelfareIncident, WelfareReport, Zoo
 from app.models.api_key import Role
 from app.models.base import ID_MAX, in_utc
@@ -222,3 +223,20 @@ async def get_concerns(request: Request) -> ConcernReadModel:
 
 
 ConcernsDep = Annotated[ConcernReadModel, Depends(get_concerns)]
+
+
+def client_of(request: Request) -> str:
+    """The client's address as ClientLimitsMiddleware found it (trusted proxies only)."""
+    found: str | None = request.scope.get("state", {}).get("client_address")
+    return found or (request.client.host if request.client else "unknown")
+
+
+async def spend_submission_budget(request: Request) -> None:
+    """Counts the submission against its address before the body is validated, so refused
+    bodies spend the budget too; the response carries the RateLimit-* headers."""
+    limit: SubmissionLimit = request.app.state.submission_limit
+    budget = limit.hit(client_of(request))
+    request.scope.setdefault("state", {})[BUDGET_STATE] = budget
+
+
+SubmissionBudgetDep = Annotated[None, Depends(spend_submission_budget)]

@@ -56,6 +56,6 @@ def _as_page(original: Handler) -> Handler:
 
 def install_error_pages(app: FastAPI) -> None:
     """After install_error_handlers: wraps the handlers whose errors a page can meet."""
-    for kind in (StarletteHTTPException, DomainError, DBAPIError):
+    for kind in (StarletteHTTPException, DomainError, DBAPIError, Exception):
         original = app.exception_handlers[kind]
         app.add_exception_handler(kind, _as_page(original))  # type: ignore[arg-type]  # Starlette's handler type is narrower than what it calls

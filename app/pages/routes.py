@@ -3,27 +3,47 @@
 template. Not in the OpenAPI document: they are for people."""
 
 import json
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from app.api.deps import ConcernsDep, ReadSessionDep, ZooDep
+from app.api.deps import (
+    AnimalDep,
+    ConcernsDep,
+    GiftDep,
+    IncidentDep,
+    ReadSessionDep,
+    SubmissionBudgetDep,
+    WriteSessionDep,
+    ZooDep,
+)
 from app.concerns import Filters, ListRequest
-from app.models import Zoo
+from app.core.errors import DomainError
+from app.models import Animal, Enclosure, Gift, Species, Zoo
 from app.models.base import row_id
+from app.models.enums import Category
+from app.pages import forms
 from app.pages.render import page, stylesheet, stylesheet_tag
 from app.services import animals as animal_service
+from app.services import common
 from app.services import enclosures as enclosure_service
 from app.services import gifts as gift_service
+from app.services import incidents as incident_service
+from app.services import replies as reply_service
+from app.services import reports as report_service
 from app.services import species as species_service
+from app.services import submissions as submission_service
 from app.services import zoos as zoo_service
+from app.services.zoos import ZooSort
 
 router = APIRouter(include_in_schema=False)
 
 RANKED_PER_PAGE = 100
 LISTED = 500  # a zoo page's animals, enclosures, gifts and concern items at most
 FOUND = 20  # search results of each kind
+FORM_ZOOS = 5000  # the report form's choice of zoo
 SearchText = Annotated[str | None, Query(max_length=200)]
 
 
@@ -124,7 +144,7 @@ def _records(session: Any, zoo: Zoo) -> dict[str, Any]:
     return {
         "animals": animals,
         "animal_total": animal_total,
-        "species": species_service.by_ids(session, (a.species_id for a in animals)),
+        "species": common.by_ids(session, Species, (a.species_id for a in animals)),
         "enclosures": {e.id: e for e in enclosures},
         "enclosure_total": enclosure_total,
         "gifts": gifts,
@@ -143,3 +163,153 @@ async def zoo_page(
     context = {"zoo": zoo, "concerns": json.loads(rendered.body)}
     context |= await run_in_threadpool(_records, session, zoo)
     return page(request, "zoo.html", context)
+
+
+def _animal_records(session: Any, animal: Animal) -> dict[str, Any]:
+    zoo = zoo_service.get_by_ref(session=session, ref=str(animal.zoo_id))
+    moves, _ = animal_service.movements(session=session, animal=animal, limit=LISTED)
+    incidents, incident_total = incident_service.list_incidents(
+        session=session,
+        zoo_ref=None,
+        animal_id=row_id(animal),
+        enclosure_id=None,
+        statuses=None,
+        category=None,
+        min_severity=None,
+        observed_since=None,
+        observed_until=None,
+        limit=LISTED,
+        offset=0,
+    )
+    places = {m.from_enclosure_id for m in moves} | {m.to_enclosure_id for m in moves}
+    zoos = {m.from_zoo_id for m in moves} | {m.to_zoo_id for m in moves}
+    return {
+        "zoo": zoo,
+        "species": common.by_ids(session, Species, [animal.species_id])[animal.species_id],
+        "enclosure": common.by_ids(session, Enclosure, [animal.enclosure_id]).get(
+            animal.enclosure_id or 0
+        ),
+        "gift": common.by_ids(session, Gift, [animal.gift_id]).get(animal.gift_id or 0),
+        "movements": moves,
+        "places": common.by_ids(session, Enclosure, places),
+        "zoos": common.by_ids(session, Zoo, zoos),
+        "incidents": incidents,
+        "incident_total": incident_total,
+    }
+
+
+@router.get("/animals/{animal_id}", name="page_animal")
+def animal_page(
+    request: Request, session: ReadSessionDep, concerns: ConcernsDep, animal: AnimalDep
+) -> Response:
+    """An animal: its species and status, origin and gift, enclosure, movements, flags and
+    incidents."""
+    context = {"animal": animal, "concern": concerns.animal(session, animal)}
+    context |= _animal_records(session, animal)
+    return page(request, "animal.html", context)
+
+
+@router.get("/gifts/{gift_id}", name="page_gift")
+def gift_page(
+    request: Request, session: ReadSessionDep, concerns: ConcernsDep, gift: GiftDep
+) -> Response:
+    """A gift: who gave it to whom and when, what it brought and where those animals are
+    now, with their flags."""
+    animals, total = gift_service.list_animals(session=session, gift=gift, limit=LISTED, offset=0)
+    context = {
+        "gift": gift,
+        "animals": animals,
+        "animal_total": total,
+        "flags": {row_id(a): concerns.animal(session, a) for a in animals},
+        "zoos": common.by_ids(session, Zoo, [a.zoo_id for a in animals] + [gift.recipient_zoo_id]),
+        "species": common.by_ids(session, Species, (a.species_id for a in animals)),
+    }
+    return page(request, "gift.html", context)
+
+
+@router.get("/incidents/{incident_id}", name="page_incident")
+def incident_page(request: Request, session: ReadSessionDep, incident: IncidentDep) -> Response:
+    """An incident: its status, severity and category, its audit trail, the public fields of
+    its reports and the zoo's replies."""
+    history, _ = incident_service.history(
+        session=session, incident=incident, viewer=None, limit=LISTED, offset=0
+    )
+    reports, report_total = report_service.list_for_incident(
+        session=session, incident=incident, limit=LISTED, offset=0
+    )
+    replies, _ = reply_service.list_replies(
+        session=session, incident=incident, limit=LISTED, offset=0
+    )
+    animal_id = incident.animal_id or 0
+    context = {
+        "incident": incident,
+        "zoo": zoo_service.get_by_ref(session=session, ref=str(incident.zoo_id)),
+        "animal": common.by_ids(session, Animal, [animal_id]).get(animal_id),
+        "history": history,
+        # Public fields only: no viewer, so never a reporter's name or contact.
+        "reports": [report_service.to_public(r, None) for r in reports],
+        "report_total": report_total,
+        "replies": replies,
+    }
+    return page(request, "incident.html", context)
+
+
+def _form_context(session: Any, form: dict[str, str]) -> dict[str, Any]:
+    """The form's choices: every zoo, and the chosen zoo's animals and enclosures."""
+    zoos, _ = zoo_service.list_zoos(
+        session=session, country_code=None, q=None, sort=ZooSort.name, limit=FORM_ZOOS, offset=0
+    )
+    chosen = form.get("zoo_id", "")
+    animals: Sequence[Animal] = []
+    enclosures: Sequence[Enclosure] = []
+    if chosen.isdigit():
+        animals = _records(session, zoo_service.get_by_ref(session=session, ref=chosen))["animals"]
+        enclosures, _ = enclosure_service.list_enclosures(
+            session=session, zoo_ref=chosen, kind=None, climate=None, q=None, limit=LISTED, offset=0
+        )
+    return {
+        "form": form,
+        "zoos": zoos,
+        "animals": animals,
+        "enclosures": enclosures,
+        "categories": list(Category),
+    }
+
+
+@router.get("/report", name="page_report_form")
+def report_form(
+    request: Request,
+    session: ReadSessionDep,
+    zoo: Annotated[str | None, Query(max_length=80)] = None,
+) -> Response:
+    """The public report form; `?zoo=` (a slug or id) chooses the zoo and lists its animals."""
+    form: dict[str, str] = {}
+    if zoo:
+        form["zoo_id"] = str(row_id(zoo_service.get_by_ref(session=session, ref=zoo)))
+    context = _form_context(session, form) | {"errors": {}}
+    return page(request, "report.html", context)
+
+
+@router.post("/report", name="page_report_submit")
+async def report_submit(
+    request: Request, budget: SubmissionBudgetDep, session: WriteSessionDep
+) -> Response:
+    """Files the form as a public submission (pending moderation), as POST /api/v1/submissions
+    does, and shows its receipt once; a form in error is shown again with every message."""
+    form = forms.read(await request.body())
+    submission_in, errors = forms.submission(form)
+    if submission_in is None:
+        context = await run_in_threadpool(_form_context, session, form)
+        return page(request, "report.html", context | {"errors": errors}, status=422)
+    try:
+        created, receipt = await run_in_threadpool(
+            submission_service.create, session=session, submission_in=submission_in
+        )
+    except DomainError as exc:  # a zoo that pauses submissions, an animal of another zoo
+        context = await run_in_threadpool(_form_context, session, form)
+        errors = {"form": [exc.detail]} | {
+            str(e["location"][-1]): [e["message"]] for e in exc.errors or ()
+        }
+        return page(request, "report.html", context | {"errors": errors}, status=exc.status)
+    context = {"submission": created, "receipt": receipt}
+    return page(request, "report_received.html", context, status=202)

@@ -1,10 +1,11 @@
 """Helpers every service shares: loading by id, paging, committing as one unit."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from enum import StrEnum
 from typing import Any, TypeVar, TypeVarTuple, cast, overload
 
 from sqlalchemy import func
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 from sqlmodel.sql.expression import Select, SelectOfScalar
@@ -14,6 +15,16 @@ from app.models.base import utcnow
 
 M = TypeVar("M", bound=SQLModel)
 Ts = TypeVarTuple("Ts")
+
+
+def by_ids(session: Session, model: type[M], ids: Iterable[int | None]) -> dict[int, M]:
+    """The rows of these ids (nulls ignored), by id: what a page names beside its subject."""
+    wanted = sorted({i for i in ids if i})
+    if not wanted:
+        return {}
+    primary = sa_inspect(model).primary_key[0]
+    found = session.exec(select(model).where(primary.in_(wanted)))
+    return {int(getattr(row, primary.key)): row for row in found}
 
 
 def get_or_404(session: Session, model: type[M], id_: int, label: str) -> M:

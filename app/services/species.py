@@ -1,6 +1,6 @@
 """Species rules: unique scientific names, domestic forms unassessed, no delete while in use."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 
@@ -8,7 +8,6 @@ from sqlmodel import Session, col, or_, select
 
 from app.core.errors import Unprocessable, field_error
 from app.models import Animal, ApiKey, Species
-from app.models.base import row_id
 from app.models.enums import CitesAppendix, IucnCategory, TaxonClass
 from app.models.species import SpeciesCreate, SpeciesUpdate, check_domestic
 from app.services.access import ensure_zoo_scope
@@ -80,15 +79,6 @@ def list_species(
         stmt = stmt.where(col(Species.updated_at) >= updated_since)
     stmt = stmt.order_by(*ordering(sort, SPECIES_SORT_COLUMNS, id_column=Species.id))
     return paginate(session, stmt, limit=limit, offset=offset)
-
-
-def by_ids(session: Session, ids: Iterable[int]) -> dict[int, Species]:
-    """The species of these ids, by id (for a page naming each animal's species)."""
-    wanted = sorted(set(ids))
-    if not wanted:
-        return {}
-    found = session.exec(select(Species).where(col(Species.id).in_(wanted)))
-    return {row_id(s): s for s in found}
 
 
 def _ensure_name_free(session: Session, name: str, own_id: int | None = None) -> None:

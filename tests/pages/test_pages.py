@@ -137,3 +137,95 @@ def test_errors_are_pages_for_browsers_and_problems_for_api_clients(site: TestCl
         assert problem.headers["content-type"] == "application/problem+json"
     api = site.get("/api/v1/zoos/no-such-zoo")  # the API answers problem+json to anyone
     assert api.headers["content-type"] == "application/problem+json"
+
+
+def text_of(site: TestClient, path: str) -> str:
+    return " ".join(" ".join(get_page(site, path).text).split())
+
+
+def test_the_animal_page_shows_species_status_enclosure_flags_and_incidents(
+    site: TestClient,
+) -> None:
+    text = text_of(site, "/animals/1")
+    assert "Pan troglodytes (Chimpanzee) at Korea Central Zoo" in text
+    assert "IUCN Red List: EN; CITES Appendix I" in text
+    assert "Great Ape House" in text and "arrival" in text
+    assert "Severity 5" in text and "trained to smoke" in text
+    assert "Chimpanzee Dallae trained to smoke" in text  # the incident, in its timeline
+
+
+def test_the_gift_page_shows_where_its_animals_are_now(site: TestClient) -> None:
+    gifts = site.get("/api/v1/gifts", headers={"Accept": "application/json"}).json()["items"]
+    bearing = next(g for g in gifts if g["recipient_zoo_id"])
+    animals = site.get(
+        f"/api/v1/gifts/{bearing['id']}/animals", headers={"Accept": "application/json"}
+    ).json()["items"]
+    text = text_of(site, f"/gifts/{bearing['id']}")
+    assert bearing["donor_name"] in text
+    for animal in animals:
+        assert (animal["name"] or animal["identifier"]) in text
+
+
+def test_the_incident_page_shows_its_trail_reports_and_no_private_field(
+    site: TestClient,
+) -> None:
+    incident = site.get("/api/v1/incidents/1", headers={"Accept": "application/json"}).json()
+    text = text_of(site, "/incidents/1")
+    assert incident["title"] in text and "History" in text and "created" in text
+    assert "The zoo has not replied." in text or "replies" in text
+
+
+def test_the_form_files_a_pending_submission_without_javascript(site: TestClient) -> None:
+    form = text_of(site, "/report?zoo=korea-central-zoo")
+    assert "Dallae" in form  # the zoo's animals to choose from
+    sent = {
+        "zoo_id": "1",
+        "animal_id": "1",
+        "category": "human_interaction",
+        "title": "Dallae given a cigarette again",
+        "description": "A keeper lit it for her.",
+        "observed_at": "2026-11-20T14:30",
+        "reporter_name": "Ms Private Person",
+        "reporter_contact": "private@example.org",
+        "evidence_urls": "https://example.org/a\nhttps://example.org/b",
+        "website": "",
+    }
+    received = site.post("/report", data=sent)
+    assert received.status_code == 202, received.text
+    receipt = re.search(r"<code>([^<]{20,})</code>", received.text)
+    assert receipt is not None and "Ms Private Person" not in received.text
+    numbered = re.search(r"Your report is number (\d+)", received.text)
+    assert numbered is not None
+    number = int(numbered.group(1))
+    status = site.get(
+        f"/api/v1/submissions/{number}",
+        headers={"X-Receipt": receipt.group(1), "Accept": "application/json"},
+    ).json()
+    assert status["status"] == "pending"
+
+
+def test_a_form_in_error_comes_back_with_every_message(site: TestClient) -> None:
+    shown = site.post(
+        "/report",
+        data={
+            "zoo_id": "1",
+            "category": "nonsense",
+            "title": "",
+            "observed_at": "2099-01-01T00:00",
+        },
+    )
+    assert shown.status_code == 422
+    text = " ".join(" ".join(outline(shown.text).text).split())
+    assert "There is a problem" in text
+    assert "observed_at is in the future" in text and "category" in text and "title" in text
+    trapped = site.post(
+        "/report",
+        data={
+            "zoo_id": "1",
+            "category": "other",
+            "title": "x",
+            "observed_at": "2026-01-01T00:00",
+            "website": "http://spam.example",
+        },
+    )
+    assert trapped.status_code == 422

@@ -3,7 +3,7 @@ zoo's inspectors work the moderation queue."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 
 from app.api.deps import (
     OPTIONAL_KEY,
@@ -12,15 +12,16 @@ from app.api.deps import (
     OptionalKeyDep,
     PageDep,
     ReadSessionDep,
+    SubmissionBudgetDep,
     UpdatedSinceQuery,
     WriteSessionDep,
     ZooRefQuery,
+    client_of,
 )
-from app.api.guard import BUDGET_STATE, GuardedRoute
+from app.api.guard import GuardedRoute
 from app.core.errors import TooManyRequests
 from app.core.problem_docs import WRITE_ERRORS, problem_example, problem_responses
 from app.core.ratelimit import ClientLimits
-from app.core.submission_limits import SubmissionLimit
 from app.models.page import Page
 from app.models.report import WelfareReportPublic
 from app.models.submission import (
@@ -80,21 +81,6 @@ PAUSED = {
 LOCATION = {"Location": {"description": "Where to follow it.", "schema": {"type": "string"}}}
 
 
-def client_of(request: Request) -> str:
-    """The client's address as ClientLimitsMiddleware found it (trusted proxies only)."""
-    found: str | None = request.scope.get("state", {}).get("client_address")
-    return found or (request.client.host if request.client else "unknown")
-
-
-async def spend_submission_budget(request: Request) -> None:
-    """Counts the submission against its address before the body is validated, so refused
-    bodies spend the budget too; the response carries the RateLimit-* headers."""
-    limit: SubmissionLimit = request.app.state.submission_limit
-    budget = limit.hit(client_of(request))
-    request.scope.setdefault("state", {})[BUDGET_STATE] = budget
-
-
-SubmissionBudgetDep = Annotated[None, Depends(spend_submission_budget)]
 SubmissionIdPath = IdPath
 
 
