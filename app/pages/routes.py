@@ -21,10 +21,11 @@ from app.api.deps import (
 )
 from app.concerns import Filters, ListRequest
 from app.core.errors import DomainError
-from app.models import Animal, Enclosure, Gift, Species, Zoo
+from app.models import Animal, Enclosure, Gift, Species, WelfareIncident, Zoo
 from app.models.base import row_id
-from app.models.enums import Category
+from app.models.enums import Category, Origin
 from app.pages import forms
+from app.pages.charts import bars, timeline
 from app.pages.render import page, stylesheet, stylesheet_tag
 from app.services import animals as animal_service
 from app.services import common
@@ -44,6 +45,7 @@ RANKED_PER_PAGE = 100
 LISTED = 500  # a zoo page's animals, enclosures, gifts and concern items at most
 FOUND = 20  # search results of each kind
 FORM_ZOOS = 5000  # the report form's choice of zoo
+TIMELINE_DAYS = 365
 SearchText = Annotated[str | None, Query(max_length=200)]
 
 
@@ -141,7 +143,29 @@ def _records(session: Any, zoo: Zoo) -> dict[str, Any]:
         limit=LISTED,
         offset=0,
     )
+    zoo_id = row_id(zoo)
+    charts = [
+        bars(
+            "by-category",
+            "Incidents by category",
+            common.counts(session, WelfareIncident, "category", zoo_id=zoo_id),
+            list(Category),
+        ),
+        bars(
+            "by-severity",
+            "Incidents by severity",
+            common.counts(session, WelfareIncident, "severity", zoo_id=zoo_id),
+            range(1, 6),
+        ),
+        bars(
+            "by-origin",
+            "Animals by origin",
+            common.counts(session, Animal, "origin", zoo_id=zoo_id),
+            list(Origin),
+        ),
+    ]
     return {
+        "charts": charts,
         "animals": animals,
         "animal_total": animal_total,
         "species": common.by_ids(session, Species, (a.species_id for a in animals)),
@@ -160,7 +184,12 @@ async def zoo_page(
     gifts it received."""
     listing = ListRequest(Filters(), LISTED, 0, False)
     rendered = await concerns.zoo_list(zoo.slug, listing)
-    context = {"zoo": zoo, "concerns": json.loads(rendered.body)}
+    days = await run_in_threadpool(concerns.timeline, row_id(zoo), TIMELINE_DAYS)
+    context = {
+        "zoo": zoo,
+        "concerns": json.loads(rendered.body),
+        "timeline": timeline("timeline", "Concern score over the last 12 months", days),
+    }
     context |= await run_in_threadpool(_records, session, zoo)
     return page(request, "zoo.html", context)
 

@@ -6,6 +6,7 @@ from typing import Any, TypeVar, TypeVarTuple, cast, overload
 
 from sqlalchemy import func
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 from sqlmodel.sql.expression import Select, SelectOfScalar
@@ -25,6 +26,17 @@ def by_ids(session: Session, model: type[M], ids: Iterable[int | None]) -> dict[
     primary = sa_inspect(model).primary_key[0]
     found = session.exec(select(model).where(primary.in_(wanted)))
     return {int(getattr(row, primary.key)): row for row in found}
+
+
+def counts(session: Session, model: type[M], column: str, *, zoo_id: int) -> dict[Any, int]:
+    """How many of the zoo's rows have each value of the column (a page's chart)."""
+    table = sa_inspect(model).local_table
+    stmt = (
+        sa_select(table.c[column], func.count())
+        .where(table.c.zoo_id == zoo_id)
+        .group_by(table.c[column])
+    )
+    return {value: int(n) for value, n in session.execute(stmt)}
 
 
 def get_or_404(session: Session, model: type[M], id_: int, label: str) -> M:

@@ -229,3 +229,15 @@ def test_a_form_in_error_comes_back_with_every_message(site: TestClient) -> None
         },
     )
     assert trapped.status_code == 422
+
+
+def test_the_zoo_page_charts_are_inline_svg_with_text_alternatives(site: TestClient) -> None:
+    html = site.get("/zoos/korea-central-zoo").text
+    charts = re.findall(r'<svg viewBox="[^"]+" role="img" aria-labelledby="([a-z-]+)-title', html)
+    assert charts == ["timeline", "by-category", "by-severity", "by-origin"]
+    for chart in charts:
+        assert f'<title id="{chart}-title">' in html and f'<desc id="{chart}-desc">' in html
+    assert html.count("<details>") == 4  # each also as a table
+    text = " ".join(" ".join(outline(html).text).split())
+    assert "Incidents by category 1 in all; the most: human interaction (1)" in text
+    assert "Animals by origin 9 in all; the most: diplomatic gift (8)" in text
