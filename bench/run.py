@@ -95,6 +95,7 @@ ENDPOINTS = (
     ),
     Endpoint("concerns_cached", "GET /zoos/{zoo}/concerns cached", "concerns.lua", True, 0.5),
     Endpoint("ranking", "GET /concerns ranking, no writes", "ranking.lua", True, 0.2),
+    Endpoint("zoo_page", "GET /zoos/{zoo} page (HTML)", "zoo_page.lua", True, 0.2),
     # The feed has no cache; the cache-on phase is the one without writes.
     Endpoint("events_page", "GET /events?limit=100&after=mid", "events.lua", True, 0.3),
     Endpoint(
@@ -175,6 +176,8 @@ def build_request(endpoint: str, i: int, plan: Plan) -> tuple[str, str, bytes | 
         return "POST", "/api/v1/reports", json.dumps(body).encode()
     if endpoint.startswith("concerns"):
         return "GET", f"/api/v1/zoos/bench-zoo-{zoo}/concerns", None
+    if endpoint == "zoo_page":
+        return "GET", f"/zoos/bench-zoo-{zoo}", None
     if endpoint.startswith("ranking"):
         return "GET", f"/api/v1/concerns?limit=50&offset={i % 5}", None
     if endpoint == "incidents":
@@ -189,6 +192,8 @@ def build_request(endpoint: str, i: int, plan: Plan) -> tuple[str, str, bytes | 
 def request_headers(endpoint: str, plan: Plan) -> dict[str, str]:
     if endpoint.startswith("reports"):
         return {"Authorization": f"Bearer {plan.key}", "Content-Type": "application/json"}
+    if endpoint == "zoo_page":
+        return {"Accept": "text/html"}
     return {}
 
 

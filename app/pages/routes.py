@@ -42,7 +42,9 @@ from app.services.zoos import ZooSort
 router = APIRouter(include_in_schema=False)
 
 RANKED_PER_PAGE = 100
-LISTED = 500  # a zoo page's animals, enclosures, gifts and concern items at most
+LISTED = 500  # a page's enclosures, gifts, movements, incidents, reports at most
+CONCERNS_PER_PAGE = 50  # a zoo page's concern items; the rest on its next pages
+ANIMALS_SHOWN = 100  # a zoo page's animals; the API lists them all
 FOUND = 20  # search results of each kind
 FORM_ZOOS = 5000  # the report form's choice of zoo
 TIMELINE_DAYS = 365
@@ -126,7 +128,7 @@ def _records(session: Any, zoo: Zoo) -> dict[str, Any]:
         origin=None,
         gift_id=None,
         q=None,
-        limit=LISTED,
+        limit=ANIMALS_SHOWN,
         offset=0,
     )
     enclosures, enclosure_total = enclosure_service.list_enclosures(
@@ -178,16 +180,25 @@ def _records(session: Any, zoo: Zoo) -> dict[str, Any]:
 
 @router.get("/zoos/{zoo}", name="page_zoo")
 async def zoo_page(
-    request: Request, session: ReadSessionDep, concerns: ConcernsDep, zoo: ZooDep
+    request: Request,
+    session: ReadSessionDep,
+    concerns: ConcernsDep,
+    zoo: ZooDep,
+    number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
 ) -> Response:
-    """The zoo's concern list with every flag's reason, then its animals, enclosures and the
-    gifts it received."""
-    listing = ListRequest(Filters(), LISTED, 0, False)
+    """The zoo's concern list with every flag's reason (CONCERNS_PER_PAGE at a time), its
+    charts, then its animals, enclosures and the gifts it received."""
+    offset = (number - 1) * CONCERNS_PER_PAGE
+    listing = ListRequest(Filters(), CONCERNS_PER_PAGE, offset, False)
     rendered = await concerns.zoo_list(zoo.slug, listing)
+    listed = json.loads(rendered.body)
     days = await run_in_threadpool(concerns.timeline, row_id(zoo), TIMELINE_DAYS)
     context = {
         "zoo": zoo,
-        "concerns": json.loads(rendered.body),
+        "concerns": listed,
+        "page_number": number,
+        "pages": max(1, -(-listed["total"] // CONCERNS_PER_PAGE)),
+        "first_item": offset + 1,
         "timeline": timeline("timeline", "Concern score over the last 12 months", days),
     }
     context |= await run_in_threadpool(_records, session, zoo)

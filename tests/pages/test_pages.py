@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from app.core import migrations
 from app.core.config import Settings
 from app.main import create_app
+from app.pages import routes as pages_routes
 from app.pages.render import POLICY
 from app.seed.loader import load_seed
 from tests.dbutil import create_database, drop_database
@@ -241,3 +242,15 @@ def test_the_zoo_page_charts_are_inline_svg_with_text_alternatives(site: TestCli
     text = " ".join(" ".join(outline(html).text).split())
     assert "Incidents by category 1 in all; the most: human interaction (1)" in text
     assert "Animals by origin 9 in all; the most: diplomatic gift (8)" in text
+
+
+def test_a_long_concern_list_comes_in_pages(
+    site: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pages_routes, "CONCERNS_PER_PAGE", 5)
+    first = site.get("/zoos/korea-central-zoo").text
+    assert first.count('<li class="concern">') == 5 and "Page 1 of 3." in first
+    assert 'href="/zoos/korea-central-zoo?page=2#concerns" rel="next"' in first
+    last = site.get("/zoos/korea-central-zoo?page=3").text
+    assert last.count('<li class="concern">') == 3 and 'rel="prev"' in last
+    assert '<ol class="concerns" start="11">' in last
