@@ -33,7 +33,7 @@ from app.core.problem_docs import problem_schemas
 from app.core.ratelimit import ClientLimits, WriteRateLimiter, sync_storage
 from app.core.submission_limits import SubmissionLimit
 from app.events import EventFeed
-from app.pages import install_error_pages
+from app.pages import install as install_pages
 from app.pages import router as pages_router
 from app.services.api_keys import KeyCache
 from app.services.key_uses import KeyUses
@@ -210,7 +210,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics)
     # Outermost: every response carries the security headers, errors included.
     app.add_middleware(SecurityHeadersMiddleware)
-    install_error_pages(app)  # after install_error_handlers: it wraps them
+    install_pages(app)  # after install_error_handlers: its error pages wrap them
     app.include_router(docs.router)
     app.include_router(health.router)
     app.include_router(api_router)

@@ -10,7 +10,6 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.concerns import lists, ranking, store, timeline
-from app.concerns.cache import LRUCache
 from app.concerns.lists import Filters
 from app.concerns.ranking import Stamp as RankingStamp
 from app.concerns.rules import Context
@@ -22,6 +21,7 @@ from app.concerns.schemas import (
 from app.concerns.stamps import SharedReads, StampReader, ZooStamp
 from app.core.config import Settings
 from app.core.db import Sessions
+from app.core.lru import LRUCache
 from app.core.rendered import Rendered, not_modified, weak_etag
 from app.models import Animal
 from app.models.base import utcnow

@@ -38,18 +38,30 @@ def stylesheet_tag() -> str:
     return hashlib.sha256(stylesheet()).hexdigest()[:12]
 
 
-def page(
-    request: Request, template: str, context: dict[str, Any], *, status: int = 200
-) -> Response:
-    """The template rendered, with the pages' headers; a 304 when If-None-Match matches."""
+def render(request: Request, template: str, context: dict[str, Any]) -> bytes:
     body = (
         environment()
         .get_template(template)
         .render(**context, request=request, css_version=stylesheet_tag())
     )
-    data = body.encode()
-    etag = 'W/"' + hashlib.sha256(data).hexdigest()[:20] + '"'
+    return body.encode()
+
+
+def etag_of(body: bytes) -> str:
+    return 'W/"' + hashlib.sha256(body).hexdigest()[:20] + '"'
+
+
+def respond(request: Request, body: bytes, etag: str, *, status: int = 200) -> Response:
+    """A rendered page with the pages' headers; a 304 when If-None-Match matches."""
     headers = {"Content-Security-Policy": POLICY, "ETag": etag, "Cache-Control": "no-cache"}
     if status == 200 and etag in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=headers)
-    return HTMLResponse(data, status_code=status, headers=headers, media_type=HTML)
+    return HTMLResponse(body, status_code=status, headers=headers, media_type=HTML)
+
+
+def page(
+    request: Request, template: str, context: dict[str, Any], *, status: int = 200
+) -> Response:
+    """The template rendered, with the pages' headers; a 304 when If-None-Match matches."""
+    body = render(request, template, context)
+    return respond(request, body, etag_of(body), status=status)

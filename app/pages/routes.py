@@ -3,7 +3,9 @@
 template. Not in the OpenAPI document: they are for people."""
 
 import json
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -17,16 +19,17 @@ from app.api.deps import (
     ReadSessionDep,
     SubmissionBudgetDep,
     WriteSessionDep,
-    ZooDep,
+    ZooRefPath,
 )
-from app.concerns import Filters, ListRequest
+from app.concerns import ConcernReadModel, Filters, ListRequest
 from app.core.errors import DomainError
+from app.core.lru import LRUCache
 from app.models import Animal, Enclosure, Gift, Species, WelfareIncident, Zoo
-from app.models.base import row_id
+from app.models.base import row_id, utcnow
 from app.models.enums import Category, Origin
 from app.pages import forms
 from app.pages.charts import bars, timeline
-from app.pages.render import page, stylesheet, stylesheet_tag
+from app.pages.render import etag_of, page, render, respond, stylesheet, stylesheet_tag
 from app.services import animals as animal_service
 from app.services import common
 from app.services import enclosures as enclosure_service
@@ -48,6 +51,8 @@ ANIMALS_SHOWN = 100  # a zoo page's animals; the API lists them all
 FOUND = 20  # search results of each kind
 FORM_ZOOS = 5000  # the report form's choice of zoo
 TIMELINE_DAYS = 365
+PAGE_TTL_S = 60.0  # a rendered zoo page is kept at most this long
+PAGE_CACHE_BYTES = 16 * 1024 * 1024
 SearchText = Annotated[str | None, Query(max_length=200)]
 
 
@@ -178,31 +183,66 @@ def _records(session: Any, zoo: Zoo) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class CachedPage:
+    body: bytes
+    etag: str
+    at: float  # time.monotonic() when rendered
+
+
 @router.get("/zoos/{zoo}", name="page_zoo")
 async def zoo_page(
     request: Request,
     session: ReadSessionDep,
     concerns: ConcernsDep,
-    zoo: ZooDep,
+    zoo: ZooRefPath,
     number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
 ) -> Response:
     """The zoo's concern list with every flag's reason (CONCERNS_PER_PAGE at a time), its
-    charts, then its animals, enclosures and the gifts it received."""
+    charts, then its animals, enclosures and the gifts it received.
+
+    Kept rendered while the list's ETag (the zoo's concern_version, which every write of its
+    animals, enclosures, incidents and name moves) and the day are the same, for at most
+    PAGE_TTL_S: what moves no version (a new gift with no animal yet, the zoo's notes) shows
+    within that time."""
     offset = (number - 1) * CONCERNS_PER_PAGE
     listing = ListRequest(Filters(), CONCERNS_PER_PAGE, offset, False)
-    rendered = await concerns.zoo_list(zoo.slug, listing)
+    rendered = await concerns.zoo_list(zoo, listing)  # a 404 for a zoo that does not exist
+    cache: LRUCache = request.app.state.page_cache
+    key = ("zoo", rendered.etag, utcnow().date(), number)
+    kept: CachedPage | None = cache.get(key)
+    if kept is not None and time.monotonic() - kept.at < PAGE_TTL_S:
+        return respond(request, kept.body, kept.etag)
+    body = await run_in_threadpool(_zoo_body, request, session, concerns, zoo, rendered, number)
+    kept = CachedPage(body, etag_of(body), time.monotonic())
+    cache.put(key, kept, size=len(body))
+    return respond(request, kept.body, kept.etag)
+
+
+def _zoo_body(
+    request: Request,
+    session: Any,
+    concerns: ConcernReadModel,
+    ref: str,
+    rendered: Any,
+    number: int,
+) -> bytes:
+    zoo = zoo_service.get_by_ref(session=session, ref=ref)
     listed = json.loads(rendered.body)
-    days = await run_in_threadpool(concerns.timeline, row_id(zoo), TIMELINE_DAYS)
     context = {
         "zoo": zoo,
         "concerns": listed,
         "page_number": number,
         "pages": max(1, -(-listed["total"] // CONCERNS_PER_PAGE)),
-        "first_item": offset + 1,
-        "timeline": timeline("timeline", "Concern score over the last 12 months", days),
+        "first_item": (number - 1) * CONCERNS_PER_PAGE + 1,
+        "timeline": timeline(
+            "timeline",
+            "Concern score over the last 12 months",
+            concerns.timeline(row_id(zoo), TIMELINE_DAYS),
+        ),
     }
-    context |= await run_in_threadpool(_records, session, zoo)
-    return page(request, "zoo.html", context)
+    context |= _records(session, zoo)
+    return render(request, "zoo.html", context)
 
 
 def _animal_records(session: Any, animal: Animal) -> dict[str, Any]:

@@ -10,14 +10,17 @@ from itertools import pairwise
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlmodel import Session
 
 from app.core import migrations
 from app.core.config import Settings
 from app.main import create_app
+from app.models.api_key import Role
 from app.pages import routes as pages_routes
 from app.pages.render import POLICY
 from app.seed.loader import load_seed
 from tests.dbutil import create_database, drop_database
+from tests.factories import make_key
 
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 
@@ -254,3 +257,25 @@ def test_a_long_concern_list_comes_in_pages(
     last = site.get("/zoos/korea-central-zoo?page=3").text
     assert last.count('<li class="concern">') == 3 and 'rel="prev"' in last
     assert '<ol class="concerns" start="11">' in last
+
+
+def test_a_kept_zoo_page_gives_way_to_a_write(site: TestClient) -> None:
+    engine = site.app.state.write_engine  # type: ignore[attr-defined]  # the app under test
+    with Session(engine) as session:
+        token = make_key(session, Role.admin)
+    before = site.get("/zoos/korea-central-zoo")
+    assert site.get("/zoos/korea-central-zoo").headers["etag"] == before.headers["etag"]
+    renamed = site.patch(
+        "/api/v1/animals/1",
+        json={"name": "Dallae the renamed"},
+        headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+    )
+    assert renamed.status_code == 200, renamed.text
+    after = site.get("/zoos/korea-central-zoo")
+    assert after.headers["etag"] != before.headers["etag"]
+    assert "Dallae the renamed" in after.text
+    site.patch(
+        "/api/v1/animals/1",
+        json={"name": "Dallae"},
+        headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+    )

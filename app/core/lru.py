@@ -1,4 +1,5 @@
-"""Rendered concern lists kept per process, keyed by what they depend on (see lists.list_key)."""
+"""A size-bounded LRU map, kept per process: the rendered concern lists (keyed by what they
+depend on, app/concerns/lists.list_key) and the rendered pages (app/pages)."""
 
 import threading
 from collections import OrderedDict
