@@ -26,16 +26,22 @@ BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;
 
 
 @pytest.fixture(scope="module")
-def site() -> Iterator[TestClient]:
+def site_url() -> Iterator[str]:
     url = create_database("pages_seed")
     migrations.upgrade(url)
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture(scope="module")
+def site(site_url: str) -> Iterator[TestClient]:
+    url = site_url
     app = create_app(Settings(database_url=url))
     load_seed(app.state.write_engine)
     with TestClient(app, headers=BROWSER) as client:
         yield client
     app.state.engine.dispose()
     app.state.write_engine.dispose()
-    drop_database(url)
 
 
 class Outline(HTMLParser):
@@ -279,3 +285,19 @@ def test_a_kept_zoo_page_gives_way_to_a_write(site: TestClient) -> None:
         json={"name": "Dallae"},
         headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
     )
+
+
+def test_too_many_reports_from_one_address_is_a_page_saying_when_to_retry(
+    site: TestClient, site_url: str
+) -> None:
+    app = create_app(Settings(database_url=site_url, submission_rate_limit="1/hour"))
+    sent = {"zoo_id": "1", "category": "other", "title": "x", "observed_at": "2026-01-01T00:00"}
+    with TestClient(app, headers=BROWSER) as client:
+        assert client.post("/report", data=sent).status_code == 202
+        refused = client.post("/report", data=sent)
+    app.state.engine.dispose()
+    app.state.write_engine.dispose()
+    assert refused.status_code == 429
+    assert refused.headers["content-type"] == "text/html; charset=utf-8"
+    assert int(refused.headers["retry-after"]) > 0
+    assert "Too many requests" in refused.text
