@@ -94,13 +94,16 @@ DEFER_INVALIDATION = "zwr.defer_invalidation"
 COPY_FROM = 500
 
 
-def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Inserts rows that each name the same columns. On PostgreSQL, many rows go by COPY (a
-    row-by-row executemany costs the server about three times as much), each value through
-    its column type's bind processing as in an INSERT; otherwise by one executemany."""
+def insert_rows(
+    connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]], *, bulk: bool = False
+) -> None:
+    """Inserts rows that each name the same columns, by one executemany. A bulk load's
+    (`bulk`) many rows go to PostgreSQL by COPY instead (a row-by-row executemany costs the
+    server about three times as much), each value through its column type's bind processing
+    as in an INSERT. COPY goes past SQLAlchemy's statement events: only bulk loads use it."""
     if not rows:
         return
-    if connection.dialect.name != "postgresql" or len(rows) < COPY_FROM:
+    if not bulk or connection.dialect.name != "postgresql" or len(rows) < COPY_FROM:
         connection.execute(insert(table), list(rows))
         return
     names = list(rows[0])

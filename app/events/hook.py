@@ -117,7 +117,8 @@ def _bulk_insert(execute_state: ORMExecuteState) -> None:
         return
     if any(animal.get("id") is None for animal in animals):
         raise RuntimeError("a bulk insert of animals carries their ids: their events name them")
-    append(execute_state.session.connection(), [_registered(animal) for animal in animals])
+    rows = [_registered(animal) for animal in animals]
+    append(execute_state.session.connection(), rows, bulk=True)
 
 
 def _registered(animal: dict[str, Any]) -> dict[str, Any]:

@@ -59,6 +59,7 @@ def joined(public: BaseModel, leading: Sequence[str] = ("id",)) -> str:
     )
 
 
-def append(connection: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    """Writes events (rows from `row`), in one statement however many."""
-    insert_rows(connection, EVENTS, rows)
+def append(connection: Connection, rows: Sequence[dict[str, Any]], *, bulk: bool = False) -> None:
+    """Writes events (rows from `row`), in one statement however many (`bulk`: a bulk load's,
+    by COPY on PostgreSQL)."""
+    insert_rows(connection, EVENTS, rows, bulk=bulk)

@@ -102,11 +102,11 @@ def movements_of(session: Session) -> list[dict[str, Any]]:
     return rows
 
 
-def _write(session: Session, rows: list[dict[str, Any]]) -> None:
+def _write(session: Session, rows: list[dict[str, Any]], *, bulk: bool = False) -> None:
     if rows:
-        # One executemany: every row with every column.
+        # One executemany (a bulk load's: COPY on PostgreSQL), every row with every column.
         empty = dict.fromkeys(COLUMNS)
-        insert_rows(session.connection(), MOVEMENTS, [empty | r for r in rows])
+        insert_rows(session.connection(), MOVEMENTS, [empty | r for r in rows], bulk=bulk)
 
 
 @event.listens_for(Session, "after_flush")
@@ -124,7 +124,7 @@ def _bulk_insert(execute_state: ORMExecuteState) -> Any:
         return None
     result = execute_state.invoke_statement()
     today = utcnow().date()
-    _write(execute_state.session, [_arrival(row, today) for row in rows])
+    _write(execute_state.session, [_arrival(row, today) for row in rows], bulk=True)
     return result
 
 
