@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from html.parser import HTMLParser
 from itertools import pairwise
 
+import html5lib
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
@@ -301,3 +302,25 @@ def test_too_many_reports_from_one_address_is_a_page_saying_when_to_retry(
     assert refused.headers["content-type"] == "text/html; charset=utf-8"
     assert int(refused.headers["retry-after"]) > 0
     assert "Too many requests" in refused.text
+
+
+PAGES = [
+    "/",
+    "/zoos/korea-central-zoo",
+    "/animals/1",
+    "/gifts/1",
+    "/incidents/1",
+    "/report?zoo=korea-central-zoo",
+    "/search?q=Dallae",
+    "/no-such-page",
+]
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_each_page_parses_without_an_error_and_names_each_id_once(
+    site: TestClient, path: str
+) -> None:
+    html = site.get(path).text
+    html5lib.HTMLParser(strict=True).parse(html)  # raises on any parse error
+    ids = re.findall(r'\sid="([^"]+)"', html)
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
