@@ -2,6 +2,7 @@
 events tail, import."""
 
 import contextlib
+import gc
 import json
 import os
 import signal
@@ -308,7 +309,12 @@ def _lines(file: Path) -> Callable[[], Iterator[str]]:
 
 @contextmanager
 def _progress(file: Path, label: str) -> Iterator[Callable[[int], None]]:
-    """A progress bar of rows against the file's lines, on a terminal only."""
+    """A progress bar of rows against the file's lines, on a terminal only. Shown by the long
+    file commands, which first freeze what the command loaded (gc.freeze): the modules, the
+    models and their metadata live as long as the process, and every collection the import's
+    millions of short-lived objects trigger would scan them again (about a tenth of its time)."""
+    gc.collect()  # what is garbage already goes first
+    gc.freeze()
     with file.open("rb") as counted:
         newlines = sum(chunk.count(b"\n") for chunk in iter(partial(counted.read, 1 << 20), b""))
     shown = 0
