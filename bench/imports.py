@@ -15,7 +15,8 @@ local PostgreSQL, or a file under a temporary directory), migrates and seeds it 
   every run under 200 MB.
 
 It prints each run's seconds, rows per second and peak memory, and exits 1 when a target is
-missed. The database is dropped afterwards.
+missed by more than --target-factor allows (1: not at all; CI tolerates 10% on its shared
+machine, and reports the miss). The database is dropped afterwards.
 """
 
 import argparse
@@ -119,17 +120,29 @@ def run(label: str, args: list[str], env: dict[str, str], rows: int) -> tuple[fl
     return rate, peak
 
 
-def bench_trade(tmp: Path, rows: int, env: dict[str, str]) -> list[tuple[str, bool]]:
+# A target: what, the figure, the limit, whether higher is better.
+Target = tuple[str, float, float, bool]
+
+
+def judge(figure: float, limit: float, higher: bool, factor: float) -> str:
+    """PASS at the target; MISS (tolerated) within --target-factor of it; else FAIL."""
+    if figure >= limit if higher else figure <= limit:
+        return "PASS"
+    tolerated = figure >= limit * factor if higher else figure <= limit / factor
+    return "MISS (tolerated)" if tolerated else "FAIL"
+
+
+def bench_trade(tmp: Path, rows: int, env: dict[str, str]) -> list[Target]:
     file = tmp / "comptab.csv"
     write_trade(file, rows)
     print(f"CITES trade import, {rows:,} rows ({file.stat().st_size >> 20} MiB)")
     command = [CLI, "import", "cites-trade", str(file)]
     first, _ = run("first import", command, env, rows)
     run("again (unchanged)", command, env, rows)
-    return [("first import within 30 s", rows / first <= 30)]
+    return [("first import, s (at most)", rows / first, 30.0, False)]
 
 
-def bench_animals(tmp: Path, rows: int, env: dict[str, str]) -> list[tuple[str, bool]]:
+def bench_animals(tmp: Path, rows: int, env: dict[str, str]) -> list[Target]:
     files = write_animals(tmp, rows)
     for kind in ("zoos", "species", "enclosures"):
         timed([CLI, "import", kind, str(files[kind])], env)
@@ -140,9 +153,9 @@ def bench_animals(tmp: Path, rows: int, env: dict[str, str]) -> list[tuple[str, 
     first, peak = run("first import", command, env, rows)
     run("again (unchanged)", command, env, rows)
     return [
-        ("dry run >= 5,000 rows/s", dry >= 5000),
-        ("import >= 5,000 rows/s", first >= 5000),
-        ("memory < 200 MB", max(dry_peak, peak) < 200),
+        ("dry run, rows/s (at least)", dry, 5000.0, True),
+        ("import, rows/s (at least)", first, 5000.0, True),
+        ("peak memory, MB (at most)", max(dry_peak, peak), 200.0, False),
     ]
 
 
@@ -151,6 +164,12 @@ def main() -> int:
     parser.add_argument("--db", choices=("postgresql", "sqlite"), default="postgresql")
     parser.add_argument("--kind", choices=("trade", "animals"), default="animals")
     parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument(
+        "--target-factor",
+        type=float,
+        default=1.0,
+        help="a figure within this factor of its target is tolerated (CI: a shared machine)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="zwr-import-") as tmp:
         name = f"zwr_bench_import_{uuid.uuid4().hex[:8]}"
@@ -173,9 +192,12 @@ def main() -> int:
                 with server.connect() as conn:
                     conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
                 server.dispose()
-    for target, met in verdicts:
-        print(f"  target: {target}: {'PASS' if met else 'FAIL'}")
-    return 0 if all(met for _, met in verdicts) else 1
+    said = [
+        judge(figure, limit, higher, args.target_factor) for _, figure, limit, higher in verdicts
+    ]
+    for (what, figure, limit, _), verdict in zip(verdicts, said, strict=True):
+        print(f"  target: {what} {limit:,.0f}: {figure:,.1f}: {verdict}")
+    return 1 if "FAIL" in said else 0
 
 
 if __name__ == "__main__":
