@@ -46,8 +46,8 @@ router = APIRouter(include_in_schema=False)
 
 RANKED_PER_PAGE = 100
 LISTED = 500  # a page's enclosures, gifts, movements, incidents, reports at most
-CONCERNS_PER_PAGE = 50  # a zoo page's concern items; the rest on its next pages
-ANIMALS_SHOWN = 100  # a zoo page's animals; the API lists them all
+CONCERNS_PER_PAGE = 20  # a zoo page's concern items; the rest on its next pages
+ANIMALS_SHOWN = 50  # a zoo page's animals; the API lists them all
 FOUND = 20  # search results of each kind
 FORM_ZOOS = 5000  # the report form's choice of zoo
 TIMELINE_DAYS = 365
