@@ -15,8 +15,9 @@ local PostgreSQL, or a file under a temporary directory), migrates and seeds it 
   every run under 200 MB.
 
 It prints each run's seconds, rows per second and peak memory, and exits 1 when a target is
-missed by more than --target-factor allows (1: not at all; CI tolerates 10% on its shared
-machine, and reports the miss). The database is dropped afterwards.
+missed by more than --target-factor allows (1: not at all; CI tolerates 25% on its shared
+machine, where runs differ by up to a fifth, and reports the miss). The database is dropped
+afterwards.
 """
 
 import argparse
