@@ -324,3 +324,30 @@ def test_each_page_parses_without_an_error_and_names_each_id_once(
     html5lib.HTMLParser(strict=True).parse(html)  # raises on any parse error
     ids = re.findall(r'\sid="([^"]+)"', html)
     assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+
+
+def test_no_page_shows_a_reporters_name_or_contact(site: TestClient) -> None:
+    engine = site.app.state.write_engine  # type: ignore[attr-defined]  # the app under test
+    with Session(engine) as session:
+        token = make_key(session, Role.admin)
+    filed = site.post(
+        "/api/v1/reports",
+        json={
+            "zoo_id": 1,
+            "animal_id": 1,
+            "incident_id": 1,
+            "category": "human_interaction",
+            "severity": 4,
+            "title": "Seen again",
+            "observed_at": "2026-11-01T10:00:00Z",
+            "reporter_name": "Named Witness",
+            "reporter_contact": "witness@private.example",
+        },
+        headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+    )
+    assert filed.status_code == 201, filed.text
+    for path in ("/incidents/1", "/animals/1", "/zoos/korea-central-zoo", "/"):
+        html = site.get(path).text
+        assert "Named Witness" not in html and "witness@private.example" not in html, path
+        assert "Wong Maye-E (public photograph)" not in html, path  # the seed's reporter
+    assert "Seen again" in site.get("/incidents/1").text
