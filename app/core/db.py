@@ -4,7 +4,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, Table, event, insert
+from sqlalchemy import Engine, Table, event, false, insert, literal, select
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import ORMExecuteState
 from sqlmodel import Session, create_engine
@@ -92,6 +92,37 @@ DEFER_INVALIDATION = "zwr.defer_invalidation"
 
 # Rows at once from which PostgreSQL is sent COPY rather than an executemany of INSERTs.
 COPY_FROM = 500
+# Execution option of a bulk insert through the session (`bulk_insert`) that PostgreSQL is sent
+# by COPY: the session's do_orm_execute listeners see it as the INSERT it is.
+BY_COPY = "zwr.by_copy"
+
+
+def bulk_insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Inserts new rows, each naming the same columns, through the session (whose write hooks
+    see the insert, as `inserted_rows`); on PostgreSQL a batch of COPY_FROM rows or more goes
+    by COPY, a third of an executemany's cost to the server."""
+    if rows:
+        statement = insert(table)
+        if len(rows) >= COPY_FROM:
+            statement = statement.execution_options(**{BY_COPY: True})
+        session.execute(statement, list(rows))
+
+
+@event.listens_for(Engine, "before_execute", retval=True)
+def _by_copy(
+    connection: Connection,
+    statement: Any,
+    multiparams: Any,
+    params: Any,
+    execution_options: Any,
+) -> tuple[Any, Any, Any]:
+    # Where the statement is sent, after every session listener has seen it: COPY its rows,
+    # and send the server a statement that does nothing in the INSERT's place.
+    options: Mapping[str, Any] = getattr(statement, "get_execution_options", dict)()
+    if not options.get(BY_COPY) or connection.dialect.name != "postgresql":
+        return statement, multiparams, params
+    insert_rows(connection, statement.table, multiparams, bulk=True)
+    return select(literal(1)).where(false()), [], {}
 
 
 def insert_rows(

@@ -35,13 +35,13 @@ from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import ValidationError
 from sqlalchemy import column as sql_column
-from sqlalchemy import func, insert
+from sqlalchemy import func
 from sqlalchemy import select as sql_select
 from sqlalchemy import table as sql_table
 from sqlalchemy import text as sql_text
 from sqlmodel import Session, SQLModel, col, select
 
-from app.core.db import deferred_invalidation
+from app.core.db import bulk_insert, deferred_invalidation
 from app.core.errors import Unprocessable, field_error
 from app.core.seen import SeenKeys
 from app.models import Animal, ApiKey, Enclosure, Gift, Species, SpeciesStatus, Zoo
@@ -599,7 +599,7 @@ def _insert(
     rows = [values | stamps | {"id": new_id} for new_id, values in zip(ids, created, strict=True)]
     # The table's Core insert, not the ORM's bulk insert (which builds each row again), and
     # through the session, whose do_orm_execute listeners see it.
-    session.execute(insert(table_of(table)), rows)
+    bulk_insert(session, table_of(table), rows)
 
 
 def _new_ids(session: Session, table: type[SQLModel], count: int) -> Sequence[int]:

@@ -11,7 +11,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from app.concerns.hook import UnwatchedWrite
 from app.concerns.lists import zoo_concerns, zoo_concerns_page
 from app.core import migrations
 from app.core.config import Settings, get_settings
-from app.core.db import make_engine
+from app.core.db import COPY_FROM, bulk_insert, make_engine
 from app.main import create_app
 from app.models import (
     Animal,
@@ -302,11 +302,13 @@ def test_bulk_statements_on_watched_tables_are_refused(session: Session, world: 
     session.execute(update(Submission).where(col(Submission.id) == -1).values(moderation_note="x"))
 
 
+@pytest.mark.parametrize("count", [2, COPY_FROM], ids=["a-pair", "by-copy-on-postgresql"])
 def test_a_bulk_insert_of_animals_is_seen_whole(
-    session: Session, world: World, watch: Callable[[], Watch]
+    session: Session, world: World, watch: Callable[[], Watch], count: int
 ) -> None:
-    """The import's way: a Core insert of rows with their ids, through the session. Their
-    zoo is invalidated, and each gets its animal.registered event and its arrival."""
+    """The import's way: a Core insert of rows with their ids, through the session (on
+    PostgreSQL, a batch of COPY_FROM rows by COPY). Their zoo is invalidated, and each gets
+    its animal.registered event and its arrival."""
     zoo, species = world["zoo"], world["group"]
     w = watch()
     last = session.execute(select(sqlalchemy.func.max(Animal.id))).scalar_one()
@@ -324,37 +326,54 @@ def test_a_bulk_insert_of_animals_is_seen_whole(
             "count": 1,
             "birth_date": None,
             "origin": Origin.captive_born,
-            "arrived_on": datetime(2020, 1, n).date(),
+            "arrived_on": date(2020, 1, 1) + timedelta(days=n),
             "status": AnimalStatus.alive,
             "notes": None,
             "created_at": now,
             "updated_at": now,
         }
-        for n in (1, 2)
+        for n in range(1, count + 1)
     ]
-    session.execute(sqlalchemy.insert(table_of(Animal)), rows)
+    sent: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        sent.append(statement)
+
+    bind = session.connection().engine
+    sqlalchemy.event.listen(bind, "before_cursor_execute", record)
+    try:
+        bulk_insert(session, table_of(Animal), rows)
+    finally:
+        sqlalchemy.event.remove(bind, "before_cursor_execute", record)
+    by_copy = bind.dialect.name == "postgresql" and count >= COPY_FROM
+    assert any(s.startswith("INSERT INTO animal ") for s in sent) is not by_copy
 
     w.full(zoo.id)
     w.untouched(world["other"].id)
     lists = w.after()
-    assert rules(lists[zoo.id], "animal", last + 1) == set()  # a pair: no isolation
+    if count == 2:
+        assert rules(lists[zoo.id], "animal", last + 1) == set()  # a pair: no isolation
+    ids = [r["id"] for r in rows]
     events = session.execute(
         select(Event.subject_id, Event.data).where(
-            Event.type == "animal.registered", col(Event.subject_id).in_([r["id"] for r in rows])
+            Event.type == "animal.registered", col(Event.subject_id).in_(ids)
         )
     ).all()
-    assert sorted(e.subject_id for e in events) == [r["id"] for r in rows]
+    assert sorted(e.subject_id for e in events) == ids
     data = json.loads(events[0].data)
     assert data["identifier"].startswith("BULK-") and data["enclosure_id"] == world["spare"].id
     arrivals = session.execute(
         select(AnimalMovement.animal_id, AnimalMovement.at, AnimalMovement.kind).where(
-            col(AnimalMovement.animal_id).in_([r["id"] for r in rows])
+            col(AnimalMovement.animal_id).in_(ids)
         )
     ).all()
-    assert sorted((a.animal_id, a.at.day, str(a.kind)) for a in arrivals) == [
-        (rows[0]["id"], 1, "arrival"),
-        (rows[1]["id"], 2, "arrival"),
+    assert sorted((a.animal_id, a.at, str(a.kind)) for a in arrivals) == [
+        (r["id"], r["arrived_on"], "arrival") for r in rows
     ]
+    stored = session.execute(
+        select(Animal.identifier, Animal.sex, Animal.arrived_on).where(col(Animal.id) == ids[-1])
+    ).one()
+    assert tuple(stored) == (rows[-1]["identifier"], Sex.female, rows[-1]["arrived_on"])
 
 
 def test_a_bulk_insert_without_ids_or_of_incidents_is_refused(
