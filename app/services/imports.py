@@ -675,7 +675,7 @@ def import_file(
     try:
         with deferred_invalidation(session):
             batch: list[_Row] = []
-            for source in _read_all(rows):
+            for source in rows:
                 run.result.rows += 1
                 batch.append(_read(run, source, file_format))
                 if len(batch) >= BATCH:
@@ -729,10 +729,6 @@ def _planned_afresh(session: Session) -> Iterator[None]:
     finally:
         if postgres:
             session.execute(sql_text("SET LOCAL plan_cache_mode TO DEFAULT"))
-
-
-def _read_all(rows: Rows) -> Iterator[SourceRow]:
-    yield from rows
 
 
 def kinds() -> Sequence[ImportKind]:
