@@ -1099,9 +1099,22 @@ def run_phase(
         # Every zoo once, first: fills the cache when on, and evaluates each zoo into its
         # stored flags (as its first read of a day does; timed apart as "zoo evaluated in
         # full"), one zoo per request; a first ranking would evaluate every zoo in one.
-        # Reports measured later mark their subjects, which reads then evaluate again.
+        # Reports measured later mark their subjects, which reads then evaluate again. Its
+        # page too when pages are measured: a first rendering is timed apart ("zoo page
+        # rendered afresh"), as a first evaluation is.
+        pages = "zoo_page" in (e.name for e in endpoints)
+        first_pages: list[float] = []
         for zoo in range(1, target.size.zoos + 1):
             http(f"{server.base_url}/api/v1/zoos/bench-zoo-{zoo}/concerns")
+            if pages:
+                started = time.perf_counter()
+                http(f"{server.base_url}/zoos/bench-zoo-{zoo}", headers={"Accept": "text/html"})
+                first_pages.append((time.perf_counter() - started) * 1000)
+        if first_pages:
+            phase.notes |= {
+                "page_first_p50_ms": med(first_pages),
+                "page_first_max_ms": max(first_pages),
+            }
         for endpoint in [REFERENCE, *endpoints]:
             preflight(server, endpoint, plan)
             delivered(endpoint)
@@ -1650,6 +1663,12 @@ class Report:
                 f"ranking GET /concerns?limit=50: p50 {self.notes['ranking_p50_1conn_ms']:.1f} ms"
                 f" at 1 connection (target < {RANKING_P50_TARGET_MS:g} ms, judged at size L), "
                 f"p99 {self.notes['ranking_p99_1conn_ms']:.1f} ms; p50 {loaded:.1f} ms under load"
+            )
+        if "page_first_p50_ms" in self.notes:
+            lines.append(
+                f"zoo page rendered afresh (each zoo's first, before the runs): p50 "
+                f"{self.notes['page_first_p50_ms']:.1f} ms, max "
+                f"{self.notes['page_first_max_ms']:.1f} ms (informational)"
             )
         beside = [r.beside_rps for r in self.runs if r.beside_rps is not None]
         if beside:

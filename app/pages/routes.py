@@ -5,7 +5,7 @@ template. Not in the OpenAPI document: they are for people."""
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -187,7 +187,8 @@ def _records(session: Any, zoo: Zoo) -> dict[str, Any]:
 class CachedPage:
     body: bytes
     etag: str
-    at: float  # time.monotonic() when rendered
+    unversioned: tuple[Any, ...]  # zoo_service.unversioned_state before it was rendered
+    at: float  # time.monotonic() when rendered or last found current
 
 
 @router.get("/zoos/{zoo}", name="page_zoo")
@@ -202,31 +203,36 @@ async def zoo_page(
     charts, then its animals, enclosures and the gifts it received.
 
     Kept rendered while the list's ETag (the zoo's concern_version, which every write of its
-    animals, enclosures, incidents and name moves) and the day are the same, for at most
-    PAGE_TTL_S: what moves no version (a new gift with no animal yet, the zoo's notes) shows
-    within that time."""
+    animals, enclosures, incidents and name moves) and the day are the same. What moves no
+    version (the zoo's other fields, the gifts it received) is compared once the page is
+    PAGE_TTL_S old, so such a change shows within that time."""
     offset = (number - 1) * CONCERNS_PER_PAGE
     listing = ListRequest(Filters(), CONCERNS_PER_PAGE, offset, False)
     rendered = await concerns.zoo_list(zoo, listing)  # a 404 for a zoo that does not exist
     cache: LRUCache = request.app.state.page_cache
     key = ("zoo", rendered.etag, utcnow().date(), number)
     kept: CachedPage | None = cache.get(key)
-    if kept is not None and time.monotonic() - kept.at < PAGE_TTL_S:
-        return respond(request, kept.body, kept.etag)
-    body = await run_in_threadpool(_zoo_body, request, session, concerns, zoo, rendered, number)
-    kept = CachedPage(body, etag_of(body), time.monotonic())
-    cache.put(key, kept, size=len(body))
+    if kept is not None and time.monotonic() - kept.at >= PAGE_TTL_S:
+        state = await run_in_threadpool(zoo_service.unversioned_state, session=session, ref=zoo)
+        kept = replace(kept, at=time.monotonic()) if state == kept.unversioned else None
+        if kept is not None:
+            cache.put(key, kept, size=len(kept.body))
+    if kept is None:
+        kept = await run_in_threadpool(_zoo_page, request, session, concerns, zoo, rendered, number)
+        cache.put(key, kept, size=len(kept.body))
     return respond(request, kept.body, kept.etag)
 
 
-def _zoo_body(
+def _zoo_page(
     request: Request,
     session: Any,
     concerns: ConcernReadModel,
     ref: str,
     rendered: Any,
     number: int,
-) -> bytes:
+) -> CachedPage:
+    # Read first: a change while the page renders is then seen at the next comparison.
+    unversioned = zoo_service.unversioned_state(session=session, ref=ref)
     zoo = zoo_service.get_by_ref(session=session, ref=ref)
     listed = json.loads(rendered.body)
     context = {
@@ -242,7 +248,8 @@ def _zoo_body(
         ),
     }
     context |= _records(session, zoo)
-    return render(request, "zoo.html", context)
+    body = render(request, "zoo.html", context)
+    return CachedPage(body, etag_of(body), unversioned, time.monotonic())
 
 
 def _animal_records(session: Any, animal: Animal) -> dict[str, Any]:

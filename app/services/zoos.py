@@ -5,7 +5,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, false
+from sqlalchemy import ColumnElement, false, func
 from sqlmodel import Session, col, or_, select
 
 from app.core.errors import NotFound
@@ -54,6 +54,17 @@ def matches_ref(column: Any, ref: str) -> ColumnElement[bool]:
     if isinstance(parsed, int):
         return col(column) == parsed
     return col(column) == select(Zoo.id).where(Zoo.slug == parsed).scalar_subquery()
+
+
+def unversioned_state(*, session: Session, ref: str) -> tuple[Any, ...]:
+    """What a zoo's page shows that its concern_version does not follow: its own fields
+    besides the name (its updated_at), and the gifts it received (how many, and the latest
+    change of one). Equal twice: none of those changed in between."""
+    gifts = select(func.count(col(Gift.id)), func.max(Gift.updated_at)).where(
+        matches_ref(Gift.recipient_zoo_id, ref)
+    )
+    updated = select(Zoo.updated_at).where(matches_ref(Zoo.id, ref))
+    return (session.exec(updated).first(), *session.exec(gifts).one())
 
 
 class ZooSort(StrEnum):

@@ -288,6 +288,57 @@ def test_a_kept_zoo_page_gives_way_to_a_write(site: TestClient) -> None:
     )
 
 
+def test_a_kept_zoo_page_is_compared_once_old_and_shows_what_moves_no_version(
+    site: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The zoo's notes and a new gift move no concern_version: a page older than PAGE_TTL_S
+    (here at once) is compared with them, kept while they stand, rendered again when not."""
+    monkeypatch.setattr(pages_routes, "PAGE_TTL_S", 0.0)
+    rendered: list[str] = []
+    render_page = pages_routes._zoo_page
+
+    def counted(*args: object) -> pages_routes.CachedPage:
+        rendered.append("page")
+        return render_page(*args)  # type: ignore[arg-type]  # the route's own arguments
+
+    monkeypatch.setattr(pages_routes, "_zoo_page", counted)
+    engine = site.app.state.write_engine  # type: ignore[attr-defined]  # the app under test
+    with Session(engine) as session:
+        token = make_key(session, Role.admin)
+    admin = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+    zoo = site.get("/api/v1/zoos/korea-central-zoo", headers=admin).json()
+    first = site.get("/zoos/korea-central-zoo")
+    again = site.get("/zoos/korea-central-zoo")
+    assert again.headers["etag"] == first.headers["etag"] and len(rendered) <= 1
+    kept = len(rendered)
+
+    noted = site.patch(
+        f"/api/v1/zoos/{zoo['id']}",
+        json={"notes": "Visited in May: pens unchanged."},
+        headers=admin,
+    )
+    assert noted.status_code == 200, noted.text
+    page = site.get("/zoos/korea-central-zoo")
+    assert "Visited in May: pens unchanged." in page.text and len(rendered) == kept + 1
+    gift = {
+        "title": "A pair of cranes for the page test",
+        "donor_name": "A donor",
+        "donor_country": "CN",
+        "recipient_name": "A recipient",
+        "recipient_country": "KP",
+        "recipient_zoo_id": zoo["id"],
+    }
+    created = site.post("/api/v1/gifts", json=gift, headers=admin)
+    assert created.status_code == 201, created.text
+    page = site.get("/zoos/korea-central-zoo")
+    assert "A pair of cranes for the page test" in page.text and len(rendered) == kept + 2
+    assert site.get("/zoos/korea-central-zoo").headers["etag"] == page.headers["etag"]
+    assert len(rendered) == kept + 2
+    assert site.delete(f"/api/v1/gifts/{created.json()['id']}", headers=admin).status_code == 204
+    assert "A pair of cranes" not in site.get("/zoos/korea-central-zoo").text
+    site.patch(f"/api/v1/zoos/{zoo['id']}", json={"notes": zoo["notes"]}, headers=admin)
+
+
 def test_too_many_reports_from_one_address_is_a_page_saying_when_to_retry(
     site: TestClient, site_url: str
 ) -> None:
