@@ -62,6 +62,10 @@ BENCH_DATABASE = r"zwr_bench_[a-z]+(_[a-z0-9]+)?"  # the only databases this scr
 MAX_ERROR_SHARE = 0.01  # more non-2xx or socket errors than this makes a run invalid
 CATEGORIES = ("nutrition", "environment", "health", "behaviour", "transport", "mortality", "other")
 INCIDENT_QUERY = "status=reported&status=confirmed&min_severity=3&sort=severity&limit=50"
+# The per-zoo endpoints' paths (per_zoo.lua), %d the zoo's number (bench-zoo-N has id N).
+CONCERNS_PATH = "/api/v1/zoos/bench-zoo-%d/concerns"
+INCIDENTS_PATH = "/api/v1/incidents?zoo_id=%d&" + INCIDENT_QUERY
+PAGE_PATH = "/zoos/bench-zoo-%d"
 
 
 # --------------------------------------------------------------------------- endpoints
@@ -77,13 +81,24 @@ class Endpoint:
     max_p99_factor: float | None = None  # target: p99 / reference p99
     beside: str | None = None  # an endpoint loaded alongside, on 1/8 of the connections
     webhooks: int = 0  # subscribers attached: a server phase of its own, with a receiver
+    path: str = ""  # per_zoo.lua's path, %d the zoo's number
+    accept: str = ""  # the Accept header sent, if any
 
 
 REFERENCE = Endpoint("noop", "GET /bench/noop (reference)", "noop.lua", cache=False)
 ENDPOINTS = (
     Endpoint("reports", "POST /api/v1/reports", "reports.lua", False, 0.12, 10.0),
-    Endpoint("concerns_uncached", "GET /zoos/{zoo}/concerns uncached", "concerns.lua", False, 0.05),
-    Endpoint("incidents", "GET /incidents?zoo_id&status&sev", "incidents.lua", False),
+    Endpoint(
+        "concerns_uncached",
+        "GET /zoos/{zoo}/concerns uncached",
+        "per_zoo.lua",
+        False,
+        0.05,
+        path=CONCERNS_PATH,
+    ),
+    Endpoint(
+        "incidents", "GET /incidents?zoo_id&status&sev", "per_zoo.lua", False, path=INCIDENTS_PATH
+    ),
     # The ranking has no response cache; the cache-off phase is the one with writes.
     Endpoint(
         "ranking_writes",
@@ -93,9 +108,24 @@ ENDPOINTS = (
         0.05,
         beside="reports",
     ),
-    Endpoint("concerns_cached", "GET /zoos/{zoo}/concerns cached", "concerns.lua", True, 0.5),
+    Endpoint(
+        "concerns_cached",
+        "GET /zoos/{zoo}/concerns cached",
+        "per_zoo.lua",
+        True,
+        0.5,
+        path=CONCERNS_PATH,
+    ),
     Endpoint("ranking", "GET /concerns ranking, no writes", "ranking.lua", True, 0.2),
-    Endpoint("zoo_page", "GET /zoos/{zoo} page (HTML)", "zoo_page.lua", True, 0.2),
+    Endpoint(
+        "zoo_page",
+        "GET /zoos/{zoo} page (HTML)",
+        "per_zoo.lua",
+        True,
+        0.2,
+        path=PAGE_PATH,
+        accept="text/html",
+    ),
     # The feed has no cache; the cache-on phase is the one without writes.
     Endpoint("events_page", "GET /events?limit=100&after=mid", "events.lua", True, 0.3),
     Endpoint(
@@ -154,7 +184,7 @@ class Plan:
             return [str(self.zoos), str(self.per_zoo), self.key]
         if endpoint.lua == "events.lua":
             return [str(n) for n in self.event_pages()]
-        return [str(self.zoos)]
+        return [str(self.zoos), endpoint.path, endpoint.accept]
 
 
 def build_request(endpoint: str, i: int, plan: Plan) -> tuple[str, str, bytes | None]:
@@ -174,14 +204,10 @@ def build_request(endpoint: str, i: int, plan: Plan) -> tuple[str, str, bytes | 
             "reporter_name": "bench",
         }
         return "POST", "/api/v1/reports", json.dumps(body).encode()
-    if endpoint.startswith("concerns"):
-        return "GET", f"/api/v1/zoos/bench-zoo-{zoo}/concerns", None
-    if endpoint == "zoo_page":
-        return "GET", f"/zoos/bench-zoo-{zoo}", None
+    if BY_NAME[endpoint].path:
+        return "GET", BY_NAME[endpoint].path % zoo, None
     if endpoint.startswith("ranking"):
         return "GET", f"/api/v1/concerns?limit=50&offset={i % 5}", None
-    if endpoint == "incidents":
-        return "GET", f"/api/v1/incidents?zoo_id={zoo}&{INCIDENT_QUERY}", None
     if endpoint == "events_page":
         base, pages = plan.event_pages()
         after = base + (i % pages) * PAGE_EVENTS
@@ -192,9 +218,8 @@ def build_request(endpoint: str, i: int, plan: Plan) -> tuple[str, str, bytes | 
 def request_headers(endpoint: str, plan: Plan) -> dict[str, str]:
     if endpoint.startswith("reports"):
         return {"Authorization": f"Bearer {plan.key}", "Content-Type": "application/json"}
-    if endpoint == "zoo_page":
-        return {"Accept": "text/html"}
-    return {}
+    accept = BY_NAME[endpoint].accept if endpoint in BY_NAME else ""
+    return {"Accept": accept} if accept else {}
 
 
 # --------------------------------------------------------------------------- process metrics
@@ -1105,10 +1130,10 @@ def run_phase(
         pages = "zoo_page" in (e.name for e in endpoints)
         first_pages: list[float] = []
         for zoo in range(1, target.size.zoos + 1):
-            http(f"{server.base_url}/api/v1/zoos/bench-zoo-{zoo}/concerns")
+            http(server.base_url + CONCERNS_PATH % zoo)
             if pages:
                 started = time.perf_counter()
-                http(f"{server.base_url}/zoos/bench-zoo-{zoo}", headers={"Accept": "text/html"})
+                http(server.base_url + PAGE_PATH % zoo, headers={"Accept": "text/html"})
                 first_pages.append((time.perf_counter() - started) * 1000)
         if first_pages:
             phase.notes |= {

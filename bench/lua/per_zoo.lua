@@ -1,0 +1,23 @@
+-- GET a path that names one zoo, cycling through the zoos. Arguments: zoos, the path with %d
+-- for the zoo's number, and the Accept header to send ("" for none).
+local common = require("common")
+setup = common.setup
+done = common.done
+
+local zoos, path
+local headers = {}
+local i = 0
+
+function init(args)
+   zoos = tonumber(args[1])
+   path = args[2]
+   if args[3] ~= "" then
+      headers["Accept"] = args[3]
+   end
+   i = (thread_id or 0) * 7
+end
+
+function request()
+   i = i + 1
+   return wrk.format("GET", string.format(path, i % zoos + 1), headers)
+end
