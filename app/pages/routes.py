@@ -93,30 +93,12 @@ def search(request: Request, session: ReadSessionDep, q: SearchText = None) -> R
     text = (q or "").strip()
     found: dict[str, Any] = {"zoos": [], "animals": [], "species": []}
     if text:
-        found["zoos"], _ = zoo_service.list_zoos(
-            session=session, country_code=None, q=text, limit=FOUND, offset=0
-        )
+        found["zoos"], _ = zoo_service.list_zoos(session=session, q=text, limit=FOUND, offset=0)
         found["animals"], _ = animal_service.list_animals(
-            session=session,
-            zoo_ref=None,
-            species_id=None,
-            enclosure_id=None,
-            status=None,
-            origin=None,
-            gift_id=None,
-            q=text,
-            limit=FOUND,
-            offset=0,
+            session=session, q=text, limit=FOUND, offset=0
         )
         found["species"], _ = species_service.list_species(
-            session=session,
-            taxon_class=None,
-            iucn_category=None,
-            cites_appendix=None,
-            is_domestic=None,
-            q=text,
-            limit=FOUND,
-            offset=0,
+            session=session, q=text, limit=FOUND, offset=0
         )
     zoos = {z.id: z for z in found["zoos"]}
     return page(request, "search.html", {"q": text, "found": found, "zoos": zoos})
@@ -125,30 +107,13 @@ def search(request: Request, session: ReadSessionDep, q: SearchText = None) -> R
 def _records(session: Any, zoo: Zoo) -> dict[str, Any]:
     ref = str(row_id(zoo))
     animals, animal_total = animal_service.list_animals(
-        session=session,
-        zoo_ref=ref,
-        species_id=None,
-        enclosure_id=None,
-        status=None,
-        origin=None,
-        gift_id=None,
-        q=None,
-        limit=ANIMALS_SHOWN,
-        offset=0,
+        session=session, zoo_ref=ref, limit=ANIMALS_SHOWN, offset=0
     )
     enclosures, enclosure_total = enclosure_service.list_enclosures(
-        session=session, zoo_ref=ref, kind=None, climate=None, q=None, limit=LISTED, offset=0
+        session=session, zoo_ref=ref, limit=LISTED, offset=0
     )
     gifts, gift_total = gift_service.list_gifts(
-        session=session,
-        donor_country=None,
-        recipient_country=None,
-        recipient_zoo_ref=ref,
-        delivered_from=None,
-        delivered_until=None,
-        q=None,
-        limit=LISTED,
-        offset=0,
+        session=session, recipient_zoo_ref=ref, limit=LISTED, offset=0
     )
     zoo_id = row_id(zoo)
     charts = [
@@ -256,17 +221,7 @@ def _animal_records(session: Any, animal: Animal) -> dict[str, Any]:
     zoo = zoo_service.get_by_ref(session=session, ref=str(animal.zoo_id))
     moves, _ = animal_service.movements(session=session, animal=animal, limit=LISTED)
     incidents, incident_total = incident_service.list_incidents(
-        session=session,
-        zoo_ref=None,
-        animal_id=row_id(animal),
-        enclosure_id=None,
-        statuses=None,
-        category=None,
-        min_severity=None,
-        observed_since=None,
-        observed_until=None,
-        limit=LISTED,
-        offset=0,
+        session=session, animal_id=row_id(animal), limit=LISTED, offset=0
     )
     places = {m.from_enclosure_id for m in moves} | {m.to_enclosure_id for m in moves}
     zoos = {m.from_zoo_id for m in moves} | {m.to_zoo_id for m in moves}
@@ -352,7 +307,7 @@ def _form_context(session: Any, form: dict[str, str]) -> dict[str, Any]:
     if chosen.isdigit():
         animals = _records(session, zoo_service.get_by_ref(session=session, ref=chosen))["animals"]
         enclosures, _ = enclosure_service.list_enclosures(
-            session=session, zoo_ref=chosen, kind=None, climate=None, q=None, limit=LISTED, offset=0
+            session=session, zoo_ref=chosen, limit=LISTED, offset=0
         )
     return {
         "form": form,

@@ -102,8 +102,8 @@ ZOO_SORT_COLUMNS = {
 def list_zoos(
     *,
     session: Session,
-    country_code: str | None,
-    q: str | None,
+    country_code: str | None = None,
+    q: str | None = None,
     updated_since: datetime | None = None,
     sort: ZooSort = ZooSort.id,
     limit: int,
