@@ -111,6 +111,12 @@ def update(session: Session, ctx: Context, *, skip_locked: bool = False) -> bool
     updating it) is left alone: False. True when the zoo is up to date (or gone)."""
     connection = session.connection()
     params = {"zoo_id": ctx.zoo_id}
+    if connection.dialect.name == "postgresql":
+        # What an update stores is derived from the incidents, and its commit need not wait
+        # for the disk: lost in a crash, it is as if it never ran, the zoo's dirty marks with
+        # it, and the zoo is updated again. Its events reach the feed only through the
+        # sequencer's commit (app/events/feed.py), which flushes the log up to it.
+        connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
     # SQLite: its writer already holds the database.
     version = connection.execute(LOCK_ZOO_SKIPPING if skip_locked else LOCK_ZOO, params).scalar()
     if version is None:
