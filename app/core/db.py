@@ -12,7 +12,6 @@ from sqlmodel import Session, create_engine
 from app.core import crypto
 from app.core.config import Settings
 
-
 # Statements each PostgreSQL connection keeps prepared (psycopg prepares one on its fifth run).
 # Its default of 100 is fewer than the statements the app runs: the concern rules' large ones
 # were evicted before their turn came again, and each run cost 3-5 ms of planning, not 0.5.

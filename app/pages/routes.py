@@ -220,8 +220,8 @@ def _zoo_page(
 def _animal_records(session: Any, animal: Animal) -> dict[str, Any]:
     zoo = zoo_service.get_by_ref(session=session, ref=str(animal.zoo_id))
     moves, _ = animal_service.movements(session=session, animal=animal, limit=LISTED)
-    incidents, incident_total = incident_service.list_incidents(
-        session=session, animal_id=row_id(animal), limit=LISTED, offset=0
+    incidents = incident_service.list_incidents(
+        session=session, animal_id=row_id(animal), limit=LISTED
     )
     places = {m.from_enclosure_id for m in moves} | {m.to_enclosure_id for m in moves}
     zoos = {m.from_zoo_id for m in moves} | {m.to_zoo_id for m in moves}
@@ -235,8 +235,8 @@ def _animal_records(session: Any, animal: Animal) -> dict[str, Any]:
         "movements": moves,
         "places": common.by_ids(session, Enclosure, places),
         "zoos": common.by_ids(session, Zoo, zoos),
-        "incidents": incidents,
-        "incident_total": incident_total,
+        "incidents": incidents.items,
+        "incident_total": incidents.total,
     }
 
 

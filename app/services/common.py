@@ -2,17 +2,18 @@
 
 from collections.abc import Iterable, Mapping, Sequence
 from enum import StrEnum
-from typing import Any, TypeVar, TypeVarTuple, cast, overload
+from typing import Any, TypeVar, TypeVarTuple, overload
 
 from sqlalchemy import func
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, SQLModel, select
 from sqlmodel.sql.expression import Select, SelectOfScalar
 
 from app.core.errors import Conflict, NotFound, Unprocessable, field_error
 from app.models.base import utcnow
+from app.services.keyset import SortColumns, sort_keys
 
 M = TypeVar("M", bound=SQLModel)
 Ts = TypeVarTuple("Ts")
@@ -115,29 +116,9 @@ def like_filter(column: Any, q: str) -> Any:
     return func.lower(column).contains(q.lower(), autoescape=True)
 
 
-# A sort key's columns: one attribute, or several (the later ones break its ties).
-SortColumns = Any | tuple[Any, ...]
-
-
 def ordering(
     sort: StrEnum, columns: Mapping[str, SortColumns], *, id_column: Any, ties_desc: bool = False
 ) -> list[Any]:
-    """ORDER BY for a list's `sort` value: `field` ascending, `-field` descending, then the id
-    (descending when `ties_desc`) so pages never overlap.
-
-    Nullable columns put NULL last both ways, as PostgreSQL and SQLite otherwise disagree;
-    NOT NULL columns keep the plain order, which a btree index serves in either direction."""
-    value = sort.value
-    descending = value.startswith("-")
-    field = value.removeprefix("-")
-    if field == "id":
-        return [col(id_column).desc() if descending else col(id_column)]
-    found = columns[field]
-    clauses: list[Any] = []
-    for attr in found if isinstance(found, tuple) else (found,):
-        expression = col(attr)
-        clause = expression.desc() if descending else expression.asc()
-        nullable = cast(Any, expression).expression.nullable  # the Column behind the attribute
-        clauses.append(clause.nulls_last() if nullable else clause)
-    clauses.append(col(id_column).desc() if ties_desc else col(id_column))
-    return clauses
+    """ORDER BY for a list's `sort` value (app/services/keyset.py, `sort_keys`)."""
+    keys = sort_keys(sort, columns, id_column=id_column, ties_desc=ties_desc)
+    return [key.clause() for key in keys]

@@ -9,7 +9,6 @@ is written by incident_events.record_events.
 """
 
 from collections import deque
-from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -30,10 +29,12 @@ from app.models.incident import (
     TransitionRequest,
     WelfareIncidentUpdate,
 )
+from app.services import keyset
 from app.services import zoos as zoo_service
 from app.services.access import ensure_zoo_scope
-from app.services.common import commit, ordering, paginate
+from app.services.common import commit, paginate
 from app.services.incident_events import event_row, key_id, record_events
+from app.services.keyset import KeysetPage, sort_keys
 from app.services.search import text_search
 
 
@@ -186,9 +187,12 @@ def list_incidents(
     updated_since: datetime | None = None,
     sort: IncidentSort = IncidentSort.recent,
     limit: int,
-    offset: int,
-) -> tuple[Sequence[WelfareIncident], int]:
-    """Lists incidents by the given filters, most recently observed first unless sorted."""
+    offset: int = 0,
+    after: str | None = None,
+    count: bool = False,
+) -> KeysetPage[WelfareIncident]:
+    """Lists incidents by the given filters, most recently observed first unless sorted: a
+    page `offset` rows in, or after the cursor `after` (app/services/keyset.py)."""
     stmt = select(WelfareIncident)
     if zoo_ref is not None:
         stmt = stmt.where(zoo_service.matches_ref(WelfareIncident.zoo_id, zoo_ref))
@@ -212,8 +216,17 @@ def list_incidents(
     if updated_since is not None:
         stmt = stmt.where(col(WelfareIncident.updated_at) >= updated_since)
     sort = INCIDENT_SORT_ALIASES.get(sort, sort)
-    order = ordering(sort, INCIDENT_SORT_COLUMNS, id_column=WelfareIncident.id, ties_desc=True)
-    return paginate(session, stmt.order_by(*order), limit=limit, offset=offset)
+    keys = sort_keys(sort, INCIDENT_SORT_COLUMNS, id_column=WelfareIncident.id, ties_desc=True)
+    return keyset.paginate(
+        session,
+        stmt,
+        sort=sort.value,
+        keys=keys,
+        limit=limit,
+        offset=offset,
+        cursor=after,
+        count=count,
+    )
 
 
 def _check_etag(incident: WelfareIncident, if_match: str | None) -> None:

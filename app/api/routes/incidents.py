@@ -28,7 +28,7 @@ from app.models.incident import (
     WelfareIncidentPublic,
     WelfareIncidentUpdate,
 )
-from app.models.page import Page
+from app.models.page import CursorPage, Page
 from app.models.report import WelfareReportPublic
 from app.services import incidents as incident_service
 from app.services import reports as report_service
@@ -50,7 +50,7 @@ ETAG_HEADER = {"ETag": {"description": "The incident's version tag.", "schema": 
 @router.get(
     "",
     name="incidents_list",
-    response_model=Page[WelfareIncidentPublic],
+    response_model=CursorPage[WelfareIncidentPublic],
     summary="List incidents",
     responses=problem_responses(422),
 )
@@ -95,11 +95,25 @@ def list_incidents(
             "most severe first, then the most recently observed."
         ),
     ] = IncidentSort.recent,
-) -> Page[WelfareIncident]:
+    after: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=512,
+            pattern="^[A-Za-z0-9_-]+$",
+            description="A page's `next` cursor: the page after it, however deep, at the cost "
+            "of the first (use it rather than a large `offset`). Not with `offset`.",
+        ),
+    ] = None,
+    count: Annotated[
+        bool, Query(description="With `after`: count `total` too (it is null otherwise).")
+    ] = False,
+) -> CursorPage[WelfareIncident]:
     """Incidents filtered by zoo (id or slug), subject, status, category, severity,
     observation window, change time or a search of their public text (never reporters'
-    names or contacts); most recently observed first unless sorted."""
-    items, total = incident_service.list_incidents(
+    names or contacts); most recently observed first unless sorted. Paged by `offset`, or by
+    the cursor each page gives as `next`."""
+    found = incident_service.list_incidents(
         session=session,
         zoo_ref=zoo_id,
         animal_id=animal_id,
@@ -114,8 +128,16 @@ def list_incidents(
         sort=sort,
         limit=page.limit,
         offset=page.offset,
+        after=after,
+        count=count,
     )
-    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+    return CursorPage(
+        items=found.items,
+        total=found.total,
+        limit=page.limit,
+        offset=page.offset,
+        next=found.next,
+    )
 
 
 @router.get(

@@ -1,0 +1,200 @@
+"""Keyset (cursor) paging: a page starts after the last row of the one before, by the values
+of the list's sort, so a page deep in a long list costs what the first one does (an `offset`
+reads and discards every row before it).
+
+A cursor is opaque to clients: base64url of the sort it was made for and the last row's sort
+values, its id last. It is checked, never trusted: one made for another sort, or not made
+here, is a 422 naming the `after` parameter.
+"""
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any, Generic, TypeVar, cast
+
+from sqlalchemy import and_, false, func, or_, true
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session, SQLModel, col, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from app.core.errors import Unprocessable, field_error
+
+M = TypeVar("M", bound=SQLModel)
+CURSOR_MAX = 512  # characters: a cursor holds a few values
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """One term of a list's ORDER BY: the model attribute, its direction, and whether it can
+    be NULL (NULL sorts last both ways, as `common.ordering` orders)."""
+
+    attribute: Any
+    descending: bool
+    nullable: bool
+
+    @property
+    def column(self) -> Any:
+        """The table's Column behind the attribute."""
+        return cast(Any, col(self.attribute)).expression
+
+    @property
+    def name(self) -> str:
+        return str(self.column.key)
+
+    def clause(self) -> Any:
+        expression = col(self.attribute)
+        clause = expression.desc() if self.descending else expression.asc()
+        return clause.nulls_last() if self.nullable else clause
+
+
+@dataclass(frozen=True)
+class KeysetPage(Generic[M]):
+    items: Sequence[M]
+    total: int | None  # counted when asked, or on a first page
+    next: str | None  # the cursor of the next page; None on the last
+
+
+# A sort key's columns: one attribute, or several (the later ones break its ties).
+SortColumns = Any | tuple[Any, ...]
+
+
+def sort_keys(
+    sort: StrEnum, columns: Mapping[str, SortColumns], *, id_column: Any, ties_desc: bool = False
+) -> list[SortKey]:
+    """The ORDER BY of a list's `sort` value: `field` ascending, `-field` descending, then the
+    id (descending when `ties_desc`) so pages never overlap.
+
+    Nullable columns put NULL last both ways, as PostgreSQL and SQLite otherwise disagree;
+    NOT NULL columns keep the plain order, which a btree index serves in either direction."""
+    value = sort.value
+    descending = value.startswith("-")
+    field = value.removeprefix("-")
+    if field == "id":
+        return [SortKey(id_column, descending, False)]
+    found = columns[field]
+    keys = [
+        # The Column behind the attribute says whether it can be NULL.
+        SortKey(attr, descending, bool(cast(Any, col(attr)).expression.nullable))
+        for attr in (found if isinstance(found, tuple) else (found,))
+    ]
+    return [*keys, SortKey(id_column, ties_desc, False)]
+
+
+def _bad(message: str) -> Unprocessable:
+    return Unprocessable(message, errors=[field_error(["query", "after"], message)])
+
+
+def _to_json(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def _from_json(key: SortKey, value: Any) -> Any:
+    if value is None:
+        if not key.nullable:
+            raise _bad("The cursor is not one this list gave.")
+        return None
+    column_type = key.column.type
+    # A TypeDecorator (UTCDateTime) says `object`; the type it stores as knows.
+    kind = getattr(column_type, "impl_instance", column_type).python_type
+    try:
+        if kind is datetime:
+            return datetime.fromisoformat(value)
+        if kind is date:
+            return date.fromisoformat(value)
+        if kind is int and isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if kind is str and isinstance(value, str):
+            return value
+    except (TypeError, ValueError):
+        pass
+    raise _bad("The cursor is not one this list gave.")
+
+
+def encode(sort: str, keys: Sequence[SortKey], row: Any) -> str:
+    values = [_to_json(getattr(row, key.name)) for key in keys]
+    text = json.dumps([sort, *values], separators=(",", ":"))
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def decode(cursor: str, sort: str, keys: Sequence[SortKey]) -> list[Any]:
+    """The last row's sort values the cursor holds, checked against this list's sort."""
+    if len(cursor) > CURSOR_MAX:
+        raise _bad("The cursor is not one this list gave.")
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        made = json.loads(raw)
+    except (binascii.Error, ValueError):
+        raise _bad("The cursor is not one this list gave.") from None
+    if not isinstance(made, list) or not made:
+        raise _bad("The cursor is not one this list gave.")
+    if made[0] != sort:
+        raise _bad(f"The cursor was made for sort '{str(made[0])[:40]}', not '{sort}'.")
+    if len(made) != len(keys) + 1:
+        raise _bad("The cursor is not one this list gave.")
+    return [_from_json(key, value) for key, value in zip(keys, made[1:], strict=True)]
+
+
+def _after_one(key: SortKey, value: Any) -> ColumnElement[bool]:
+    """Rows strictly after `value` in this key's order (NULL last)."""
+    expression = col(key.attribute)
+    if value is None:
+        return false()  # nothing comes after NULL but more NULL, which ties
+    beyond = expression < value if key.descending else expression > value
+    return or_(beyond, expression.is_(None)) if key.nullable else beyond
+
+
+def _same(key: SortKey, value: Any) -> ColumnElement[bool]:
+    expression = col(key.attribute)
+    return expression.is_(None) if value is None else expression == value
+
+
+def after(keys: Sequence[SortKey], values: Sequence[Any]) -> ColumnElement[bool]:
+    """WHERE for the rows after the given sort values: after on the first key, or tied on it
+    and after on the next, and so on. The first key's bound is repeated on its own, so an
+    index on it is entered at the cursor rather than read from the start."""
+    terms = []
+    for i, (key, value) in enumerate(zip(keys, values, strict=True)):
+        ties = [_same(k, v) for k, v in zip(keys[:i], values[:i], strict=True)]
+        terms.append(and_(*ties, _after_one(key, value)))
+    first, value = keys[0], values[0]
+    expression = col(first.attribute)
+    if value is None:
+        bound: ColumnElement[bool] = expression.is_(None)
+    else:
+        bound = expression <= value if first.descending else expression >= value
+        if first.nullable:
+            bound = or_(bound, expression.is_(None))
+    return and_(bound, or_(*terms)) if terms else true()
+
+
+def paginate(
+    session: Session,
+    stmt: SelectOfScalar[M],
+    *,
+    sort: str,
+    keys: Sequence[SortKey],
+    limit: int,
+    offset: int = 0,
+    cursor: str | None = None,
+    count: bool = False,
+) -> KeysetPage[M]:
+    """One page in `keys`' order, after `cursor` or else `offset` rows in, and the cursor of
+    the next page. The total is counted on an offset page (as every list has it) or when
+    asked: past a cursor, counting would cost what the cursor saves."""
+    if cursor is not None and offset:
+        message = "Page by `after` or by `offset`, not both."
+        raise Unprocessable(message, errors=[field_error(["query", "offset"], message)])
+    total = None
+    if cursor is None or count:
+        total = session.exec(select(func.count()).select_from(stmt.order_by(None).subquery())).one()
+    if cursor is not None:
+        stmt = stmt.where(after(keys, decode(cursor, sort, keys)))
+    stmt = stmt.order_by(*(k.clause() for k in keys)).limit(limit + 1)
+    rows = session.exec(stmt.offset(offset) if cursor is None else stmt).all()
+    items = rows[:limit]
+    following = encode(sort, keys, items[-1]) if len(rows) > limit else None
+    return KeysetPage(items, total, following)
