@@ -55,6 +55,15 @@ class WelfareIncident(SQLModel, table=True):
         Index("ix_welfare_incident_animal_id_status", "animal_id", "status"),
         Index("ix_welfare_incident_enclosure_id_status", "enclosure_id", "status"),
         Index("ix_welfare_incident_last_observed_at", "last_observed_at"),
+        # A zoo's list, most severe first: the page and its count read from the index.
+        Index(
+            "ix_welfare_incident_zoo_severity",
+            "zoo_id",
+            "severity",
+            "last_observed_at",
+            "id",
+            "status",
+        ),
         # Covering, partial indexes for the concern rule groups (index-only scans per zoo).
         Index(
             "ix_welfare_incident_open_animal",
