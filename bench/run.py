@@ -66,6 +66,8 @@ INCIDENT_QUERY = "status=reported&status=confirmed&min_severity=3&sort=severity&
 CONCERNS_PATH = "/api/v1/zoos/bench-zoo-%d/concerns"
 INCIDENTS_PATH = "/api/v1/incidents?zoo_id=%d&" + INCIDENT_QUERY
 PAGE_PATH = "/zoos/bench-zoo-%d"
+DEEP_ROWS = 100_000  # incidents_deep: the page this many rows into the whole list (or half-way)
+DEEP_PATH = "/api/v1/incidents?limit=50&after={after}"
 
 
 # --------------------------------------------------------------------------- endpoints
@@ -98,6 +100,14 @@ ENDPOINTS = (
     ),
     Endpoint(
         "incidents", "GET /incidents?zoo_id&status&sev", "per_zoo.lua", False, path=INCIDENTS_PATH
+    ),
+    # The whole list, one page 100,000 rows in by its cursor (informational below XL).
+    Endpoint(
+        "incidents_deep",
+        "GET /incidents?after=<100,000 deep>",
+        "per_zoo.lua",
+        False,
+        path=DEEP_PATH,
     ),
     # The ranking has no response cache; the cache-off phase is the one with writes.
     Endpoint(
@@ -170,6 +180,11 @@ class Plan:
     per_zoo: int
     key: str
     events: int = 0  # the feed's head (its last position) when the run started
+    deep_after: str = ""  # incidents_deep's cursor: DEEP_ROWS into the incident list
+
+    def path_of(self, endpoint: Endpoint) -> str:
+        """A per_zoo.lua endpoint's path, its cursor put in."""
+        return endpoint.path.replace("{after}", self.deep_after)
 
     def event_pages(self) -> tuple[int, int]:
         """events_page's cursors: `pages` pages of PAGE_EVENTS from position `base`, around
@@ -184,7 +199,7 @@ class Plan:
             return [str(self.zoos), str(self.per_zoo), self.key]
         if endpoint.lua == "events.lua":
             return [str(n) for n in self.event_pages()]
-        return [str(self.zoos), endpoint.path, endpoint.accept]
+        return [str(self.zoos), self.path_of(endpoint), endpoint.accept]
 
 
 def build_request(endpoint: str, i: int, plan: Plan) -> tuple[str, str, bytes | None]:
@@ -205,7 +220,8 @@ def build_request(endpoint: str, i: int, plan: Plan) -> tuple[str, str, bytes | 
         }
         return "POST", "/api/v1/reports", json.dumps(body).encode()
     if BY_NAME[endpoint].path:
-        return "GET", BY_NAME[endpoint].path % zoo, None
+        path = plan.path_of(BY_NAME[endpoint])
+        return "GET", path % zoo if "%d" in path else path, None
     if endpoint.startswith("ranking"):
         return "GET", f"/api/v1/concerns?limit=50&offset={i % 5}", None
     if endpoint == "events_page":
@@ -794,6 +810,23 @@ def time_search(target: Target, repeats: int) -> dict[str, float]:
                 if i:
                     times[path].append(took)
     return {path: statistics.median(values) for path, values in times.items()}
+
+
+def deep_cursor(target: Target) -> str:
+    """The cursor DEEP_ROWS into the whole incident list (half-way when it is shorter), as a
+    client would get it: the `next` of the page that ends there."""
+    from fastapi.testclient import TestClient
+
+    from app.core.config import Settings
+    from app.main import create_app
+
+    app = create_app(Settings(database_url=target.url, read_rate_limit="100000/minute"))
+    with TestClient(app) as client:
+        depth = min(DEEP_ROWS, target.size.incidents // 2)
+        response = client.get(f"/api/v1/incidents?limit=1&offset={depth - 1}")
+        if response.status_code != 200 or not response.json()["next"]:
+            raise RuntimeError(f"no cursor {depth} rows deep: {response.text[:200]}")
+        return str(response.json()["next"])
 
 
 # --------------------------------------------------------------------------- the server
@@ -1925,7 +1958,11 @@ def run(
     if head < 2 * PAGE_EVENTS and "events_page" in (e.name for e in endpoints):
         raise SystemExit(f"events_page needs a feed of events; run with --generate (holds {head})")
     plan = Plan(
-        zoos=size.zoos, per_zoo=size.animals // size.zoos, key=create_key(target), events=head
+        zoos=size.zoos,
+        per_zoo=size.animals // size.zoos,
+        key=create_key(target),
+        events=head,
+        deep_after=deep_cursor(target),
     )
     evaluation = time_evaluation(target, args.eval_repeats)
     log(
