@@ -13,7 +13,7 @@ from sqlmodel.sql.expression import Select, SelectOfScalar
 
 from app.core.errors import Conflict, NotFound, Unprocessable, field_error
 from app.models.base import utcnow
-from app.services.keyset import SortColumns, sort_keys
+from app.services.sorting import SortColumns, sort_keys
 
 M = TypeVar("M", bound=SQLModel)
 Ts = TypeVarTuple("Ts")
@@ -76,9 +76,14 @@ def paginate(
 ) -> tuple[Sequence[M] | Sequence[tuple[*Ts]], int]:
     """Returns one page of rows (models, or tuples of columns) and the total the filters
     match."""
-    total = session.exec(select(func.count()).select_from(stmt.order_by(None).subquery())).one()
+    total = count_rows(session, stmt)
     items = session.exec(stmt.limit(limit).offset(offset)).all()
     return items, total
+
+
+def count_rows(session: Session, stmt: SelectOfScalar[Any] | Select[*tuple[Any, ...]]) -> int:
+    """How many rows the query's filters match, whatever its order and page."""
+    return int(session.exec(select(func.count()).select_from(stmt.order_by(None).subquery())).one())
 
 
 def apply_update(row: SQLModel, changes: dict[str, Any]) -> None:
@@ -119,6 +124,6 @@ def like_filter(column: Any, q: str) -> Any:
 def ordering(
     sort: StrEnum, columns: Mapping[str, SortColumns], *, id_column: Any, ties_desc: bool = False
 ) -> list[Any]:
-    """ORDER BY for a list's `sort` value (app/services/keyset.py, `sort_keys`)."""
+    """ORDER BY for a list's `sort` value (app/services/sorting.py, `sort_keys`)."""
     keys = sort_keys(sort, columns, id_column=id_column, ties_desc=ties_desc)
     return [key.clause() for key in keys]

@@ -34,8 +34,9 @@ from app.services import zoos as zoo_service
 from app.services.access import ensure_zoo_scope
 from app.services.common import commit, paginate
 from app.services.incident_events import event_row, key_id, record_events
-from app.services.keyset import KeysetPage, sort_keys
+from app.services.keyset import KeysetPage
 from app.services.search import text_search
+from app.services.sorting import sort_keys
 
 
 class PreconditionFailed(DomainError):

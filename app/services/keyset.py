@@ -10,45 +10,22 @@ here, is a 422 naming the `after` parameter.
 import base64
 import binascii
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from enum import StrEnum
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, TypeVar
 
-from sqlalchemy import and_, false, func, or_, true
+from sqlalchemy import and_, false, or_, true
 from sqlalchemy.sql.elements import ColumnElement
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, SQLModel, col
 from sqlmodel.sql.expression import SelectOfScalar
 
 from app.core.errors import Unprocessable, field_error
+from app.services.common import count_rows
+from app.services.sorting import SortKey
 
 M = TypeVar("M", bound=SQLModel)
 CURSOR_MAX = 512  # characters: a cursor holds a few values
-
-
-@dataclass(frozen=True)
-class SortKey:
-    """One term of a list's ORDER BY: the model attribute, its direction, and whether it can
-    be NULL (NULL sorts last both ways, as `common.ordering` orders)."""
-
-    attribute: Any
-    descending: bool
-    nullable: bool
-
-    @property
-    def column(self) -> Any:
-        """The table's Column behind the attribute."""
-        return cast(Any, col(self.attribute)).expression
-
-    @property
-    def name(self) -> str:
-        return str(self.column.key)
-
-    def clause(self) -> Any:
-        expression = col(self.attribute)
-        clause = expression.desc() if self.descending else expression.asc()
-        return clause.nulls_last() if self.nullable else clause
 
 
 @dataclass(frozen=True)
@@ -56,32 +33,6 @@ class KeysetPage(Generic[M]):
     items: Sequence[M]
     total: int | None  # counted when asked, or on a first page
     next: str | None  # the cursor of the next page; None on the last
-
-
-# A sort key's columns: one attribute, or several (the later ones break its ties).
-SortColumns = Any | tuple[Any, ...]
-
-
-def sort_keys(
-    sort: StrEnum, columns: Mapping[str, SortColumns], *, id_column: Any, ties_desc: bool = False
-) -> list[SortKey]:
-    """The ORDER BY of a list's `sort` value: `field` ascending, `-field` descending, then the
-    id (descending when `ties_desc`) so pages never overlap.
-
-    Nullable columns put NULL last both ways, as PostgreSQL and SQLite otherwise disagree;
-    NOT NULL columns keep the plain order, which a btree index serves in either direction."""
-    value = sort.value
-    descending = value.startswith("-")
-    field = value.removeprefix("-")
-    if field == "id":
-        return [SortKey(id_column, descending, False)]
-    found = columns[field]
-    keys = [
-        # The Column behind the attribute says whether it can be NULL.
-        SortKey(attr, descending, bool(cast(Any, col(attr)).expression.nullable))
-        for attr in (found if isinstance(found, tuple) else (found,))
-    ]
-    return [*keys, SortKey(id_column, ties_desc, False)]
 
 
 def _bad(message: str) -> Unprocessable:
@@ -190,7 +141,7 @@ def paginate(
         raise Unprocessable(message, errors=[field_error(["query", "offset"], message)])
     total = None
     if cursor is None or count:
-        total = session.exec(select(func.count()).select_from(stmt.order_by(None).subquery())).one()
+        total = count_rows(session, stmt)
     if cursor is not None:
         stmt = stmt.where(after(keys, decode(cursor, sort, keys)))
     stmt = stmt.order_by(*(k.clause() for k in keys)).limit(limit + 1)

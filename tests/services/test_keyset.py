@@ -9,6 +9,7 @@ from sqlmodel import Session, col, select
 from app.models import Gift
 from app.services import keyset
 from app.services.gifts import GIFT_SORT_COLUMNS, GiftSort
+from app.services.sorting import sort_keys
 from tests.factories import make_gift
 
 TITLE = "keyset-test"
@@ -25,7 +26,7 @@ def gifts(session: Session) -> list[int]:
 def test_cursor_pages_follow_the_offset_order_through_nulls(
     session: Session, gifts: list[int], sort: GiftSort, limit: int
 ) -> None:
-    keys = keyset.sort_keys(sort, GIFT_SORT_COLUMNS, id_column=Gift.id)
+    keys = sort_keys(sort, GIFT_SORT_COLUMNS, id_column=Gift.id)
     assert [k.nullable for k in keys] == [True, False]
     stmt = select(Gift).where(col(Gift.title) == TITLE)
     whole = keyset.paginate(session, stmt, sort=sort.value, keys=keys, limit=500)
