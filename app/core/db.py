@@ -88,6 +88,7 @@ def make_engine(settings: Settings, *, writer: bool = False) -> Engine:
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:  # a psycopg.Connection
         dbapi_connection.prepared_max = PREPARED_MAX
 
+    event.listen(engine, "before_execute", _by_copy, retval=True)
     return engine
 
 
@@ -110,8 +111,8 @@ BY_COPY = "zwr.by_copy"
 
 def bulk_insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """Inserts new rows, each naming the same columns, through the session (whose write hooks
-    see the insert, as `inserted_rows`); on PostgreSQL a batch of COPY_FROM rows or more goes
-    by COPY, a third of an executemany's cost to the server."""
+    see the insert, as `inserted_rows`); on PostgreSQL (an engine of `make_engine`) a batch of
+    COPY_FROM rows or more goes by COPY, a third of an executemany's cost to the server."""
     if rows:
         statement = insert(table)
         if len(rows) >= COPY_FROM:
@@ -119,7 +120,6 @@ def bulk_insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
         session.execute(statement, list(rows))
 
 
-@event.listens_for(Engine, "before_execute", retval=True)
 def _by_copy(
     connection: Connection,
     statement: Any,
@@ -127,10 +127,10 @@ def _by_copy(
     params: Any,
     execution_options: Any,
 ) -> tuple[Any, Any, Any]:
-    # Where the statement is sent, after every session listener has seen it: COPY its rows,
-    # and send the server a statement that does nothing in the INSERT's place.
+    # A PostgreSQL engine's (make_engine), where the statement is sent, after every session
+    # listener has seen it: COPY its rows, and send a statement that does nothing in its place.
     options: Mapping[str, Any] = getattr(statement, "get_execution_options", dict)()
-    if not options.get(BY_COPY) or connection.dialect.name != "postgresql":
+    if not options.get(BY_COPY):
         return statement, multiparams, params
     insert_rows(connection, statement.table, multiparams, bulk=True)
     return select(literal(1)).where(false()), [], {}
