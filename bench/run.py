@@ -789,17 +789,24 @@ SEARCHES = (
 )
 
 
-def time_search(target: Target, repeats: int) -> dict[str, float]:
-    """In-process wall time of each search in SEARCHES through the whole app (routing,
-    validation, the indexed query, the count and the response), medians after one warm-up."""
+@contextmanager
+def in_process(target: Target) -> Iterator[Any]:
+    """A client of the whole app in this process, on the bench database (no rate limit)."""
     from fastapi.testclient import TestClient
 
     from app.core.config import Settings
     from app.main import create_app
 
     app = create_app(Settings(database_url=target.url, read_rate_limit="100000/minute"))
-    times: dict[str, list[float]] = {path: [] for path in SEARCHES}
     with TestClient(app) as client:
+        yield client
+
+
+def time_search(target: Target, repeats: int) -> dict[str, float]:
+    """In-process wall time of each search in SEARCHES through the whole app (routing,
+    validation, the indexed query, the count and the response), medians after one warm-up."""
+    times: dict[str, list[float]] = {path: [] for path in SEARCHES}
+    with in_process(target) as client:
         for i in range(repeats + 1):
             for path in SEARCHES:
                 t0 = time.perf_counter()
@@ -815,13 +822,7 @@ def time_search(target: Target, repeats: int) -> dict[str, float]:
 def deep_cursor(target: Target) -> str:
     """The cursor DEEP_ROWS into the whole incident list (half-way when it is shorter), as a
     client would get it: the `next` of the page that ends there."""
-    from fastapi.testclient import TestClient
-
-    from app.core.config import Settings
-    from app.main import create_app
-
-    app = create_app(Settings(database_url=target.url, read_rate_limit="100000/minute"))
-    with TestClient(app) as client:
+    with in_process(target) as client:
         depth = min(DEEP_ROWS, target.size.incidents // 2)
         response = client.get(f"/api/v1/incidents?limit=1&offset={depth - 1}")
         if response.status_code != 200 or not response.json()["next"]:
@@ -1962,7 +1963,7 @@ def run(
         per_zoo=size.animals // size.zoos,
         key=create_key(target),
         events=head,
-        deep_after=deep_cursor(target),
+        deep_after=deep_cursor(target) if BY_NAME["incidents_deep"] in endpoints else "",
     )
     evaluation = time_evaluation(target, args.eval_repeats)
     log(
