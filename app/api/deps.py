@@ -1,7 +1,7 @@
 """Named dependencies: the session, paging, and load-or-404 for every entity."""
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Annotated, Any
 
@@ -19,9 +19,11 @@ from app.core.submission_limits import SubmissionLimit
 from app.models import Animal, ApiKey, Enclosure, Gift, Species, WelfareIncident, WelfareReport, Zoo
 from app.models.api_key import Role
 from app.models.base import ID_MAX, in_utc
+from app.models.page import CursorPage
 from app.models.zoo import SLUG_PATTERN
 from app.services import zoos as zoo_service
 from app.services.common import get_or_404
+from app.services.keyset import CURSOR_MAX, KeysetPage
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500  # above the cap is a 422, never a silent clamp
@@ -48,6 +50,47 @@ async def page_params(
 
 
 PageDep = Annotated[PageParams, Depends(page_params)]
+
+
+class CursorParams(PageParams):
+    after: str | None
+    count: bool
+
+
+async def cursor_params(
+    page: PageDep,
+    after: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=CURSOR_MAX,
+            pattern="^[A-Za-z0-9_-]+$",
+            description="A page's `next` cursor: the page after it, however deep, at the cost "
+            "of the first (use it rather than a large `offset`). Not with `offset`.",
+        ),
+    ] = None,
+    count: Annotated[
+        bool, Query(description="With `after`: count `total` too (it is null otherwise).")
+    ] = False,
+) -> CursorParams:
+    return CursorParams(limit=page.limit, offset=page.offset, after=after, count=count)
+
+
+# A long list's paging: by `offset`, or by the cursor each page gives as `next`.
+CursorPageDep = Annotated[CursorParams, Depends(cursor_params)]
+
+
+def cursor_page(
+    found: KeysetPage[Any], page: CursorParams, items: Sequence[Any] | None = None
+) -> CursorPage[Any]:
+    """The response of a cursor-paged list: its rows, or `items` made of them."""
+    return CursorPage(
+        items=found.items if items is None else items,
+        total=found.total,
+        limit=page.limit,
+        offset=page.offset,
+        next=found.next,
+    )
 
 
 def _iso_text(value: object) -> object:

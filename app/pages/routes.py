@@ -94,9 +94,7 @@ def search(request: Request, session: ReadSessionDep, q: SearchText = None) -> R
     found: dict[str, Any] = {"zoos": [], "animals": [], "species": []}
     if text:
         found["zoos"], _ = zoo_service.list_zoos(session=session, q=text, limit=FOUND, offset=0)
-        found["animals"], _ = animal_service.list_animals(
-            session=session, q=text, limit=FOUND, offset=0
-        )
+        found["animals"] = animal_service.list_animals(session=session, q=text, limit=FOUND).items
         found["species"], _ = species_service.list_species(
             session=session, q=text, limit=FOUND, offset=0
         )
@@ -106,9 +104,7 @@ def search(request: Request, session: ReadSessionDep, q: SearchText = None) -> R
 
 def _records(session: Any, zoo: Zoo) -> dict[str, Any]:
     ref = str(row_id(zoo))
-    animals, animal_total = animal_service.list_animals(
-        session=session, zoo_ref=ref, limit=ANIMALS_SHOWN, offset=0
-    )
+    listed = animal_service.list_animals(session=session, zoo_ref=ref, limit=ANIMALS_SHOWN)
     enclosures, enclosure_total = enclosure_service.list_enclosures(
         session=session, zoo_ref=ref, limit=LISTED, offset=0
     )
@@ -138,9 +134,9 @@ def _records(session: Any, zoo: Zoo) -> dict[str, Any]:
     ]
     return {
         "charts": charts,
-        "animals": animals,
-        "animal_total": animal_total,
-        "species": common.by_ids(session, Species, (a.species_id for a in animals)),
+        "animals": listed.items,
+        "animal_total": listed.total,
+        "species": common.by_ids(session, Species, (a.species_id for a in listed.items)),
         "enclosures": {e.id: e for e in enclosures},
         "enclosure_total": enclosure_total,
         "gifts": gifts,

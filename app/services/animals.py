@@ -14,6 +14,7 @@ from app.models.animal import AnimalCreate, AnimalUpdate
 from app.models.enums import AnimalStatus, Origin
 from app.models.movement import AnimalMovement, TransferCreate
 from app.records import transfer_note
+from app.services import keyset
 from app.services import zoos as zoo_service
 from app.services.access import ensure_zoo_scope
 from app.services.common import (
@@ -22,10 +23,10 @@ from app.services.common import (
     ensure_absent,
     ensure_unused,
     like_filter,
-    ordering,
     paginate,
     require_ref,
 )
+from app.services.keyset import KeysetPage
 from app.services.search import text_search
 
 
@@ -84,10 +85,13 @@ def list_animals(
     updated_since: datetime | None = None,
     sort: AnimalSort = AnimalSort.id,
     limit: int,
-    offset: int,
-) -> tuple[Sequence[Animal], int]:
+    offset: int = 0,
+    after: str | None = None,
+    count: bool = False,
+) -> KeysetPage[Animal]:
     """Lists animals, filtered by zoo (id or slug), species, enclosure, status, origin, gift,
-    change time and a search over names, identifier and species names."""
+    change time and a search over names, identifier and species names: a page `offset` rows
+    in, or after the cursor `after`."""
     stmt = select(Animal)
     if zoo_ref is not None:
         stmt = stmt.where(zoo_service.matches_ref(Animal.zoo_id, zoo_ref))
@@ -105,8 +109,17 @@ def list_animals(
         stmt = stmt.where(col(Animal.id).in_(_search_ids(q)))
     if updated_since is not None:
         stmt = stmt.where(col(Animal.updated_at) >= updated_since)
-    stmt = stmt.order_by(*ordering(sort, ANIMAL_SORT_COLUMNS, id_column=Animal.id))
-    return paginate(session, stmt, limit=limit, offset=offset)
+    return keyset.sorted_page(
+        session,
+        stmt,
+        sort=sort,
+        columns=ANIMAL_SORT_COLUMNS,
+        id_column=Animal.id,
+        limit=limit,
+        offset=offset,
+        cursor=after,
+        count=count,
+    )
 
 
 class Placed(NamedTuple):

@@ -36,7 +36,6 @@ from app.services.common import commit, paginate
 from app.services.incident_events import event_row, key_id, record_events
 from app.services.keyset import KeysetPage
 from app.services.search import text_search
-from app.services.sorting import sort_keys
 
 
 class PreconditionFailed(DomainError):
@@ -216,13 +215,13 @@ def list_incidents(
         stmt = stmt.where(col(WelfareIncident.id).in_(_search_ids(q)))
     if updated_since is not None:
         stmt = stmt.where(col(WelfareIncident.updated_at) >= updated_since)
-    sort = INCIDENT_SORT_ALIASES.get(sort, sort)
-    keys = sort_keys(sort, INCIDENT_SORT_COLUMNS, id_column=WelfareIncident.id, ties_desc=True)
-    return keyset.paginate(
+    return keyset.sorted_page(
         session,
         stmt,
-        sort=sort.value,
-        keys=keys,
+        sort=INCIDENT_SORT_ALIASES.get(sort, sort),
+        columns=INCIDENT_SORT_COLUMNS,
+        id_column=WelfareIncident.id,
+        ties_desc=True,
         limit=limit,
         offset=offset,
         cursor=after,

@@ -10,9 +10,10 @@ here, is a 422 naming the `after` parameter.
 import base64
 import binascii
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import and_, false, or_, true
@@ -22,7 +23,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from app.core.errors import Unprocessable, field_error
 from app.services.common import count_rows
-from app.services.sorting import SortKey
+from app.services.sorting import SortColumns, SortKey, sort_keys
 
 M = TypeVar("M", bound=SQLModel)
 CURSOR_MAX = 512  # characters: a cursor holds a few values
@@ -149,3 +150,30 @@ def paginate(
     items = rows[:limit]
     following = encode(sort, keys, items[-1]) if len(rows) > limit else None
     return KeysetPage(items, total, following)
+
+
+def sorted_page(
+    session: Session,
+    stmt: SelectOfScalar[M],
+    *,
+    sort: StrEnum,
+    columns: Mapping[str, SortColumns],
+    id_column: Any,
+    ties_desc: bool = False,
+    limit: int,
+    offset: int = 0,
+    cursor: str | None = None,
+    count: bool = False,
+) -> KeysetPage[M]:
+    """`paginate` in the order of a list's `sort` value (app/services/sorting.py)."""
+    keys = sort_keys(sort, columns, id_column=id_column, ties_desc=ties_desc)
+    return paginate(
+        session,
+        stmt,
+        sort=sort.value,
+        keys=keys,
+        limit=limit,
+        offset=offset,
+        cursor=cursor,
+        count=count,
+    )

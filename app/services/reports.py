@@ -21,12 +21,13 @@ from app.models.api_key import Role
 from app.models.base import row_id, utcnow
 from app.models.incident import INITIAL_STATUS, WelfareIncidentPublic
 from app.models.report import WelfareReportCreate, WelfareReportPublic
-from app.services import idempotency, incident_events
+from app.services import idempotency, incident_events, keyset
 from app.services import incidents as incident_service
 from app.services import zoos as zoo_service
 from app.services.access import ensure_zoo_scope
 from app.services.common import commit, ordering, paginate
 from app.services.idempotency import Submitted
+from app.services.keyset import KeysetPage
 from app.services.report_writes import (
     CHECK_SUBJECT,
     FILE_NEW_INCIDENT_PG,
@@ -359,10 +360,13 @@ def list_reports(
     observed_until: datetime | None,
     sort: ReportSort = ReportSort.id,
     limit: int,
-    offset: int,
-) -> tuple[Sequence[WelfareReport], int]:
+    offset: int = 0,
+    after: str | None = None,
+    count: bool = False,
+) -> KeysetPage[WelfareReport]:
     """The reports the viewer may list, oldest first unless sorted: a reporter's own, an
-    inspector's or admin's of its zoos (all for a key not limited to zoos)."""
+    inspector's or admin's of its zoos (all for a key not limited to zoos); a page `offset`
+    rows in, or after the cursor `after`."""
     stmt = select(WelfareReport)
     if not viewer.role.includes(Role.inspector):
         stmt = stmt.where(WelfareReport.api_key_id == viewer.id)
@@ -376,5 +380,14 @@ def list_reports(
         stmt = stmt.where(col(WelfareReport.observed_at) >= observed_since)
     if observed_until is not None:
         stmt = stmt.where(col(WelfareReport.observed_at) <= observed_until)
-    stmt = stmt.order_by(*ordering(sort, REPORT_SORT_COLUMNS, id_column=WelfareReport.id))
-    return paginate(session, stmt, limit=limit, offset=offset)
+    return keyset.sorted_page(
+        session,
+        stmt,
+        sort=sort,
+        columns=REPORT_SORT_COLUMNS,
+        id_column=WelfareReport.id,
+        limit=limit,
+        offset=offset,
+        cursor=after,
+        count=count,
+    )

@@ -5,7 +5,6 @@ write) or rejected. Nothing pending or rejected is public anywhere."""
 import hashlib
 import hmac
 import secrets
-from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, cast
@@ -27,10 +26,12 @@ from app.models.submission import (
     SubmissionStatus,
     SubmissionStatusView,
 )
+from app.services import keyset
 from app.services import reports as report_service
 from app.services import zoos as zoo_service
 from app.services.access import ensure_zoo_scope
-from app.services.common import commit, get_or_404, ordering, paginate
+from app.services.common import commit, get_or_404
+from app.services.keyset import KeysetPage
 
 RECEIPT_BYTES = 32  # 256 bits: guessing one is hopeless, so a receipt needs no lockout
 # Compared against when no submission has the id, so a miss costs what a wrong receipt does.
@@ -176,10 +177,12 @@ def list_submissions(
     updated_since: datetime | None,
     sort: SubmissionSort = SubmissionSort.id,
     limit: int,
-    offset: int,
-) -> tuple[Sequence[Submission], int]:
+    offset: int = 0,
+    after: str | None = None,
+    count: bool = False,
+) -> KeysetPage[Submission]:
     """The moderation queue: submissions of the viewer's zoos (all for an unscoped key),
-    oldest first unless sorted."""
+    oldest first unless sorted; a page `offset` rows in, or after the cursor `after`."""
     stmt = select(Submission)
     if viewer.zoo_ids is not None:
         stmt = stmt.where(col(Submission.zoo_id).in_(viewer.zoo_ids))
@@ -189,8 +192,17 @@ def list_submissions(
         stmt = stmt.where(zoo_service.matches_ref(Submission.zoo_id, zoo_ref))
     if updated_since is not None:
         stmt = stmt.where(col(Submission.updated_at) >= updated_since)
-    stmt = stmt.order_by(*ordering(sort, SUBMISSION_SORT_COLUMNS, id_column=Submission.id))
-    return paginate(session, stmt, limit=limit, offset=offset)
+    return keyset.sorted_page(
+        session,
+        stmt,
+        sort=sort,
+        columns=SUBMISSION_SORT_COLUMNS,
+        id_column=Submission.id,
+        limit=limit,
+        offset=offset,
+        cursor=after,
+        count=count,
+    )
 
 
 def _not_pending(submission: Submission) -> Conflict:

@@ -11,8 +11,9 @@ The concern lists that trade records decide (app/concerns: unmatched_trade) are 
 the concern package's write hook, which sees the inserts pass through the session.
 """
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
@@ -25,8 +26,10 @@ from app.models import ApiKey
 from app.models.base import table_of, utcnow
 from app.models.trade import TradeImportResult, TradeRecord
 from app.records.cites_trade import Reader, TradeFileError
+from app.services import keyset
 from app.services.access import ensure_zoo_scope
-from app.services.common import commit, paginate
+from app.services.common import commit
+from app.services.keyset import KeysetPage
 
 TRADE = table_of(TradeRecord)
 BATCH = 2000
@@ -146,6 +149,17 @@ def _write(session: Session, batch: dict[str, dict[str, object]], counts: _Count
     batch.clear()
 
 
+class TradeOrder(StrEnum):
+    """The list's one order (a cursor names it)."""
+
+    year = "year"
+
+
+TRADE_ORDER = {
+    "year": (TradeRecord.year, TradeRecord.taxon, TradeRecord.exporter, TradeRecord.importer)
+}
+
+
 def list_records(
     *,
     session: Session,
@@ -157,9 +171,12 @@ def list_records(
     source: str | None,
     term: str | None,
     limit: int,
-    offset: int,
-) -> tuple[Sequence[TradeRecord], int]:
-    """Trade records by year, then taxon, then countries."""
+    offset: int = 0,
+    after: str | None = None,
+    count: bool = False,
+) -> KeysetPage[TradeRecord]:
+    """Trade records by year, then taxon, then countries: a page `offset` rows in, or after
+    the cursor `after`."""
     stmt = model_select(TradeRecord)
     for column, value in (
         (TradeRecord.taxon, taxon),
@@ -172,11 +189,14 @@ def list_records(
     ):
         if value is not None:
             stmt = stmt.where(col(column) == value)
-    stmt = stmt.order_by(
-        col(TradeRecord.year),
-        col(TradeRecord.taxon),
-        col(TradeRecord.exporter),
-        col(TradeRecord.importer),
-        col(TradeRecord.id),
+    return keyset.sorted_page(
+        session,
+        stmt,
+        sort=TradeOrder.year,
+        columns=TRADE_ORDER,
+        id_column=TradeRecord.id,
+        limit=limit,
+        offset=offset,
+        cursor=after,
+        count=count,
     )
-    return paginate(session, stmt, limit=limit, offset=offset)

@@ -158,6 +158,7 @@ def test_list_animals_envelope(client: TestClient, session: Session) -> None:
         "total": 1,
         "limit": 50,
         "offset": 0,
+        "next": None,
     }
 
 

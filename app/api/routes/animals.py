@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 from app.api.deps import (
     AdminDep,
     AnimalDep,
+    CursorPageDep,
     IdQuery,
     InspectorDep,
     PageDep,
@@ -15,6 +16,7 @@ from app.api.deps import (
     UpdatedSinceQuery,
     WriteSessionDep,
     ZooRefQuery,
+    cursor_page,
 )
 from app.api.guard import GuardedRoute
 from app.core.problem_docs import WRITE_ERRORS, problem_responses
@@ -22,7 +24,7 @@ from app.models import Animal, AnimalMovement
 from app.models.animal import AnimalCreate, AnimalPublic, AnimalUpdate
 from app.models.enums import AnimalStatus, Origin
 from app.models.movement import AnimalMovementPublic, TransferCreate
-from app.models.page import Page
+from app.models.page import CursorPage, Page
 from app.services import animals as animal_service
 from app.services.animals import AnimalSort
 
@@ -32,13 +34,13 @@ router = APIRouter(prefix="/animals", tags=["animals"], route_class=GuardedRoute
 @router.get(
     "",
     name="animals_list",
-    response_model=Page[AnimalPublic],
+    response_model=CursorPage[AnimalPublic],
     summary="List animals",
     responses=problem_responses(422),
 )
 def list_animals(
     session: ReadSessionDep,
-    page: PageDep,
+    page: CursorPageDep,
     zoo_id: ZooRefQuery = None,
     species_id: IdQuery = None,
     enclosure_id: IdQuery = None,
@@ -60,10 +62,11 @@ def list_animals(
             description="`field` ascending or `-field` descending, missing values last; ties by id."
         ),
     ] = AnimalSort.id,
-) -> Page[Animal]:
+) -> CursorPage[Animal]:
     """Animals ordered by id unless sorted, filtered by zoo (id or slug), species, enclosure,
-    status, origin, gift, change time or a search (`q=chimpanzee` finds every chimpanzee)."""
-    items, total = animal_service.list_animals(
+    status, origin, gift, change time or a search (`q=chimpanzee` finds every chimpanzee).
+    Paged by `offset`, or by the cursor each page gives as `next`."""
+    found = animal_service.list_animals(
         session=session,
         zoo_ref=zoo_id,
         species_id=species_id,
@@ -76,8 +79,10 @@ def list_animals(
         sort=sort,
         limit=page.limit,
         offset=page.offset,
+        after=page.after,
+        count=page.count,
     )
-    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+    return cursor_page(found, page)
 
 
 @router.post(

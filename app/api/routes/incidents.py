@@ -8,6 +8,7 @@ from app.api.deps import (
     OPTIONAL_KEY,
     TIME_QUERY_HELP,
     AwareDatetimeQuery,
+    CursorPageDep,
     IdQuery,
     IncidentDep,
     InspectorDep,
@@ -17,6 +18,7 @@ from app.api.deps import (
     UpdatedSinceQuery,
     WriteSessionDep,
     ZooRefQuery,
+    cursor_page,
 )
 from app.api.guard import GuardedRoute
 from app.core.problem_docs import WRITE_ERRORS, problem_responses
@@ -56,7 +58,7 @@ ETAG_HEADER = {"ETag": {"description": "The incident's version tag.", "schema": 
 )
 def list_incidents(
     session: ReadSessionDep,
-    page: PageDep,
+    page: CursorPageDep,
     zoo_id: ZooRefQuery = None,
     animal_id: IdQuery = None,
     enclosure_id: IdQuery = None,
@@ -95,19 +97,6 @@ def list_incidents(
             "most severe first, then the most recently observed."
         ),
     ] = IncidentSort.recent,
-    after: Annotated[
-        str | None,
-        Query(
-            min_length=1,
-            max_length=512,
-            pattern="^[A-Za-z0-9_-]+$",
-            description="A page's `next` cursor: the page after it, however deep, at the cost "
-            "of the first (use it rather than a large `offset`). Not with `offset`.",
-        ),
-    ] = None,
-    count: Annotated[
-        bool, Query(description="With `after`: count `total` too (it is null otherwise).")
-    ] = False,
 ) -> CursorPage[WelfareIncident]:
     """Incidents filtered by zoo (id or slug), subject, status, category, severity,
     observation window, change time or a search of their public text (never reporters'
@@ -128,16 +117,10 @@ def list_incidents(
         sort=sort,
         limit=page.limit,
         offset=page.offset,
-        after=after,
-        count=count,
+        after=page.after,
+        count=page.count,
     )
-    return CursorPage(
-        items=found.items,
-        total=found.total,
-        limit=page.limit,
-        offset=page.offset,
-        next=found.next,
-    )
+    return cursor_page(found, page)
 
 
 @router.get(

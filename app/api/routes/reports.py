@@ -10,19 +10,20 @@ from app.api.deps import (
     OPTIONAL_KEY,
     TIME_QUERY_HELP,
     AwareDatetimeQuery,
+    CursorPageDep,
     IdQuery,
     OptionalKeyDep,
-    PageDep,
     ReadSessionDep,
     ReportDep,
     ReporterDep,
     ReportingKeyDep,
     WriteSessionDep,
     ZooRefQuery,
+    cursor_page,
 )
 from app.api.guard import GuardedRoute
 from app.core.problem_docs import WRITE_ERRORS, problem_responses
-from app.models.page import Page
+from app.models.page import CursorPage
 from app.models.report import WelfareReportCreate, WelfareReportPublic
 from app.services import reports as report_service
 from app.services.reports import ReportSort
@@ -74,7 +75,7 @@ async def submit_report(
 
 @router.get(
     "",
-    response_model=Page[WelfareReportPublic],
+    response_model=CursorPage[WelfareReportPublic],
     summary="List reports",
     name="reports_list",
     responses=problem_responses(401, 403, 422),
@@ -82,7 +83,7 @@ async def submit_report(
 def list_reports(
     session: ReadSessionDep,
     viewer: ReporterDep,
-    page: PageDep,
+    page: CursorPageDep,
     zoo_id: ZooRefQuery = None,
     incident_id: IdQuery = None,
     observed_since: Annotated[
@@ -96,11 +97,12 @@ def list_reports(
     sort: Annotated[
         ReportSort, Query(description="`field` ascending or `-field` descending; ties by id.")
     ] = ReportSort.id,
-) -> Page[WelfareReportPublic]:
+) -> CursorPage[WelfareReportPublic]:
     """The reports the key may list, oldest first unless sorted: a reporter key sees the
     reports it submitted; an inspector or admin key those of its zoos, or every report when
-    it is not limited to zoos. Reporter name and contact are shown as on a single report."""
-    items, total = report_service.list_reports(
+    it is not limited to zoos. Reporter name and contact are shown as on a single report.
+    Paged by `offset`, or by the cursor each page gives as `next`."""
+    found = report_service.list_reports(
         session=session,
         viewer=viewer,
         zoo_ref=zoo_id,
@@ -110,9 +112,10 @@ def list_reports(
         sort=sort,
         limit=page.limit,
         offset=page.offset,
+        after=page.after,
+        count=page.count,
     )
-    public = [report_service.to_public(r, viewer) for r in items]
-    return Page(items=public, total=total, limit=page.limit, offset=page.offset)
+    return cursor_page(found, page, [report_service.to_public(r, viewer) for r in found.items])
 
 
 @router.get(

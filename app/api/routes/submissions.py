@@ -7,22 +7,23 @@ from fastapi import APIRouter, Header, Query, Request, Response, status
 
 from app.api.deps import (
     OPTIONAL_KEY,
+    CursorPageDep,
     IdPath,
     InspectorDep,
     OptionalKeyDep,
-    PageDep,
     ReadSessionDep,
     SubmissionBudgetDep,
     UpdatedSinceQuery,
     WriteSessionDep,
     ZooRefQuery,
     client_of,
+    cursor_page,
 )
 from app.api.guard import GuardedRoute
 from app.core.errors import TooManyRequests
 from app.core.problem_docs import WRITE_ERRORS, problem_example, problem_responses
 from app.core.ratelimit import ClientLimits
-from app.models.page import Page
+from app.models.page import CursorPage
 from app.models.report import WelfareReportPublic
 from app.models.submission import (
     RECEIPT_HEADER,
@@ -114,24 +115,25 @@ def create_submission(
 @router.get(
     "",
     name="submissions_list",
-    response_model=Page[SubmissionPublic],
+    response_model=CursorPage[SubmissionPublic],
     summary="The moderation queue",
     responses=problem_responses(401, 403, 422),
 )
 def list_submissions(
     session: ReadSessionDep,
     viewer: InspectorDep,
-    page: PageDep,
+    page: CursorPageDep,
     status: SubmissionStatus | None = None,
     zoo_id: ZooRefQuery = None,
     updated_since: UpdatedSinceQuery = None,
     sort: Annotated[
         SubmissionSort, Query(description="`field` ascending or `-field` descending; ties by id.")
     ] = SubmissionSort.id,
-) -> Page[SubmissionPublic]:
+) -> CursorPage[SubmissionPublic]:
     """Submissions of the key's zoos (every zoo's for a key not limited to zoos), oldest
-    first unless sorted, whole (with the submitter's name and contact)."""
-    items, total = submission_service.list_submissions(
+    first unless sorted, whole (with the submitter's name and contact). Paged by `offset`, or
+    by the cursor each page gives as `next`."""
+    found = submission_service.list_submissions(
         session=session,
         viewer=viewer,
         status=status,
@@ -140,9 +142,10 @@ def list_submissions(
         sort=sort,
         limit=page.limit,
         offset=page.offset,
+        after=page.after,
+        count=page.count,
     )
-    public = [SubmissionPublic.model_validate(s) for s in items]
-    return Page(items=public, total=total, limit=page.limit, offset=page.offset)
+    return cursor_page(found, page, [SubmissionPublic.model_validate(s) for s in found.items])
 
 
 @router.get(

@@ -5,13 +5,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from app.api.deps import AdminDep, PageDep, ReadSessionDep, WriteSessionDep
+from app.api.deps import AdminDep, CursorPageDep, ReadSessionDep, WriteSessionDep, cursor_page
 from app.api.guard import GuardedRoute
 from app.api.uploads import read_upload
 from app.core.errors import field_error
 from app.core.problem_docs import WRITE_ERRORS, problem_example, problem_responses
 from app.models import TradeRecord
-from app.models.page import Page
+from app.models.page import CursorPage
 from app.models.trade import TradeImportResult, TradeRecordPublic
 from app.services import trade_records as trade_service
 
@@ -82,13 +82,13 @@ def import_trade_records(
 @router.get(
     "",
     name="trade_records_list",
-    response_model=Page[TradeRecordPublic],
+    response_model=CursorPage[TradeRecordPublic],
     summary="List CITES trade records",
     responses=problem_responses(422),
 )
 def list_trade_records(
     session: ReadSessionDep,
-    page: PageDep,
+    page: CursorPageDep,
     taxon: Annotated[
         str | None,
         Query(
@@ -115,10 +115,10 @@ def list_trade_records(
         str | None,
         Query(min_length=1, max_length=120, description="What was traded (live, skins)."),
     ] = None,
-) -> Page[TradeRecord]:
+) -> CursorPage[TradeRecord]:
     """The imported records, by year, taxon and countries. Quantities not reported are null
-    (unknown), not zero."""
-    items, total = trade_service.list_records(
+    (unknown), not zero. Paged by `offset`, or by the cursor each page gives as `next`."""
+    found = trade_service.list_records(
         session=session,
         taxon=taxon,
         importer=importer,
@@ -129,5 +129,7 @@ def list_trade_records(
         term=term,
         limit=page.limit,
         offset=page.offset,
+        after=page.after,
+        count=page.count,
     )
-    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
+    return cursor_page(found, page)
