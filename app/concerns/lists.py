@@ -178,15 +178,16 @@ def _bring_up_to_date(session: Session, ctx: Context, writer: Sessions | None) -
         updating.commit()
 
 
-def animal_concerns(
-    *, session: Session, settings: Settings, animal: Animal, now: datetime | None = None
+def stored_animal(
+    *, session: Session, settings: Settings, animal: Animal, writer: Sessions | None
 ) -> ConcernItem | None:
-    """One animal's flags (None when it raises none), evaluated for that animal alone."""
-    ctx = Context(settings=settings, zoo_id=animal.zoo_id, now=now or utcnow(), animal_id=animal.id)
-    items, _ = build_items(
-        session, engine.evaluate(session, ctx, engine.select_rules(None, "animal"))
-    )
-    return items[0] if items else None
+    """One animal's item from its zoo's stored flags (None when it raises none), brought up
+    to date first, as a page of the zoo's list is: the same flags, at the cost of a lookup."""
+    ctx = Context(settings=settings, zoo_id=animal.zoo_id, now=utcnow())
+    if not store.is_current(session, ctx):
+        _bring_up_to_date(session, ctx, writer)
+    item = pages.subject_item(session, animal.zoo_id, SubjectType.animal.value, row_id(animal))
+    return None if item is None else ConcernItem.model_validate_json(item)
 
 
 def to_csv(zoo: ZooLike, items: Sequence[ConcernItem]) -> str:

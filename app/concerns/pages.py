@@ -60,6 +60,17 @@ def page(
     return items, int(total)
 
 
+def subject_item(session: Session, zoo_id: int, kind: str, subject_id: int) -> str | None:
+    """One subject's stored item (ConcernItem's JSON), or None when it is not flagged."""
+    query = select(SUBJECTS.c.item).where(
+        SUBJECTS.c.zoo_id == zoo_id,
+        SUBJECTS.c.subject_type == kind,
+        SUBJECTS.c.subject_id == subject_id,
+    )
+    item: str | None = session.connection().execute(query).scalar_one_or_none()
+    return item
+
+
 def _assembled(rows: Sequence[Any]) -> tuple[list[str], int]:
     """A filtered page's items, as JSON, from its flags' rows (ranked, then in subject)."""
     total = rows[0][1] if rows else 0

@@ -139,8 +139,11 @@ class ConcernReadModel:
         )
 
     def animal(self, session: Session, animal: Animal) -> ConcernItem:
-        """One animal's flags, evaluated for it alone; score 0 and no flags when it has none."""
-        item = lists.animal_concerns(session=session, settings=self.settings, animal=animal)
+        """One animal's flags, from its zoo's stored flags; score 0 and no flags when it has
+        none."""
+        item = lists.stored_animal(
+            session=session, settings=self.settings, animal=animal, writer=self.writes
+        )
         return item or lists.unflagged_item(session=session, animal=animal)
 
     async def ranking(

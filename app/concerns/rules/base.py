@@ -37,7 +37,6 @@ class Context:
     settings: Settings
     zoo_id: int | None
     now: datetime
-    animal_id: int | None = None  # one animal's flags only
     # Only these subjects' flags (a subquery of ids: the dirty subjects store.update evaluates
     # again); None: every subject. Statements are cached by `shape`, not by the subquery, so
     # there is one such subquery (app/concerns/store.py).
@@ -65,14 +64,12 @@ class Context:
         return (
             threshold_values(self.settings),
             self.zoo_id is None,
-            self.animal_id is None,
             restricted,
         )
 
     def params(self) -> dict[str, Any]:
         return {
             "zoo_id": self.zoo_id,
-            "animal_id": self.animal_id,
             "since": self.since,
             "cutoff": self.cutoff,
         }
@@ -171,15 +168,10 @@ def living(ctx: Context) -> Any:
 
 
 def subject_animals(ctx: Context) -> Any:
-    """The animals being evaluated: the zoo's living ones, or the one(s) asked for."""
+    """The animals being evaluated: the zoo's living ones, or the dirty ones asked for."""
     if ctx.animal_ids is not None:
         return and_(living(ctx), col(Animal.id).in_(ctx.animal_ids))
-    if ctx.animal_id is None:
-        return living(ctx)
-    return and_(
-        living(ctx),
-        col(Animal.id) == bindparam("animal_id", ctx.animal_id, type_=sql_type(Animal.id)),
-    )
+    return living(ctx)
 
 
 def subject_incidents(ctx: Context) -> Any:
