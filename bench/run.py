@@ -64,6 +64,8 @@ CATEGORIES = ("nutrition", "environment", "health", "behaviour", "transport", "m
 INCIDENT_QUERY = "status=reported&status=confirmed&min_severity=3&sort=severity&limit=50"
 # The per-zoo endpoints' paths (per_zoo.lua), %d the zoo's number (bench-zoo-N has id N).
 CONCERNS_PATH = "/api/v1/zoos/bench-zoo-%d/concerns"
+FILTERED_PATH = CONCERNS_PATH + "?min_severity=3&subject_type=animal"
+ANIMAL_PATH = "/api/v1/animals/%d/concerns"
 INCIDENTS_PATH = "/api/v1/incidents?zoo_id=%d&" + INCIDENT_QUERY
 PAGE_PATH = "/zoos/bench-zoo-%d"
 DEEP_ROWS = 100_000  # incidents_deep: the page this many rows into the whole list (or half-way)
@@ -85,6 +87,7 @@ class Endpoint:
     webhooks: int = 0  # subscribers attached: a server phase of its own, with a receiver
     path: str = ""  # per_zoo.lua's path, %d the zoo's number
     accept: str = ""  # the Accept header sent, if any
+    per_animal: bool = False  # path's %d is the zoo's first animal, not the zoo's number
 
 
 REFERENCE = Endpoint("noop", "GET /bench/noop (reference)", "noop.lua", cache=False)
@@ -99,8 +102,17 @@ ENDPOINTS = (
         path=CONCERNS_PATH,
     ),
     Endpoint(
+        "concerns_filtered",
+        "GET /zoos/{zoo}/concerns?filtered",
+        "per_zoo.lua",
+        False,
+        0.05,
+        path=FILTERED_PATH,
+    ),
+    Endpoint(
         "incidents", "GET /incidents?zoo_id&status&sev", "per_zoo.lua", False, path=INCIDENTS_PATH
     ),
+    Endpoint("submissions", "POST /api/v1/submissions", "submissions.lua", False, 0.1),
     # The whole list, one page 100,000 rows in by its cursor (informational below XL).
     Endpoint(
         "incidents_deep",
@@ -128,6 +140,15 @@ ENDPOINTS = (
     ),
     Endpoint("ranking", "GET /concerns ranking, no writes", "ranking.lua", True, 0.2),
     Endpoint(
+        "animal_concerns",
+        "GET /animals/{animal}/concerns",
+        "per_zoo.lua",
+        True,
+        0.2,
+        path=ANIMAL_PATH,
+        per_animal=True,
+    ),
+    Endpoint(
         "zoo_page",
         "GET /zoos/{zoo} page (HTML)",
         "per_zoo.lua",
@@ -148,6 +169,9 @@ ENDPOINTS = (
     ),
 )
 BY_NAME = {e.name: e for e in ENDPOINTS}
+# Per-zoo endpoints whose ratio in a larger registry must keep this share of a smaller one's.
+FLAT = ("concerns_uncached", "concerns_cached", "animal_concerns", "zoo_page")
+FLAT_SHARE = 0.8
 RANKING_P50_TARGET_MS = 50.0  # at one connection, judged at size L
 ROLLOVER_TARGET = 1.5  # first read after the day's rollover p50 / ordinary read p50
 # Not a wrk run: one client follows the feed from the start, in the cache-on phase.
@@ -197,9 +221,12 @@ class Plan:
             return []
         if endpoint.lua == "reports.lua":
             return [str(self.zoos), str(self.per_zoo), self.key]
+        if endpoint.lua == "submissions.lua":
+            return [str(self.zoos), str(self.per_zoo)]
         if endpoint.lua == "events.lua":
             return [str(n) for n in self.event_pages()]
-        return [str(self.zoos), self.path_of(endpoint), endpoint.accept]
+        stride = self.per_zoo if endpoint.per_animal else 1
+        return [str(self.zoos), self.path_of(endpoint), endpoint.accept, str(stride)]
 
 
 def build_request(endpoint: str, i: int, plan: Plan) -> tuple[str, str, bytes | None]:
@@ -219,9 +246,21 @@ def build_request(endpoint: str, i: int, plan: Plan) -> tuple[str, str, bytes | 
             "reporter_name": "bench",
         }
         return "POST", "/api/v1/reports", json.dumps(body).encode()
-    if BY_NAME[endpoint].path:
-        path = plan.path_of(BY_NAME[endpoint])
-        return "GET", path % zoo if "%d" in path else path, None
+    if endpoint == "submissions":
+        body = {
+            "zoo_id": zoo,
+            "animal_id": (zoo - 1) * plan.per_zoo + (i * 7919) % plan.per_zoo + 1,
+            "category": "other",
+            "title": f"Bench submission {i}",
+            "observed_at": "2020-01-01T12:00:00Z",
+            "reporter_name": "bench",
+        }
+        return "POST", "/api/v1/submissions", json.dumps(body).encode()
+    found = BY_NAME[endpoint]
+    if found.path:
+        path = plan.path_of(found)
+        number = (zoo - 1) * plan.per_zoo + 1 if found.per_animal else zoo
+        return "GET", path % number if "%d" in path else path, None
     if endpoint.startswith("ranking"):
         return "GET", f"/api/v1/concerns?limit=50&offset={i % 5}", None
     if endpoint == "events_page":
@@ -234,6 +273,8 @@ def build_request(endpoint: str, i: int, plan: Plan) -> tuple[str, str, bytes | 
 def request_headers(endpoint: str, plan: Plan) -> dict[str, str]:
     if endpoint.startswith("reports"):
         return {"Authorization": f"Bearer {plan.key}", "Content-Type": "application/json"}
+    if endpoint == "submissions":
+        return {"Content-Type": "application/json"}
     accept = BY_NAME[endpoint].accept if endpoint in BY_NAME else ""
     return {"Accept": accept} if accept else {}
 
@@ -876,6 +917,7 @@ class Server:
             "ZWR_WRITE_RATE_LIMIT": RATE_LIMIT,
             "ZWR_READ_RATE_LIMIT": RATE_LIMIT,
             "ZWR_AUTH_FAILURE_RATE_LIMIT": RATE_LIMIT,
+            "ZWR_SUBMISSION_RATE_LIMIT": RATE_LIMIT,
             "ZWR_BENCH_ROUTES": "true",
             # Any positive number turns the cache on (MB of rendered lists); 0 turns it off.
             "ZWR_CONCERN_CACHE_MB": str(cache_entries),
@@ -1839,6 +1881,32 @@ def write_output(path: Path, reports: list[Report], factor: float, argv: list[st
         path.write_text("\n".join(parts))
 
 
+def compare(base_path: Path, other_path: Path) -> tuple[str, bool]:
+    """Two JSON results (say L and XL) side by side: each endpoint's ratio in both (1 server
+    worker) and the second over the first. The per-zoo endpoints must keep FLAT_SHARE of it:
+    a request that concerns one zoo must not cost more in a larger registry."""
+
+    def ratios(path: Path) -> tuple[str, dict[str, float]]:
+        data = json.loads(path.read_text())
+        report = next(r for r in data["reports"] if r["workers"] == 1)
+        found = {row["endpoint"]: row["ratio"] for row in report["rows"] if row["ratio"]}
+        return report["title"], found
+
+    (base_title, base), (other_title, other) = ratios(base_path), ratios(other_path)
+    lines = [f"A: {base_title}", f"B: {other_title}", ""]
+    lines.append(f"{'endpoint':<20} {'A ratio':>8} {'B ratio':>8} {'B/A':>6}  judged")
+    ok = True
+    for name in (n for n in BY_NAME if n in base and n in other):
+        share = other[name] / base[name]
+        verdict = ""
+        if name in FLAT:
+            passed = share >= FLAT_SHARE
+            ok &= passed
+            verdict = f"{'PASS' if passed else 'FAIL'} (>= {FLAT_SHARE:g})"
+        lines.append(f"{name:<20} {base[name]:8.3f} {other[name]:8.3f} {share:6.2f}  {verdict}")
+    return "\n".join(lines), ok
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -1896,6 +1964,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--db-pool-size", type=int, help="ZWR_DB_POOL_SIZE for the server")
     parser.add_argument("--startup-timeout", type=float, default=60.0)
     parser.add_argument("--loadgen-spec", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--compare",
+        nargs=2,
+        type=Path,
+        metavar=("A.json", "B.json"),
+        help="print two results' ratios side by side (B/A) and judge the per-zoo endpoints",
+    )
     args = parser.parse_args(argv)
     if not 0 < args.target_factor <= 1:
         parser.error("--target-factor must be in (0, 1]")
@@ -1915,6 +1990,10 @@ def main(argv: list[str] | None = None) -> int:
         result = asyncio.run(_python_load(json.loads(args.loadgen_spec)))
         print("ZWR_RESULT " + json.dumps(result))
         return 0
+    if args.compare:
+        table, ok = compare(*args.compare)
+        print(table)
+        return 0 if ok else 1
     # A SIGTERM (CI's timeout) unwinds like Ctrl-C, so the servers are always stopped.
     signal.signal(signal.SIGTERM, _interrupt)
     names = [n.strip() for n in args.endpoints.split(",") if n.strip()]
