@@ -19,7 +19,7 @@ from alembic.util.exc import CommandError
 from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel
 
 from app.cli_events import events_cli
 from app.cli_export import export_command
@@ -84,16 +84,25 @@ def _require_database(settings: Settings, *, migrated: bool = True) -> None:
     engine = create_engine(settings.database_url)
     try:
         current = migrations.current_revision(engine)
+        head = migrations.head_revision()
+        if migrated and current != head:
+            _fail(
+                f"the database is at revision {current or 'none'}, not {head}; "
+                "run `zoo-registry db upgrade`."
+            )
+        if current == head:
+            with engine.connect() as connection:
+                unreadable = crypto.undecryptable(connection, SQLModel.metadata)
+            if unreadable is not None:
+                _fail(
+                    f"the secret key does not decrypt the stored private fields ({unreadable}): "
+                    "set ZWR_SECRET_KEY to the key they were written with (when rotating, the "
+                    "new key first and the old one after it)."
+                )
     except DBAPIError as exc:
         _fail(f"cannot reach the database at {_describe(settings.database_url)}: {_reason(exc)}")
     finally:
         engine.dispose()
-    head = migrations.head_revision()
-    if migrated and current != head:
-        _fail(
-            f"the database is at revision {current or 'none'}, not {head}; "
-            "run `zoo-registry db upgrade`."
-        )
 
 
 def _reason(exc: DBAPIError) -> str:

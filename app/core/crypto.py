@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from sqlalchemy import Text, TypeDecorator
+from sqlalchemy import Connection, MetaData, Text, TypeDecorator, select, type_coerce
 from sqlalchemy.engine import make_url
 
 from app.core.config import Settings
@@ -189,3 +189,22 @@ class EncryptedText(TypeDecorator[str]):
 
     def process_result_value(self, value: str | None, dialect: Any) -> str | None:
         return None if value is None else cipher().decrypt(value)
+
+
+def undecryptable(connection: Connection, metadata: MetaData) -> str | None:
+    """The first encrypted column (`table.column`) holding a value that none of the keys
+    decrypts, or None: one stored value of each is tried, so a wrong key is found before a
+    read of that column would fail."""
+    for table in metadata.sorted_tables:
+        for column in table.columns:
+            if not isinstance(column.type, EncryptedText):
+                continue
+            raw = type_coerce(column, Text)  # the stored token, not decrypted on the way
+            token = connection.execute(select(raw).where(column.is_not(None)).limit(1)).scalar()
+            if token is None:
+                continue
+            try:
+                cipher().decrypt(token)
+            except InvalidToken:
+                return f"{table.name}.{column.name}"
+    return None
