@@ -20,6 +20,8 @@ class Settings(BaseSettings):
     # Writes per API key (the `limits` notation); the store is per process unless shared.
     write_rate_limit: str = "60/minute"
     rate_limit_storage: str = "memory://"
+    # Redis keys start with it: registries (or test runs) can share one Redis apart.
+    rate_limit_key_prefix: str = Field(default="zwr", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     # File uploads (UPLOAD_PATHS in app/core/middleware.py), from a request with a key.
     max_upload_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)

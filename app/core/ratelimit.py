@@ -18,10 +18,12 @@ from limits.strategies import FixedWindowRateLimiter
 from app.core.errors import TooManyRequests
 
 
-def sync_storage(uri: str) -> Storage:
-    """The store a URI names (`memory://`, `redis://...`). The strategies here are synchronous,
-    so it is a synchronous one: storage_from_string() is typed for the async+ schemes too."""
-    return cast(Storage, storage_from_string(uri))
+def sync_storage(uri: str, key_prefix: str | None = None) -> Storage:
+    """The store a URI names (`memory://`, `redis://...`), a Redis one's keys under
+    `key_prefix`. The strategies here are synchronous, so it is a synchronous one:
+    storage_from_string() is typed for the async+ schemes too."""
+    options = {"key_prefix": key_prefix} if key_prefix and uri.startswith("redis") else {}
+    return cast(Storage, storage_from_string(uri, **options))
 
 
 @dataclass(frozen=True)
