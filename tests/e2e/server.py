@@ -1,13 +1,14 @@
 """Runs the real service for end-to-end tests: `zoo-registry db upgrade`, then `serve` with
 uvicorn on a free port, SQLite in the given folder (also the working directory, so no
-developer .env or database is picked up)."""
+developer .env or database is picked up), or the database ZWR_DATABASE_URL in `extra_env`
+names (a test's own PostgreSQL database)."""
 
 import os
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ CLI_TIMEOUT_S = 120.0
 class ServedApp:
     base_url: str
     log: Path
+    pid: int = 0  # the serving process (uvicorn runs in it: one worker process)
 
 
 def free_port() -> int:
@@ -69,14 +71,21 @@ def run_cli(folder: Path, *args: str, extra_env: dict[str, str] | None = None) -
     return done.stdout
 
 
-def admin_token(folder: Path) -> str:
-    """A new admin key for the database in `folder` (the CLI prints it last)."""
-    return run_cli(folder, "keys", "create", "--name", "e2e admin", "--role", "admin").split()[-1]
+def admin_token(folder: Path, extra_env: dict[str, str] | None = None) -> str:
+    """A new admin key for the database in `folder`, or the one `extra_env` names (the CLI
+    prints it last)."""
+    created = run_cli(
+        folder, "keys", "create", "--name", "e2e admin", "--role", "admin", extra_env=extra_env
+    )
+    return created.split()[-1]
 
 
 @contextmanager
-def served_app(folder: Path, extra_env: dict[str, str] | None = None) -> Iterator[ServedApp]:
-    """The migrated service, serving until the block ends."""
+def served_app(
+    folder: Path, extra_env: dict[str, str] | None = None, serve_args: Sequence[str] = ()
+) -> Iterator[ServedApp]:
+    """The migrated service, serving until the block ends. `extra_env` may name another
+    database (ZWR_DATABASE_URL: PostgreSQL); `serve_args` are added to `serve` (`--no-worker`)."""
     env = service_env(folder, extra_env)
     run_cli(folder, "db", "upgrade", extra_env=extra_env)
 
@@ -85,7 +94,7 @@ def served_app(folder: Path, extra_env: dict[str, str] | None = None) -> Iterato
     log = folder / "server.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [*CLI, "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [*CLI, "serve", "--host", "127.0.0.1", "--port", str(port), *serve_args],
             cwd=folder,
             env=env,
             stdout=out,
@@ -93,7 +102,7 @@ def served_app(folder: Path, extra_env: dict[str, str] | None = None) -> Iterato
         )
         try:
             _wait_until_live(base_url, process, log)
-            yield ServedApp(base_url=base_url, log=log)
+            yield ServedApp(base_url=base_url, log=log, pid=process.pid)
         finally:
             process.terminate()
             try:
