@@ -3,23 +3,14 @@ that opens the database try one stored value of each encrypted column, and stop 
 line (exit 2) when no key decrypts it, instead of serving 500s for every read of a report.
 In processes of their own: a process keeps decrypting with the keys it was given before."""
 
-import subprocess
 from pathlib import Path
 
 from app.core import crypto
-from tests.e2e.server import CLI, run_cli, service_env
+from tests.e2e.server import cli_run, run_cli
 
 
 def refused(folder: Path, key: str, *args: str) -> str:
-    done = subprocess.run(
-        [*CLI, *args],
-        cwd=folder,
-        env=service_env(folder, {"ZWR_SECRET_KEY": key}),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = cli_run(folder, *args, extra_env={"ZWR_SECRET_KEY": key})
     assert done.returncode == 2, done.stdout + done.stderr
     assert "Traceback" not in done.stderr
     lines = [line for line in done.stderr.splitlines() if line.strip()]

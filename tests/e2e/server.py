@@ -56,9 +56,11 @@ def service_env(folder: Path, extra_env: dict[str, str] | None = None) -> dict[s
     )
 
 
-def run_cli(folder: Path, *args: str, extra_env: dict[str, str] | None = None) -> str:
-    """Runs `zoo-registry ARGS` against the database in `folder`; returns what it printed."""
-    done = subprocess.run(
+def cli_run(
+    folder: Path, *args: str, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Runs `zoo-registry ARGS` against the database in `folder`, whatever its exit status."""
+    return subprocess.run(
         [*CLI, *args],
         cwd=folder,
         env=service_env(folder, extra_env),
@@ -67,6 +69,11 @@ def run_cli(folder: Path, *args: str, extra_env: dict[str, str] | None = None) -
         timeout=CLI_TIMEOUT_S,
         check=False,
     )
+
+
+def run_cli(folder: Path, *args: str, extra_env: dict[str, str] | None = None) -> str:
+    """Runs `zoo-registry ARGS` against the database in `folder`; returns what it printed."""
+    done = cli_run(folder, *args, extra_env=extra_env)
     assert done.returncode == 0, f"{' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
     return done.stdout
 

@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 
 from app.core import crypto, migrations
 from tests.dbutil import create_database, drop_database
-from tests.e2e.server import CLI, admin_token, run_cli, served_app, service_env
+from tests.e2e.server import admin_token, cli_run, run_cli, served_app
 
 pytestmark = pytest.mark.postgres_only
 
@@ -183,14 +183,8 @@ def test_a_pg_dump_restores_into_a_registry_that_answers_the_same(
     # Another key: refused before anything starts (one line, exit 2), never a server that
     # answers 500 for every read of a report; the key itself is never printed.
     other_key = crypto.generate_key()
-    refused = subprocess.run(
-        [*CLI, "serve", "--port", "1"],
-        cwd=folders["other-key"],
-        env=service_env(folders["other-key"], env | {"ZWR_SECRET_KEY": other_key}),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    refused = cli_run(
+        folders["other-key"], "serve", "--port", "1", extra_env=env | {"ZWR_SECRET_KEY": other_key}
     )
     assert refused.returncode == 2, refused.stdout + refused.stderr
     assert "does not decrypt the stored private fields" in refused.stderr
