@@ -50,8 +50,9 @@ class WelfareIncident(SQLModel, table=True):
         CheckConstraint("severity BETWEEN 1 AND 5", name="severity_range"),
         CheckConstraint("report_count >= 0", name="report_count_positive"),
         CheckConstraint("version >= 1", name="version_positive"),
-        # Incident filters and the concern rules: by zoo and status, by subject, by time.
-        Index("ix_welfare_incident_zoo_id_status", "zoo_id", "status"),
+        # Incident filters and the concern rules: by zoo and status (and severity, so a
+        # list's count reads only what it counts), by subject, by time.
+        Index("ix_welfare_incident_zoo_status_severity", "zoo_id", "status", "severity"),
         Index("ix_welfare_incident_animal_id_status", "animal_id", "status"),
         Index("ix_welfare_incident_enclosure_id_status", "enclosure_id", "status"),
         Index("ix_welfare_incident_last_observed_at", "last_observed_at"),
