@@ -55,7 +55,8 @@ class WelfareIncident(SQLModel, table=True):
         Index("ix_welfare_incident_zoo_status_severity", "zoo_id", "status", "severity"),
         Index("ix_welfare_incident_animal_id_status", "animal_id", "status"),
         Index("ix_welfare_incident_enclosure_id_status", "enclosure_id", "status"),
-        Index("ix_welfare_incident_last_observed_at", "last_observed_at"),
+        # The list's default order (most recently observed first, ties by id), from its cursor.
+        Index("ix_welfare_incident_last_observed_at_id", "last_observed_at", "id"),
         # A zoo's list, most severe first: the page and its count read from the index.
         Index(
             "ix_welfare_incident_zoo_severity",
