@@ -16,7 +16,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import and_, false, or_, true
+from sqlalchemy import and_, false, or_, true, tuple_
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, SQLModel, col
 from sqlmodel.sql.expression import SelectOfScalar
@@ -106,8 +106,13 @@ def _same(key: SortKey, value: Any) -> ColumnElement[bool]:
 
 def after(keys: Sequence[SortKey], values: Sequence[Any]) -> ColumnElement[bool]:
     """WHERE for the rows after the given sort values: after on the first key, or tied on it
-    and after on the next, and so on. The first key's bound is repeated on its own, so an
-    index on it is entered at the cursor rather than read from the start."""
+    and after on the next, and so on. Keys of one direction that cannot be NULL compare as one
+    row value, which an index on those columns takes as its bound, so it reads from the cursor
+    on, ties included; otherwise the first key's bound is repeated on its own, so an index on
+    it is entered at the cursor rather than read from the start."""
+    if len({k.descending for k in keys}) == 1 and not any(k.nullable for k in keys):
+        row = tuple_(*(col(k.attribute) for k in keys))
+        return row < tuple(values) if keys[0].descending else row > tuple(values)
     terms = []
     for i, (key, value) in enumerate(zip(keys, values, strict=True)):
         ties = [_same(k, v) for k, v in zip(keys[:i], values[:i], strict=True)]
