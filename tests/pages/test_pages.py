@@ -402,3 +402,15 @@ def test_no_page_shows_a_reporters_name_or_contact(site: TestClient) -> None:
         assert "Named Witness" not in html and "witness@private.example" not in html, path
         assert "Wong Maye-E (public photograph)" not in html, path  # the seed's reporter
     assert "Seen again" in site.get("/incidents/1").text
+
+
+def test_a_kept_zoo_page_takes_a_fraction_of_its_size_and_is_sent_whole(site: TestClient) -> None:
+    """Pages are kept compressed, so the cache holds a registry's worth of zoos; the kept
+    page sent again is the page as rendered."""
+    cache = site.app.state.page_cache  # type: ignore[attr-defined]  # the app under test
+    first = site.get("/zoos/korea-central-zoo")
+    assert first.status_code == 200
+    kept = site.get("/zoos/korea-central-zoo")
+    assert kept.content == first.content and kept.headers["etag"] == first.headers["etag"]
+    packed = [v for k, (v, _) in cache._data.items() if k[0] == "zoo"]
+    assert packed and all(len(page.packed) * 4 < len(first.content) for page in packed)
