@@ -5,7 +5,7 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import Depends, Path, Query, Request
+from fastapi import Depends, Path, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, WithJsonSchema
 from sqlmodel import Session
@@ -15,6 +15,7 @@ from app.api.sessions import SessionDep, read_session, write_session
 from app.concerns import ConcernReadModel
 from app.core.config import Settings
 from app.core.errors import Unauthorized
+from app.core.rendered import json_response
 from app.core.submission_limits import SubmissionLimit
 from app.models import Animal, ApiKey, Enclosure, Gift, Species, WelfareIncident, WelfareReport, Zoo
 from app.models.api_key import Role
@@ -81,16 +82,20 @@ CursorPageDep = Annotated[CursorParams, Depends(cursor_params)]
 
 
 def cursor_page(
-    found: KeysetPage[Any], page: CursorParams, items: Sequence[Any] | None = None
-) -> CursorPage[Any]:
-    """The response of a cursor-paged list: its rows, or `items` made of them."""
-    return CursorPage(
+    item: type[BaseModel],
+    found: KeysetPage[Any],
+    page: CursorParams,
+    items: Sequence[Any] | None = None,
+) -> Response:
+    """The response of a cursor-paged list of `item`s: its rows, or `items` made of them."""
+    body = CursorPage[Any](
         items=found.items if items is None else items,
         total=found.total,
         limit=page.limit,
         offset=page.offset,
         next=found.next,
     )
+    return json_response(CursorPage[item], body)  # type: ignore[valid-type]  # a runtime type
 
 
 def _iso_text(value: object) -> object:

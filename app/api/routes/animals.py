@@ -20,7 +20,7 @@ from app.api.deps import (
 )
 from app.api.guard import GuardedRoute
 from app.core.problem_docs import WRITE_ERRORS, problem_responses
-from app.models import Animal, AnimalMovement
+from app.models import AnimalMovement
 from app.models.animal import AnimalCreate, AnimalPublic, AnimalUpdate
 from app.models.enums import AnimalStatus, Origin
 from app.models.movement import AnimalMovementPublic, TransferCreate
@@ -62,7 +62,7 @@ def list_animals(
             description="`field` ascending or `-field` descending, missing values last; ties by id."
         ),
     ] = AnimalSort.id,
-) -> CursorPage[Animal]:
+) -> Response:
     """Animals ordered by id unless sorted, filtered by zoo (id or slug), species, enclosure,
     status, origin, gift, change time or a search (`q=chimpanzee` finds every chimpanzee).
     Paged by `offset`, or by the cursor each page gives as `next`."""
@@ -82,7 +82,7 @@ def list_animals(
         after=page.after,
         count=page.count,
     )
-    return cursor_page(found, page)
+    return cursor_page(AnimalPublic, found, page)
 
 
 @router.post(

@@ -22,7 +22,6 @@ from app.api.deps import (
 )
 from app.api.guard import GuardedRoute
 from app.core.problem_docs import WRITE_ERRORS, problem_responses
-from app.models import WelfareIncident
 from app.models.enums import Category, IncidentStatus
 from app.models.incident import (
     IncidentEventPublic,
@@ -97,7 +96,7 @@ def list_incidents(
             "most severe first, then the most recently observed."
         ),
     ] = IncidentSort.recent,
-) -> CursorPage[WelfareIncident]:
+) -> Response:
     """Incidents filtered by zoo (id or slug), subject, status, category, severity,
     observation window, change time or a search of their public text (never reporters'
     names or contacts); most recently observed first unless sorted. Paged by `offset`, or by
@@ -120,7 +119,7 @@ def list_incidents(
         after=page.after,
         count=page.count,
     )
-    return cursor_page(found, page)
+    return cursor_page(WelfareIncidentPublic, found, page)
 
 
 @router.get(

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, status
+from fastapi import APIRouter, Header, Query, Response, status
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -97,7 +97,7 @@ def list_reports(
     sort: Annotated[
         ReportSort, Query(description="`field` ascending or `-field` descending; ties by id.")
     ] = ReportSort.id,
-) -> CursorPage[WelfareReportPublic]:
+) -> Response:
     """The reports the key may list, oldest first unless sorted: a reporter key sees the
     reports it submitted; an inspector or admin key those of its zoos, or every report when
     it is not limited to zoos. Reporter name and contact are shown as on a single report.
@@ -115,7 +115,9 @@ def list_reports(
         after=page.after,
         count=page.count,
     )
-    return cursor_page(found, page, [report_service.to_public(r, viewer) for r in found.items])
+    return cursor_page(
+        WelfareReportPublic, found, page, [report_service.to_public(r, viewer) for r in found.items]
+    )
 
 
 @router.get(

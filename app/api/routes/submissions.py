@@ -129,7 +129,7 @@ def list_submissions(
     sort: Annotated[
         SubmissionSort, Query(description="`field` ascending or `-field` descending; ties by id.")
     ] = SubmissionSort.id,
-) -> CursorPage[SubmissionPublic]:
+) -> Response:
     """Submissions of the key's zoos (every zoo's for a key not limited to zoos), oldest
     first unless sorted, whole (with the submitter's name and contact). Paged by `offset`, or
     by the cursor each page gives as `next`."""
@@ -145,7 +145,7 @@ def list_submissions(
         after=page.after,
         count=page.count,
     )
-    return cursor_page(found, page, [SubmissionPublic.model_validate(s) for s in found.items])
+    return cursor_page(SubmissionPublic, found, page)
 
 
 @router.get(

@@ -3,14 +3,13 @@
 import io
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from app.api.deps import AdminDep, CursorPageDep, ReadSessionDep, WriteSessionDep, cursor_page
 from app.api.guard import GuardedRoute
 from app.api.uploads import read_upload
 from app.core.errors import field_error
 from app.core.problem_docs import WRITE_ERRORS, problem_example, problem_responses
-from app.models import TradeRecord
 from app.models.page import CursorPage
 from app.models.trade import TradeImportResult, TradeRecordPublic
 from app.services import trade_records as trade_service
@@ -115,7 +114,7 @@ def list_trade_records(
         str | None,
         Query(min_length=1, max_length=120, description="What was traded (live, skins)."),
     ] = None,
-) -> CursorPage[TradeRecord]:
+) -> Response:
     """The imported records, by year, taxon and countries. Quantities not reported are null
     (unknown), not zero. Paged by `offset`, or by the cursor each page gives as `next`."""
     found = trade_service.list_records(
@@ -132,4 +131,4 @@ def list_trade_records(
         after=page.after,
         count=page.count,
     )
-    return cursor_page(found, page)
+    return cursor_page(TradeRecordPublic, found, page)
