@@ -179,6 +179,8 @@ FOLLOW = "events_follow"
 FOLLOW_TARGET = 20_000.0  # events per second
 # Not a wrk run either: one client downloads GET /api/v1/export.zip, in the cache-on phase.
 EXPORT = "export"
+# Not a wrk run on one server: two servers on one database (bench/pair.py), PostgreSQL only.
+PAIR = "two_servers"
 EXPORT_TARGET_S = 60.0  # the whole zip, judged at size L
 EXPORT_FIRST_BYTE_S = 1.0
 EXPORT_MEMORY_MB = 200.0  # the server's peak RSS while it streams the zip
@@ -736,6 +738,22 @@ def create_key(target: Target, role: str = "reporter") -> str:
     return lines[1].strip()
 
 
+def analyze_concerns(target: Target) -> None:
+    """ANALYZE of the concern tables, which the first read of every zoo has just filled: what
+    autovacuum does after that much change (its analyze threshold is a tenth of a table's
+    rows). This machine's PostgreSQL runs with autovacuum off, and planned on the statistics
+    of the nearly empty tables the generation left, a filtered list joins its page of subjects
+    to all of the zoo's flags (75 ms at size S instead of 3)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(target.url, hide_parameters=True)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("ANALYZE concern_flag, concern_subject, concern_state"))
+    finally:
+        engine.dispose()
+
+
 def feed_state(target: Target, forget_webhooks: bool = False) -> int:
     """The feed's head (its last position). With `forget_webhooks`, first removes every
     subscription (with its deliveries and log) an interrupted webhooks phase may have left in
@@ -1211,6 +1229,8 @@ def run_phase(
                 started = time.perf_counter()
                 http(server.base_url + PAGE_PATH % zoo, headers={"Accept": "text/html"})
                 first_pages.append((time.perf_counter() - started) * 1000)
+        if pg:
+            analyze_concerns(target)
         if first_pages:
             phase.notes |= {
                 "page_first_p50_ms": med(first_pages),
@@ -1580,6 +1600,7 @@ class Check:
     target: float
     higher_is_better: bool
     verdict: str = ""
+    exact: bool = False  # a count that must be the target, never tolerated
 
 
 def judge(check: Check, factor: float) -> Check:
@@ -1616,7 +1637,7 @@ def checks_for(
                     factor,
                 )
             )
-    if workers == 1:
+    if workers == 1 and hwm_mb > 0:  # 0: no server phase ran
         checks.append(
             judge(Check("server peak memory MB", hwm_mb, MEMORY_TARGET_MB, False), factor)
         )
@@ -1635,6 +1656,22 @@ def checks_for(
             ("server peak MB", notes["export_server_mb"], EXPORT_MEMORY_MB),
         ):
             checks.append(judge(Check(f"{EXPORT} {what}", value, limit, False), factor))
+    if "pair_events" in notes:  # correctness across the two servers: never tolerated
+        for what, value, want in (
+            ("list follows a write through the other", notes["pair_list_follows_writes"], 1),
+            ("zoos whose lists differ", notes["pair_lists_differing"], 0),
+            ("budget steps not shared", notes["pair_budget_steps_wrong"], 0),
+            (
+                "reports not in the feed once",
+                notes["pair_reports_filed"]
+                - notes["pair_reports_in_feed"]
+                + notes["pair_feed_duplicates"],
+                0,
+            ),
+            ("events without a webhook", notes["pair_webhooks_missing"], 0),
+        ):
+            verdict = "PASS" if value == want else "FAIL"
+            checks.append(Check(f"{PAIR} {what}", value, want, want > 0, verdict, exact=True))
     for r in rollovers:
         if r.worker:
             what = "rollover first read p50 / ordinary p50"
@@ -1706,7 +1743,7 @@ class Report:
             else "targets apply to 1 worker; shown for information:",
         ]
         for c in self.checks:
-            op = ">=" if c.higher_is_better else "<"
+            op = "=" if c.exact else ">=" if c.higher_is_better else "<"
             shown = c.verdict if self.workers == 1 else f"({c.verdict})"
             lines.append(f"  {c.what:<40} {c.value:9.3f}  target {op} {c.target:g}  {shown}")
         for summary in self.logs:
@@ -1739,6 +1776,15 @@ class Report:
                 f"{n['export_s']:.1f} s (target < {EXPORT_TARGET_S:.0f}), first byte after "
                 f"{n['export_first_byte_s']:.3f} s (target < {EXPORT_FIRST_BYTE_S:.0f}), server "
                 f"peak {n['export_server_mb']:.0f} MB (target < {EXPORT_MEMORY_MB:.0f})"
+            )
+        if "pair_events" in n:
+            lines.append(
+                f"{PAIR}: two servers on one database, rate limits in Redis, the load split "
+                f"between them: POST /reports {n['pair_reports_ratio']:.3f} and the uncached "
+                f"concern list {n['pair_concerns_uncached_ratio']:.3f} of the pair's no-op; "
+                f"{n['pair_reports_filed']:.0f} reports filed, {n['pair_reports_in_feed']:.0f} "
+                f"in the feed ({n['pair_feed_duplicates']:.0f} twice); {n['pair_events']:.0f} "
+                f"events, {n['pair_webhooks_missing']:.0f} without a webhook"
             )
         if "webhooks_deliveries" in n:
             lines.append(
@@ -1819,7 +1865,7 @@ def run_workers(
     hooked = [e for e in endpoints if e.webhooks]
     if uncached:
         phases.append(run_phase(target, workers, False, uncached, plan, args, cfg))
-    if cached or extras:
+    if cached or extras & {FOLLOW, EXPORT}:
         phases.append(run_phase(target, workers, True, cached, plan, args, cfg, extras))
     if hooked:
         phases.append(run_phase(target, workers, False, hooked, plan, args, cfg))
@@ -1829,8 +1875,12 @@ def run_workers(
         if args.rollover == "both":
             rollovers.append(run_rollover(target, plan, args, worker=False))
     rows = summarize(phases, endpoints)
-    hwm = max(p.hwm_mb for p in phases)
+    hwm = max((p.hwm_mb for p in phases), default=0.0)
     notes = {k: v for p in phases for k, v in p.notes.items()}
+    if PAIR in extras and workers == 1 and target.db == "postgresql":
+        from bench.pair import run_pair
+
+        notes |= run_pair(target, plan, args, cfg)
     title = (
         f"== {target.label}, {workers} worker{'s' if workers > 1 else ''}: medians of "
         f"{args.rounds} rounds x {args.duration:g} s, {cfg.connections} connections, "
@@ -1927,7 +1977,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
     parser.add_argument("--timeout", type=float, default=30.0, help="request timeout, seconds")
     parser.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto")
-    names = [e.name for e in ENDPOINTS] + [FOLLOW, EXPORT]
+    names = [e.name for e in ENDPOINTS] + [FOLLOW, EXPORT, PAIR]
     parser.add_argument(
         "--endpoints",
         default=",".join(names),
@@ -1997,7 +2047,7 @@ def main(argv: list[str] | None = None) -> int:
     # A SIGTERM (CI's timeout) unwinds like Ctrl-C, so the servers are always stopped.
     signal.signal(signal.SIGTERM, _interrupt)
     names = [n.strip() for n in args.endpoints.split(",") if n.strip()]
-    unknown = [n for n in names if n not in BY_NAME and n not in (FOLLOW, EXPORT)]
+    unknown = [n for n in names if n not in BY_NAME and n not in (FOLLOW, EXPORT, PAIR)]
     if unknown:
         raise SystemExit(f"unknown endpoints: {', '.join(unknown)}")
     endpoints = [BY_NAME[n] for n in names if n in BY_NAME]
@@ -2013,7 +2063,7 @@ def main(argv: list[str] | None = None) -> int:
 
     target = database_for(args.db, args.size, args.data_dir, args.pg_server, args.name)
     try:
-        extras = frozenset(names) & {FOLLOW, EXPORT}
+        extras = frozenset(names) & {FOLLOW, EXPORT, PAIR}
         return run(target, args, argv, endpoints, cfg, extras)
     finally:
         if args.drop:
