@@ -1,4 +1,4 @@
-"""Repeated concern-list requests answered before routing.
+"""Repeated concern-list requests, and one animal's concerns, answered before routing.
 
 A cached concern list is cheap to find, but the framework's routing, parameter parsing and
 dependency solving cost several times a small response's own work. A request whose exact
@@ -17,6 +17,7 @@ from app.concerns.readmodel import ConcernReadModel, request_alias
 from app.core.rendered import as_response
 
 CONCERNS_PATH = re.compile(r"^/api/v1/zoos/([^/]+)/concerns$")
+ANIMAL_PATH = re.compile(r"^/api/v1/animals/([1-9][0-9]{0,9})/concerns$")
 HEADER_MAX = 1000  # the route's limit on Accept and If-None-Match
 
 
@@ -26,12 +27,12 @@ class CachedConcernsMiddleware:
         self.concerns = concerns
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        match = (
-            CONCERNS_PATH.match(scope["path"])
-            if scope["type"] == "http" and scope["method"] == "GET"
-            else None
-        )
-        if match is None:
+        if scope["type"] != "http" or scope["method"] != "GET":
+            await self.app(scope, receive, send)
+            return
+        match = CONCERNS_PATH.match(scope["path"])
+        animal = None if match else ANIMAL_PATH.match(scope["path"])
+        if match is None and animal is None:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
@@ -43,13 +44,22 @@ class CachedConcernsMiddleware:
         if len(accept or "") > HEADER_MAX or len(if_none_match or "") > HEADER_MAX:
             await self.app(scope, receive, send)
             return
-        ref = match.group(1)
-        alias = request_alias(ref, scope["query_string"], accept)
-        rendered = await self.concerns.repeated(alias, if_none_match)
+        if match is not None:
+            ref = match.group(1)
+            alias = request_alias(ref, scope["query_string"], accept)
+            rendered = await self.concerns.repeated(alias, if_none_match)
+            # What routing would have set, for the access log and the metrics' route template.
+            endpoint: object = self.concerns.zoo_list
+            params = {"zoo": ref}
+        elif animal is not None and not scope["query_string"]:
+            rendered = await self.concerns.repeated_animal(int(animal.group(1)), if_none_match)
+            endpoint = self.concerns.animal_answer
+            params = {"animal_id": animal.group(1)}
+        else:
+            rendered = None
         if rendered is None:
             await self.app(scope, receive, send)
             return
-        # What routing would have set, for the access log and the metrics' route template.
-        scope["endpoint"] = self.concerns.zoo_list
-        scope["path_params"] = {"zoo": ref}
+        scope["endpoint"] = endpoint
+        scope["path_params"] = params
         await as_response(rendered)(scope, receive, send)

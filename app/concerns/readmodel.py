@@ -24,7 +24,7 @@ from app.core.db import Sessions
 from app.core.lru import LRUCache
 from app.core.rendered import Rendered, not_modified, weak_etag
 from app.models import Animal
-from app.models.base import utcnow
+from app.models.base import row_id, utcnow
 from app.models.page import Page
 
 
@@ -137,6 +137,40 @@ class ConcernReadModel:
         return Rendered(
             lists.to_csv(zoo, window).encode(), "text/csv; charset=utf-8", tag, filename
         )
+
+    async def animal_answer(self, animal: Animal, if_none_match: str | None = None) -> Rendered:
+        """One animal's flags as the response body. Remembered with its zoo's list key, read
+        before the flags, so `repeated_animal` answers the same request again before routing
+        while that key holds: the animal's own change, or its move, changes it too."""
+        ref = str(animal.zoo_id)
+        zoo = await self._stamps.get_zoo(ref, self.reads)
+        key = lists.list_key(zoo)
+        tag = weak_etag(key, "animal", animal.id)
+        if (unchanged := not_modified(if_none_match, tag)) is not None:
+            return unchanged
+        rendered = await run_in_threadpool(self._render_animal, animal, tag)
+        alias = ("animal", row_id(animal))
+        self.cache.put(alias, (ref, key, rendered), size=ENTRY_OVERHEAD + len(rendered.body))
+        return rendered
+
+    async def repeated_animal(self, animal_id: int, if_none_match: str | None) -> Rendered | None:
+        """`repeated` for one animal's flags."""
+        entry: tuple[str, str, Rendered] | None = self.cache.get(("animal", animal_id))
+        if entry is None:
+            return None
+        ref, key, rendered = entry
+        try:
+            zoo = await self._stamps.get_zoo(ref, self.reads)
+        except Exception:  # the route answers with the right problem document
+            return None
+        if lists.list_key(zoo) != key:
+            return None
+        return not_modified(if_none_match, rendered.etag) or rendered
+
+    def _render_animal(self, animal: Animal, tag: str) -> Rendered:
+        with self.reads() as session:
+            body = self.animal(session, animal).model_dump_json().encode()
+        return Rendered(body, "application/json", tag)
 
     def animal(self, session: Session, animal: Animal) -> ConcernItem:
         """One animal's flags, from its zoo's stored flags; score 0 and no flags when it has

@@ -1,5 +1,6 @@
-"""Repeated concern-list requests answered before routing (app/concerns/fastpath.py): the same
-answer as the route's, only while the list is unchanged, and never for what the route refuses."""
+"""Repeated concern-list requests, and one animal's concerns, answered before routing
+(app/concerns/fastpath.py): the same answer as the route's, only while the list is unchanged,
+and never for what the route refuses."""
 
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -129,3 +130,82 @@ def test_a_deleted_zoo_is_404_even_after_its_list_was_served(
     assert gone.status_code == 404
     assert gone.headers["content-type"] == "application/problem+json"
     assert routed == [empty.slug, empty.slug]
+
+
+@pytest.fixture
+def animal_routed(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The ids of the animals whose concerns the route answered (the fast path the others)."""
+    calls: list[int] = []
+    original: Callable[..., Any] = ConcernReadModel.animal_answer
+
+    async def spy(self: ConcernReadModel, animal: Any, *args: Any, **kwargs: Any) -> Rendered:
+        calls.append(animal.id)
+        return await original(self, animal, *args, **kwargs)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(ConcernReadModel, "animal_answer", spy)
+    return calls
+
+
+def animal_of(client: TestClient, zoo: Zoo) -> int:
+    return int(client.get(f"/api/v1/zoos/{zoo.slug}/concerns").json()["items"][0]["subject_id"])
+
+
+def test_an_animals_concerns_are_answered_again_without_routing(
+    anon_client: TestClient, zoo: Zoo, animal_routed: list[int]
+) -> None:
+    animal = animal_of(anon_client, zoo)
+    url = f"/api/v1/animals/{animal}/concerns"
+    first, second = anon_client.get(url), anon_client.get(url)
+    assert first.status_code == second.status_code == 200
+    assert animal_routed == [animal]
+    assert second.content == first.content
+    assert [f["rule"] for f in first.json()["flags"]] == ["social_isolation"]
+    assert second.headers["etag"] == first.headers["etag"]
+    assert second.headers["content-type"] == "application/json"
+    again = anon_client.get(url, headers={"If-None-Match": first.headers["etag"]})
+    assert again.status_code == 304
+    assert animal_routed == [animal]
+    metrics = anon_client.get("/metrics").text
+    assert 'route="/api/v1/animals/{animal_id}/concerns",status="200"} 2.0' in metrics
+    # Anything but the bare path goes the whole way: here, to the refusal of a parameter.
+    assert anon_client.get(url + "?x=1").status_code == 422
+
+
+def test_an_animals_change_or_a_report_sends_its_concerns_back_to_the_route(
+    client: TestClient, zoo: Zoo, animal_routed: list[int]
+) -> None:
+    animal = animal_of(client, zoo)
+    url = f"/api/v1/animals/{animal}/concerns"
+    before = client.get(url)
+    renamed = client.patch(f"/api/v1/animals/{animal}", json={"name": "Renamed"})
+    assert renamed.status_code == 200, renamed.text
+    after_rename = client.get(url)
+    assert after_rename.json()["name"] == "Renamed"
+    assert after_rename.headers["etag"] != before.headers["etag"]
+    report = {
+        "zoo_id": zoo.id,
+        "animal_id": animal,
+        "category": "health",
+        "severity": 5,
+        "title": "Open wound",
+        "observed_at": datetime.now(UTC).isoformat(),
+    }
+    assert client.post("/api/v1/reports", json=report).status_code == 201
+    after_report = client.get(url)
+    assert {f["rule"] for f in after_report.json()["flags"]} == {
+        "social_isolation",
+        "severe_open_incident",
+    }
+    assert animal_routed == [animal, animal, animal]
+
+
+def test_a_deleted_animal_is_404_even_after_its_concerns_were_served(
+    client: TestClient, zoo: Zoo, animal_routed: list[int]
+) -> None:
+    animal = animal_of(client, zoo)
+    url = f"/api/v1/animals/{animal}/concerns"
+    assert client.get(url).status_code == 200
+    assert client.delete(f"/api/v1/animals/{animal}").status_code == 204
+    gone = client.get(url)
+    assert gone.status_code == 404
+    assert gone.headers["content-type"] == "application/problem+json"
