@@ -9,7 +9,7 @@ from datetime import date, datetime
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from app.concerns import lists, ranking, store, timeline
+from app.concerns import lists, ranking, stamps, store, timeline
 from app.concerns.lists import Filters
 from app.concerns.ranking import Stamp as RankingStamp
 from app.concerns.rules import Context
@@ -138,20 +138,33 @@ class ConcernReadModel:
             lists.to_csv(zoo, window).encode(), "text/csv; charset=utf-8", tag, filename
         )
 
-    async def animal_answer(self, animal: Animal, if_none_match: str | None = None) -> Rendered:
-        """One animal's flags as the response body. Remembered with its zoo's list key, read
-        before the flags, so `repeated_animal` answers the same request again before routing
-        while that key holds: the animal's own change, or its move, changes it too."""
+    async def animal_answer(
+        self, session: Session, animal: Animal, if_none_match: str | None = None
+    ) -> Rendered:
+        """One animal's flags as the response body, read in the request's session (which
+        loaded the animal: a second connection per request would wait on the pool, whose
+        size is the admission's). Its zoo's stamp is read first, in the same session, so the
+        body is at least as new as the key it is remembered with: `repeated_animal` answers
+        the same request again before routing while that key holds (the animal's own change,
+        or its move, changes it too)."""
+        ref, key, rendered = await run_in_threadpool(
+            self._animal_answer, session, animal, if_none_match
+        )
+        if not rendered.not_modified:
+            alias = ("animal", row_id(animal))
+            self.cache.put(alias, (ref, key, rendered), size=ENTRY_OVERHEAD + len(rendered.body))
+        return rendered
+
+    def _animal_answer(
+        self, session: Session, animal: Animal, if_none_match: str | None
+    ) -> tuple[str, str, Rendered]:
         ref = str(animal.zoo_id)
-        zoo = await self._stamps.get_zoo(ref, self.reads)
-        key = lists.list_key(zoo)
+        key = lists.list_key(stamps.fetch_in(session, [ref])[ref])  # the animal's zoo exists
         tag = weak_etag(key, "animal", animal.id)
         if (unchanged := not_modified(if_none_match, tag)) is not None:
-            return unchanged
-        rendered = await run_in_threadpool(self._render_animal, animal, tag)
-        alias = ("animal", row_id(animal))
-        self.cache.put(alias, (ref, key, rendered), size=ENTRY_OVERHEAD + len(rendered.body))
-        return rendered
+            return ref, key, unchanged
+        body = self.animal(session, animal).model_dump_json().encode()
+        return ref, key, Rendered(body, "application/json", tag)
 
     async def repeated_animal(self, animal_id: int, if_none_match: str | None) -> Rendered | None:
         """`repeated` for one animal's flags."""
@@ -166,11 +179,6 @@ class ConcernReadModel:
         if lists.list_key(zoo) != key:
             return None
         return not_modified(if_none_match, rendered.etag) or rendered
-
-    def _render_animal(self, animal: Animal, tag: str) -> Rendered:
-        with self.reads() as session:
-            body = self.animal(session, animal).model_dump_json().encode()
-        return Rendered(body, "application/json", tag)
 
     def animal(self, session: Session, animal: Animal) -> ConcernItem:
         """One animal's flags, from its zoo's stored flags; score 0 and no flags when it has

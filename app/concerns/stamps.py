@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import or_, select
-from sqlmodel import col
+from sqlmodel import Session, col
 from starlette.concurrency import run_in_threadpool
 
 from app.core.db import Sessions
@@ -37,14 +37,19 @@ class ZooStamp:
 
 def fetch(sessions: Sessions, refs: Sequence[str]) -> dict[str, ZooStamp]:
     """The stamps of the zoos named by id or slug, in one statement; unknown refs are left out."""
+    with sessions() as session:
+        return fetch_in(session, refs)
+
+
+def fetch_in(session: Session, refs: Sequence[str]) -> dict[str, ZooStamp]:
+    """`fetch` in a session the caller holds."""
     parsed = [parse_ref(r) for r in refs]
     ids = [r for r in parsed if isinstance(r, int)]
     slugs = [r for r in parsed if isinstance(r, str)]
     stmt = select(col(Zoo.id), col(Zoo.slug), col(Zoo.created_at), col(Zoo.concern_version)).where(
         or_(col(Zoo.id).in_(ids), col(Zoo.slug).in_(slugs))
     )
-    with sessions() as session:
-        rows = session.execute(stmt).all()
+    rows = session.execute(stmt).all()
     stamps: dict[str, ZooStamp] = {}
     for row in rows:
         stamp = ZooStamp(row.id, row.slug, row.created_at, row.concern_version)

@@ -148,9 +148,11 @@ def animal_routed(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     calls: list[int] = []
     original: Callable[..., Any] = ConcernReadModel.animal_answer
 
-    async def spy(self: ConcernReadModel, animal: Any, *args: Any, **kwargs: Any) -> Rendered:
+    async def spy(
+        self: ConcernReadModel, session: Session, animal: Any, *args: Any, **kwargs: Any
+    ) -> Rendered:
         calls.append(animal.id)
-        return await original(self, animal, *args, **kwargs)  # type: ignore[no-any-return]
+        return await original(self, session, animal, *args, **kwargs)  # type: ignore[no-any-return]
 
     monkeypatch.setattr(ConcernReadModel, "animal_answer", spy)
     return calls

@@ -3,7 +3,9 @@
 A request holds its connection across threadpool hops; without admission control, 40 busy
 threads can all wait for connections held by requests that wait for a thread, until the pool
 times out (30 s) and the requests fail with 500. The real server, a tiny pool and a burst of
-concurrent clients show the queueing at work.
+concurrent clients show the queueing at work, on a search and on one animal's concerns (whose
+route once took a second connection while holding the first: with every connection held by a
+request waiting for a second one, nothing moved until the pool timed out).
 """
 
 import threading
@@ -11,16 +13,29 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
-from tests.e2e.server import served_app
+from tests.e2e.server import run_cli, served_app
 
 CLIENTS = 48  # more than the threadpool's 40 threads
 POOL = 2
 DEADLINE_S = 20.0  # well under the pool's 30 s timeout
 
 
-def test_a_burst_beyond_the_pool_is_queued_not_stalled(tmp_path: Path) -> None:
-    with served_app(tmp_path, {"ZWR_DB_POOL_SIZE": str(POOL)}) as app:
+@pytest.mark.parametrize("target", ["search", "animal_concerns"])
+def test_a_burst_beyond_the_pool_is_queued_not_stalled(tmp_path: Path, target: str) -> None:
+    # The concern cache off: every request of one animal's concerns goes through its route,
+    # which reads the animal, its zoo's stamp and its flags, all on the request's connection.
+    env = {"ZWR_DB_POOL_SIZE": str(POOL), "ZWR_CONCERN_CACHE_MB": "0"}
+    if target == "animal_concerns":
+        run_cli(tmp_path, "db", "upgrade")
+        run_cli(tmp_path, "seed")
+    with served_app(tmp_path, env) as app:
+        if target == "search":
+            path, params = "/api/v1/zoos", {"q": "zoo"}
+        else:
+            first = httpx.get(f"{app.base_url}/api/v1/animals", params={"limit": 1})
+            path, params = f"/api/v1/animals/{first.json()['items'][0]['id']}/concerns", {}
         barrier = threading.Barrier(CLIENTS)
         statuses: list[int] = []
         lock = threading.Lock()
@@ -29,7 +44,7 @@ def test_a_burst_beyond_the_pool_is_queued_not_stalled(tmp_path: Path) -> None:
             with httpx.Client(base_url=app.base_url, timeout=DEADLINE_S) as http:
                 barrier.wait(timeout=DEADLINE_S)
                 for _ in range(3):
-                    status = http.get("/api/v1/zoos", params={"q": "zoo"}).status_code
+                    status = http.get(path, params=params).status_code
                     with lock:
                         statuses.append(status)
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response
 
-from app.api.deps import MAX_LIMIT, AnimalDep, ConcernsDep, PageDep, ZooDep, ZooRefPath
+from app.api.deps import MAX_LIMIT, AnimalDep, ConcernsDep, PageDep, SessionDep, ZooDep, ZooRefPath
 from app.api.guard import GuardedRoute
 from app.concerns import ConcernReadModel, Filters, ListRequest, RequestAlias, request_alias
 from app.concerns.schemas import (
@@ -273,12 +273,12 @@ def zoo_concerns_timeline(
     responses=problem_responses(404, 422),
 )
 async def animal_concerns(
-    concerns: ConcernsDep, animal: AnimalDep, if_none_match: IfNoneMatch = None
+    session: SessionDep, concerns: ConcernsDep, animal: AnimalDep, if_none_match: IfNoneMatch = None
 ) -> Response:
     """The flags the rules raise for this animal; an empty list (score 0) when there are none.
     Responses carry an `ETag`; send it back as `If-None-Match` for a 304 while nothing that
     could change the animal's flags has been written."""
-    return as_response(await concerns.animal_answer(animal, if_none_match))
+    return as_response(await concerns.animal_answer(session, animal, if_none_match))
 
 
 @router.get(
