@@ -240,9 +240,12 @@ class ConcernReadModel:
                 rendered[page] = done
         return rendered
 
-    def timeline(self, zoo_id: int, days: int, today: date | None = None) -> list[TimelineDay]:
-        with self.reads() as session:
-            return timeline.days(session, zoo_id, days, today or utcnow().date())
+    def timeline(
+        self, session: Session, zoo_id: int, days: int, today: date | None = None
+    ) -> list[TimelineDay]:
+        """In the caller's session: a route that loaded the zoo holds its connection, and a
+        second one per request could wait on the pool for ever (its size is the admission's)."""
+        return timeline.days(session, zoo_id, days, today or utcnow().date())
 
     def rules(self) -> list[ConcernRulePublic]:
         return lists.rules(settings=self.settings)

@@ -207,7 +207,7 @@ def _zoo_page(
         "timeline": timeline(
             "timeline",
             "Concern score over the last 12 months",
-            concerns.timeline(row_id(zoo), TIMELINE_DAYS),
+            concerns.timeline(session, row_id(zoo), TIMELINE_DAYS),
         ),
     }
     context |= _records(session, zoo)

@@ -255,6 +255,7 @@ async def ranking(
     responses=problem_responses(404, 422),
 )
 def zoo_concerns_timeline(
+    session: SessionDep,
     concerns: ConcernsDep,
     zoo: ZooDep,
     days: Annotated[int, Query(ge=1, le=3660, description="Days up to today.")] = 365,
@@ -262,7 +263,7 @@ def zoo_concerns_timeline(
     """One item per day, oldest first, ending today: the zoo's flagged animals and
     enclosures, total score and open incidents at the end of that day (today: now). Days
     before the registry first evaluated the zoo are zero."""
-    return Timeline(items=concerns.timeline(row_id(zoo), days))
+    return Timeline(items=concerns.timeline(session, row_id(zoo), days))
 
 
 @router.get(
