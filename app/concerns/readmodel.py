@@ -22,7 +22,7 @@ from app.concerns.stamps import SharedReads, StampReader, ZooStamp
 from app.core.config import Settings
 from app.core.db import Sessions
 from app.core.lru import LRUCache
-from app.core.rendered import Rendered, not_modified, weak_etag
+from app.core.rendered import Kept, Rendered, not_modified, weak_etag
 from app.models import Animal
 from app.models.base import row_id, utcnow
 from app.models.page import Page
@@ -82,28 +82,31 @@ class ConcernReadModel:
         tag = weak_etag(key, request)
         if (unchanged := not_modified(if_none_match, tag)) is not None:
             return unchanged
-        rendered: Rendered | None = self.cache.get(tag)
-        if rendered is None:
+        kept: Kept | None = self.cache.get(tag)
+        if kept is None:
             rendered = await run_in_threadpool(self._render, zoo, request, tag)
-            self.cache.put(tag, rendered, size=ENTRY_OVERHEAD + len(tag) + len(rendered.body))
+            kept = Kept.of(rendered)
+            self.cache.put(tag, kept, size=ENTRY_OVERHEAD + len(tag) + len(kept.packed))
+        else:
+            rendered = kept.opened()
         if alias is not None:
-            self.cache.put(alias, (key, rendered), size=_alias_size(alias))
+            self.cache.put(alias, (key, kept), size=_alias_size(alias))
         return rendered
 
     async def repeated(self, alias: RequestAlias, if_none_match: str | None) -> Rendered | None:
         """The answer to a request seen before, if the zoo's list has not changed since; None
         when it must go the whole way (never seen, stale, unknown zoo, the database failing)."""
-        entry: tuple[str, Rendered] | None = self.cache.get(alias)
+        entry: tuple[str, Kept] | None = self.cache.get(alias)
         if entry is None:
             return None
-        key, rendered = entry
+        key, kept = entry
         try:
             zoo = await self._stamps.get_zoo(alias[1], self.reads)
         except Exception:  # the route answers with the right problem document
             return None
         if lists.list_key(zoo) != key:
             return None
-        return not_modified(if_none_match, rendered.etag) or rendered
+        return not_modified(if_none_match, kept.etag) or kept.opened()
 
     def _render(self, zoo: ZooStamp, request: ListRequest, tag: str) -> Rendered:
         # The flags are read after the version was: the body is at least as new as its key.
@@ -151,8 +154,9 @@ class ConcernReadModel:
             self._animal_answer, session, animal, if_none_match
         )
         if not rendered.not_modified:
+            kept = Kept.of(rendered)
             alias = ("animal", row_id(animal))
-            self.cache.put(alias, (ref, key, rendered), size=ENTRY_OVERHEAD + len(rendered.body))
+            self.cache.put(alias, (ref, key, kept), size=ENTRY_OVERHEAD + len(kept.packed))
         return rendered
 
     def _animal_answer(
@@ -168,17 +172,17 @@ class ConcernReadModel:
 
     async def repeated_animal(self, animal_id: int, if_none_match: str | None) -> Rendered | None:
         """`repeated` for one animal's flags."""
-        entry: tuple[str, str, Rendered] | None = self.cache.get(("animal", animal_id))
+        entry: tuple[str, str, Kept] | None = self.cache.get(("animal", animal_id))
         if entry is None:
             return None
-        ref, key, rendered = entry
+        ref, key, kept = entry
         try:
             zoo = await self._stamps.get_zoo(ref, self.reads)
         except Exception:  # the route answers with the right problem document
             return None
         if lists.list_key(zoo) != key:
             return None
-        return not_modified(if_none_match, rendered.etag) or rendered
+        return not_modified(if_none_match, kept.etag) or kept.opened()
 
     def animal(self, session: Session, animal: Animal) -> ConcernItem:
         """One animal's flags, from its zoo's stored flags; score 0 and no flags when it has

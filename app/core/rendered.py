@@ -3,6 +3,7 @@ with its entity tag: the HTTP end of a cached read."""
 
 import functools
 import hashlib
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,27 @@ class Rendered:
     etag: str
     filename: str | None = None  # a download's name (Content-Disposition)
     not_modified: bool = False
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A rendered body as a cache keeps it, zlib-compressed: a zoo's concern list at size XL
+    is about 95 KB of JSON and 6 KB packed, so a cache holds fifteen times as many (a whole
+    registry's lists rather than two thirds of them, which a reader cycling through every zoo
+    found thrashed), and a hit inflates it again in about 0.07 ms."""
+
+    packed: bytes
+    media_type: str
+    etag: str
+    filename: str | None = None
+
+    @classmethod
+    def of(cls, rendered: Rendered) -> "Kept":
+        packed = zlib.compress(rendered.body, 6)
+        return cls(packed, rendered.media_type, rendered.etag, rendered.filename)
+
+    def opened(self) -> Rendered:
+        return Rendered(zlib.decompress(self.packed), self.media_type, self.etag, self.filename)
 
 
 def weak_etag(key: str, *parts: object) -> str:

@@ -7,11 +7,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
 from app.concerns import ConcernReadModel
-from app.core.rendered import Rendered
+from app.core.rendered import Kept, Rendered
 from app.models import Zoo
 from tests.factories import make_animal, make_enclosure, make_species, make_zoo
 
@@ -209,3 +210,22 @@ def test_a_deleted_animal_is_404_even_after_its_concerns_were_served(
     animal = animal_of(client, zoo)
     served_until_deleted(client, f"/api/v1/animals/{animal}/concerns", f"/api/v1/animals/{animal}")
     assert animal_routed == [animal]  # the 404 is the loader's, before the route
+
+
+def test_a_kept_list_costs_its_compressed_size_and_comes_back_whole(
+    app: FastAPI, anon_client: TestClient, session: Session
+) -> None:
+    zoo = make_zoo(session)
+    species = make_species(session, social_structure="group", min_group_size=3)
+    for n in range(40):  # forty lone animals: forty flagged items, a body of some size
+        pen = make_enclosure(session, zoo, capacity=1, last_inspected_on=datetime.now(UTC).date())
+        make_animal(session, zoo, species, enclosure_id=pen.id, name=f"Lone {n}")
+    cache = app.state.concerns.cache
+    before = cache.size
+    url = f"/api/v1/zoos/{zoo.slug}/concerns"
+    first = anon_client.get(url)
+    assert first.status_code == 200 and len(first.json()["items"]) == 40
+    # The body and its alias are kept in far less than the body's own bytes.
+    assert 0 < cache.size - before < len(first.content) / 3
+    assert Kept.of(Rendered(first.content, "application/json", "t")).opened().body == first.content
+    assert anon_client.get(url).content == first.content
