@@ -1222,9 +1222,12 @@ def run_phase(
         # page too when pages are measured: a first rendering is timed apart ("zoo page
         # rendered afresh"), as a first evaluation is.
         pages = "zoo_page" in (e.name for e in endpoints)
+        animals = "animal_concerns" in (e.name for e in endpoints)
         first_pages: list[float] = []
         for zoo in range(1, target.size.zoos + 1):
             http(server.base_url + CONCERNS_PATH % zoo)
+            if animals:  # the animal the runs ask of this zoo: its first
+                http(server.base_url + ANIMAL_PATH % ((zoo - 1) * plan.per_zoo + 1))
             if pages:
                 started = time.perf_counter()
                 http(server.base_url + PAGE_PATH % zoo, headers={"Accept": "text/html"})
