@@ -88,13 +88,13 @@ def cursor_page(
     items: Sequence[Any] | None = None,
 ) -> Response:
     """The response of a cursor-paged list of `item`s: its rows, or `items` made of them."""
-    body = CursorPage[Any](
-        items=found.items if items is None else items,
-        total=found.total,
-        limit=page.limit,
-        offset=page.offset,
-        next=found.next,
-    )
+    body = {
+        "items": found.items if items is None else items,
+        "total": found.total,
+        "limit": page.limit,
+        "offset": page.offset,
+        "next": found.next,
+    }
     return json_response(CursorPage[item], body)  # type: ignore[valid-type]  # a runtime type
 
 

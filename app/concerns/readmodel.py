@@ -100,8 +100,14 @@ class ConcernReadModel:
         if entry is None:
             return None
         key, kept = entry
+        return await self._if_current(alias[1], key, kept, if_none_match)
+
+    async def _if_current(
+        self, ref: str, key: str, kept: Kept, if_none_match: str | None
+    ) -> Rendered | None:
+        """The kept answer (or its 304) while the zoo's list key is still `key`; else None."""
         try:
-            zoo = await self._stamps.get_zoo(alias[1], self.reads)
+            zoo = await self._stamps.get_zoo(ref, self.reads)
         except Exception:  # the route answers with the right problem document
             return None
         if lists.list_key(zoo) != key:
@@ -175,14 +181,7 @@ class ConcernReadModel:
         entry: tuple[str, str, Kept] | None = self.cache.get(("animal", animal_id))
         if entry is None:
             return None
-        ref, key, kept = entry
-        try:
-            zoo = await self._stamps.get_zoo(ref, self.reads)
-        except Exception:  # the route answers with the right problem document
-            return None
-        if lists.list_key(zoo) != key:
-            return None
-        return not_modified(if_none_match, kept.etag) or kept.opened()
+        return await self._if_current(*entry, if_none_match)
 
     def animal(self, session: Session, animal: Animal) -> ConcernItem:
         """One animal's flags, from its zoo's stored flags; score 0 and no flags when it has
